@@ -1,0 +1,59 @@
+package dev.jmoco.bench;
+
+import dev.jmoco.backend.Backend;
+import dev.jmoco.backend.Backends;
+import dev.jmoco.backend.Buffer;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Settings shared by every jmoco benchmark (after Netty's AbstractMicrobenchmark): average time per
+ * operation in milliseconds, one fork with the flags the engine needs, and a {@code device} parameter so
+ * each benchmark runs on every backend asked for ({@code -p device=cpu,opencl:cpu}). Each benchmark checks
+ * its result against a reference in its set-up before anything is timed. Rates (GFLOP/s, GB/s) are computed
+ * by {@code bench/compare.py} from JMH's scores and the hand-counted FLOP and byte totals it holds for each
+ * shape, next to the peers (PyTorch, numpy's BLAS) run on the same shapes in the same invocation.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "-Xmx8g"})
+public abstract class BenchBase {
+
+    @Param({"cpu"})
+    public String device;
+
+    protected Backend backend;
+
+    protected void openBackend() { backend = Backends.create(device); }
+
+    protected void closeBackend() { if (backend != null) backend.close(); }
+
+    /** A buffer of uniform values in [-scale, scale), seeded. */
+    protected Buffer random(long size, float scale, long seed) {
+        float[] host = randomArray((int) size, scale, seed);
+        Buffer b = backend.allocate(size);
+        backend.upload(host, 0, b);
+        return b;
+    }
+
+    protected static float[] randomArray(int size, float scale, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] a = new float[size];
+        for (int i = 0; i < size; i++) a[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
+        return a;
+    }
+}

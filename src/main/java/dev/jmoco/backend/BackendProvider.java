@@ -1,0 +1,29 @@
+package dev.jmoco.backend;
+
+/**
+ * A backend implementation as found through {@link java.util.ServiceLoader}. Each provider answers whether
+ * it can run on this machine before it is chosen; the default is the available provider of highest rank.
+ */
+public interface BackendProvider {
+
+    /** Name used by {@code --device}, e.g. "cpu", "opencl", "cuda". */
+    String name();
+
+    /** Preference when several are available; higher wins. CPU is 0. */
+    int rank();
+
+    /** Whether this backend can run here, and if not, why. Must be cheap and must not throw. */
+    Availability availability();
+
+    /**
+     * Creates a backend. {@code option} is the part after the colon in {@code --device name:option}
+     * (e.g. "cpu" in "opencl:cpu"), or empty.
+     */
+    Backend create(String option);
+
+    /** Whether a backend can run here; {@code reason} says why not (or describes the device if it can). */
+    record Availability(boolean available, String reason) {
+        public static Availability yes(String description) { return new Availability(true, description); }
+        public static Availability no(String reason) { return new Availability(false, reason); }
+    }
+}

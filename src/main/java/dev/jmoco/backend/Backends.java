@@ -1,0 +1,45 @@
+package dev.jmoco.backend;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
+
+/** Finds backends through {@link ServiceLoader} and creates the one asked for ("auto" picks by rank). */
+public final class Backends {
+    private Backends() {}
+
+    /** All providers on the class path, highest rank first. */
+    public static List<BackendProvider> providers() {
+        List<BackendProvider> list = new ArrayList<>();
+        ServiceLoader.load(BackendProvider.class).forEach(list::add);
+        list.sort(Comparator.comparingInt(BackendProvider::rank).reversed());
+        return list;
+    }
+
+    /**
+     * Creates the backend named by a {@code --device} value: "auto", "cpu", or "name[:option]".
+     *
+     * @throws IllegalArgumentException naming the known backends if none matches, or saying why the named
+     *                                  one cannot run here
+     */
+    public static Backend create(String device) {
+        String name = device.contains(":") ? device.substring(0, device.indexOf(':')) : device;
+        String option = device.contains(":") ? device.substring(device.indexOf(':') + 1) : "";
+        List<BackendProvider> providers = providers();
+        if (name.equals("auto")) {
+            for (BackendProvider p : providers)
+                if (p.availability().available()) return p.create(option);
+            throw new IllegalStateException("no backend can run here");
+        }
+        for (BackendProvider p : providers) {
+            if (!p.name().equals(name)) continue;
+            BackendProvider.Availability a = p.availability();
+            if (!a.available())
+                throw new IllegalArgumentException("device '" + device + "' cannot run here: " + a.reason());
+            return p.create(option);
+        }
+        throw new IllegalArgumentException("unknown device '" + device + "'; known: "
+                + providers.stream().map(BackendProvider::name).toList() + " and auto");
+    }
+}
