@@ -33,7 +33,7 @@ public final class Tolerance {
             double ratio;
             if (Double.isNaN(e) || Double.isInfinite(e)) ratio = (Double.compare(e, x) == 0) ? 0 : Double.POSITIVE_INFINITY;
             else if (!Double.isFinite(x)) ratio = Double.POSITIVE_INFINITY;
-            else ratio = Math.abs(x - e) / (abs + rel * Math.abs(e));
+            else ratio = ratio(Math.abs(x - e), abs + rel * Math.abs(e));
             if (ratio > worstRatio || worst < 0) { worstRatio = ratio; worst = i; }
         }
         if (worstRatio > 1)
@@ -46,9 +46,15 @@ public final class Tolerance {
     public static double worstRatio(double[] expected, float[] actual, double abs, double rel) {
         double worst = 0;
         for (int i = 0; i < expected.length; i++) {
-            double r = Math.abs(actual[i] - expected[i]) / (abs + rel * Math.abs(expected[i]));
+            double r = ratio(Math.abs(actual[i] - expected[i]), abs + rel * Math.abs(expected[i]));
             if (!(r <= worst)) worst = Double.isNaN(r) ? Double.POSITIVE_INFINITY : r;
         }
         return worst;
+    }
+
+    /** error / threshold, where a zero threshold means "exact" (0/0 would be NaN and compare as a pass). */
+    private static double ratio(double error, double threshold) {
+        if (error == 0) return 0;
+        return threshold == 0 ? Double.POSITIVE_INFINITY : error / threshold;
     }
 }

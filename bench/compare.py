@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""jmoco against its peers in one invocation: runs the JMH suite, then bench/peer.py, and prints one table.
+
+    mvn -q -o -f bench/pom.xml package            # compare.py builds nothing
+    /usr/bin/python3 bench/compare.py [--quick] [--out results.md] [--jar bench/target/benchmarks.jar] [REGEX]
+
+REGEX is a JMH benchmark filter (default: the eight benchmarks below). The table gives, per op: the shape,
+jmoco's time (JMH average, ms/op) and rate from hand-counted totals (GEMM 2mnk FLOPs; a convolution pass
+2 n k p q c r s; InfoNCE 4 N K C; EMA 12 bytes per element, copy 8, SGD 20), the peer's time (median, ms)
+and ratio = peer time / jmoco time (> 1: jmoco is faster). Then the project's bars, each PASS or MISS:
+SGEMM >= 0.5 x numpy, InfoNCE >= 1.5 x PyTorch, EMA bandwidth >= 0.70 x the best copy bandwidth measured in
+the run (jmoco's copy and PyTorch's copy_). Both sides use the same thread count: the peer gets --threads and
+the benchmark JVM -XX:ActiveProcessorCount (the CPU backend uses every processor it is shown).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+QUICK_JMH = ["-f", "1", "-wi", "2", "-i", "3", "-w", "1", "-r", "1"]
+ARENA = 11_176_512  # ResNet-18's parameter count: the size of the memory-bound benchmarks and their peers
+DEFAULT_FILTER = (r"\.(GemmBench\.sgemm|ConvBench\.(forward|backwardData|backwardFilter)|InfoNceBench\.forwardBackward"
+                  r"|EmaBench\.ema|CopyBench\.copy|SgdBench\.sgd)$")
+
+
+def param(params, name, default):
+    return int(float(params.get(name, default)))
+
+
+def gemm(p):
+    m, n, k = (param(p, d, param(p, "size", 1024)) for d in "mnk")
+    return f"{m}x{n}x{k}", 2.0 * m * n * k, "flop", (m, n, k) == (1024, 1024, 1024)
+
+
+def conv(p):
+    n, c, h = param(p, "n", 64), param(p, "c", 64), param(p, "hw", 32)
+    w, k, r = h, param(p, "k", 64), param(p, "r", 3)
+    s = r
+    stride, pad = param(p, "stride", 1), param(p, "pad", 1)
+    pp, q = (h + 2 * pad - r) // stride + 1, (w + 2 * pad - s) // stride + 1
+    shape = f"n{n} c{c} {h}x{w} k{k} {r}x{s}/{stride} p{pad}"
+    return shape, 2.0 * n * k * pp * q * c * r * s, "flop", (n, c, h, w, k, r, s, stride, pad) == (64, 64, 32, 32, 64, 3, 3, 1, 1)
+
+
+def infonce(p):
+    n, c, kq, t = param(p, "n", 256), param(p, "c", 128), param(p, "kq", 65536), float(p.get("t", 0.07))
+    return f"N{n} C{c} K{kq} t{t:g}", 4.0 * n * kq * c, "flop", (n, c, kq, t) == (256, 128, 65536, 0.07)
+
+
+def stream(bytes_per_element):
+    def count(p):
+        size = param(p, "size", ARENA)
+        return f"{size:,} floats", float(bytes_per_element) * size, "byte", size == ARENA
+    return count
+
+
+# JMH benchmark -> (op label, hand count from its params, peers as (label, peer.py key)).
+ROWS = {
+    "GemmBench.sgemm": ("SGEMM", gemm, [("numpy", "numpy_sgemm"), ("torch", "torch_sgemm")]),
+    "ConvBench.forward": ("conv 3x3 forward", conv, [("torch", "torch_conv_forward")]),
+    "ConvBench.backwardData": ("conv 3x3 backward-data", conv, [("torch", "torch_conv_backward_data")]),
+    "ConvBench.backwardFilter": ("conv 3x3 backward-filter", conv, [("torch", "torch_conv_backward_filter")]),
+    "InfoNceBench.forwardBackward": ("InfoNCE fwd+bwd", infonce, [("torch", "torch_infonce_fwd_bwd")]),
+    "EmaBench.ema": ("EMA", stream(12), [("torch", "torch_ema")]),
+    "CopyBench.copy": ("copy", stream(8), [("torch", "torch_copy")]),
+    "SgdBench.sgd": ("SGD step", stream(20), [("torch", "torch_sgd")]),
+}
+
+
+# The settings the bars are judged at: the CPU backend on its automatic GEMM path.
+DEFAULT_SETTINGS = {"device": "cpu", "gemm": "auto"}
+
+
+def run_jmh(args):
+    """Runs the JMH jar with JSON output; returns its result list."""
+    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if "JAVA_HOME" in os.environ else "java"
+    if not os.path.exists(args.jar):
+        sys.exit(f"compare: {args.jar} missing: build it first (mvn -q -o -f bench/pom.xml package)")
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        result_file = f.name
+    cmd = [java, "-jar", args.jar, args.filter, "-rf", "json", "-rff", result_file,
+           "-jvmArgsPrepend", f"-XX:ActiveProcessorCount={args.threads}"]
+    cmd += QUICK_JMH if args.quick else []
+    print("compare: " + " ".join(cmd), file=sys.stderr, flush=True)
+    try:
+        subprocess.run(cmd, check=True, stdout=sys.stderr)
+        with open(result_file) as f:
+            return json.load(f)
+    finally:
+        os.unlink(result_file)
+
+
+def run_peer(args):
+    """Runs bench/peer.py; returns ({name: ms}, its set-up lines worth keeping in the report)."""
+    cmd = [args.python, os.path.join(HERE, "peer.py"), "--threads", str(args.threads)]
+    cmd += ["--quick"] if args.quick else []
+    print("compare: " + " ".join(cmd), file=sys.stderr, flush=True)
+    done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sys.stderr.write(done.stderr)
+    notes = [line for line in done.stderr.splitlines()
+             if line.startswith(("peer: python", "peer: mapped", "peer: torch_ema =", "peer: WARNING"))]
+    return json.loads(done.stdout), notes
+
+
+def short_name(result):
+    """'dev.jmoco.bench.GemmBench.sgemm' -> 'GemmBench.sgemm'."""
+    return ".".join(result["benchmark"].split(".")[-2:])
+
+
+def rate(amount, unit, ms):
+    return f"{amount / (ms * 1e-3) / 1e9:.1f} {'GFLOP/s' if unit == 'flop' else 'GB/s'}"
+
+
+def build_table(jmh, peer):
+    """Markdown rows, plus {key: value} for the bars."""
+    lines = ["| op | shape | jmoco ms | jmoco rate | peer | peer ms | ratio (peer/jmoco) |",
+             "|---|---|---:|---:|---|---:|---:|"]
+    bars = {}
+    order = list(ROWS)
+    for result in sorted(jmh, key=lambda r: order.index(short_name(r)) if short_name(r) in ROWS else len(order)):
+        short = short_name(result)
+        if short not in ROWS:
+            continue
+        label, count, peers = ROWS[short]
+        metric = result["primaryMetric"]
+        if metric["scoreUnit"] != "ms/op":
+            sys.exit(f"compare: {short} reports {metric['scoreUnit']}, expected ms/op")
+        params = result.get("params", {})
+        ms = metric["score"]
+        shape, amount, unit, peer_shape = count(params)
+        # Settings beside the shape (device, CPU GEMM path) label the row when they are not the defaults.
+        variant = ", ".join(f"{k}={v}" for k, v in params.items() if DEFAULT_SETTINGS.get(k, v) != v)
+        name = f"{label} [{variant}]" if variant else label
+        bars[(short, variant)] = (ms, amount)
+        for peer_label, key in peers:
+            peer_ms = peer.get(key) if peer_shape else None
+            peer_cell = f"{peer_ms:.3f}" if peer_ms else ("n/a (other shape)" if not peer_shape else "n/a")
+            ratio = f"{peer_ms / ms:.2f}" if peer_ms else "n/a"
+            lines.append(f"| {name} | {shape} | {ms:.3f} | {rate(amount, unit, ms)} | {peer_label} | {peer_cell} | {ratio} |")
+    return lines, bars
+
+
+def check_bars(bars, peer):
+    """The project's three bars at the default settings, each PASS, MISS or n/a (missing measurement)."""
+    def verdict(ok):
+        return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+    sgemm = bars.get(("GemmBench.sgemm", ""))
+    info = bars.get(("InfoNceBench.forwardBackward", ""))
+    ema = bars.get(("EmaBench.ema", ""))
+    copy = bars.get(("CopyBench.copy", ""))
+    out = []
+
+    if sgemm and "numpy_sgemm" in peer:
+        x = peer["numpy_sgemm"] / sgemm[0]
+        out.append(f"- SGEMM >= 0.5 x numpy: {x:.2f} x -> {verdict(x >= 0.5)}")
+    else:
+        out.append(f"- SGEMM >= 0.5 x numpy: {verdict(None)}")
+    if info and "torch_infonce_fwd_bwd" in peer:
+        x = peer["torch_infonce_fwd_bwd"] / info[0]
+        out.append(f"- InfoNCE >= 1.5 x PyTorch: {x:.2f} x -> {verdict(x >= 1.5)}")
+    else:
+        out.append(f"- InfoNCE >= 1.5 x PyTorch: {verdict(None)}")
+    copies = {}
+    if copy:
+        copies["jmoco copy"] = copy[1] / (copy[0] * 1e-3) / 1e9
+    if "torch_copy" in peer:
+        copies["torch copy_"] = 8.0 * ARENA / (peer["torch_copy"] * 1e-3) / 1e9
+    if ema and copies:
+        best = max(copies, key=copies.get)
+        ema_gbs = ema[1] / (ema[0] * 1e-3) / 1e9
+        x = ema_gbs / copies[best]
+        measured = ", ".join(f"{k} {v:.1f} GB/s" for k, v in copies.items())
+        out.append(f"- EMA >= 0.70 x copy bandwidth: EMA {ema_gbs:.1f} GB/s against the best copy ({measured}):"
+                   f" {x:.2f} x -> {verdict(x >= 0.70)}")
+    else:
+        out.append(f"- EMA >= 0.70 x copy bandwidth: {verdict(None)}")
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("filter", nargs="?", default=DEFAULT_FILTER, help="JMH benchmark regex")
+    parser.add_argument("--jar", default=os.path.join(HERE, "target", "benchmarks.jar"))
+    parser.add_argument("--quick", action="store_true", help="short JMH settings and a short peer run")
+    parser.add_argument("--threads", type=int, default=2, help="threads for both sides (default 2)")
+    parser.add_argument("--python", default="/usr/bin/python3", help="the python that has torch (peer.py)")
+    parser.add_argument("--out", help="also write the table as markdown to this file")
+    args = parser.parse_args()
+
+    jmh = run_jmh(args)
+    peer, notes = run_peer(args)
+    lines, bars = build_table(jmh, peer)
+    report = lines + ["", "Bars:"] + check_bars(bars, peer) + ["", "Peer set-up:"] + [f"- {n}" for n in notes]
+    text = "\n".join(report) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()

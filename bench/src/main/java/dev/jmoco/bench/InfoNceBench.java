@@ -1,0 +1,94 @@
+package dev.jmoco.bench;
+
+import dev.jmoco.backend.Buffer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.util.SplittableRandom;
+
+/**
+ * The fused InfoNCE forward + backward at MoCo's shape (n = 256, c = 128, K = 65536, t = 0.07, unit rows),
+ * dk omitted as in MoCo (the key encoder gets no gradient). FLOPs counted: 4 n K c (the logits and dq
+ * products). The PyTorch peer runs the reference MoCo computation (einsum, cat, /t, cross_entropy, backward).
+ */
+public class InfoNceBench extends BenchBase {
+    @Param({"256"}) public int n;
+    @Param({"128"}) public int c;
+    @Param({"65536"}) public int kq;
+    @Param({"0.07"}) public float t;
+
+    private Buffer q, k, queue, stats, dq;
+
+    @Setup
+    public void setup() {
+        openBackend();
+        float[] hq = unitRows(n, c, 1), hk = unitRows(n, c, 2), hqueue = unitRows(kq, c, 3);
+        q = upload(hq); k = upload(hk); queue = upload(hqueue);
+        stats = backend.allocate(3);
+        dq = backend.allocate((long) n * c);
+        forwardBackward();
+        float[] s = new float[3], got = new float[n * c];
+        backend.download(stats, s, 0);
+        backend.download(dq, got, 0);
+        if (!(s[0] > 0 && s[0] < Math.log(kq + 1.0) + 2 / t))
+            throw new IllegalStateException("InfoNCE loss " + s[0] + " is implausible");
+        for (int row : new int[] {0, n / 2, n - 1}) checkRow(row, hq, hk, hqueue, got);
+    }
+
+    /** dq of one row against a double-precision reference (abs 1e-5 of the gradient scale 1 / (n t)). */
+    private void checkRow(int i, float[] hq, float[] hk, float[] hqueue, float[] got) {
+        double[] dot = new double[kq + 1];
+        dot[0] = dot(hq, i * c, hk, i * c);
+        double max = dot[0] / t;
+        for (int j = 0; j < kq; j++) { dot[j + 1] = dot(hq, i * c, hqueue, j * c); max = Math.max(max, dot[j + 1] / t); }
+        double sum = 0;
+        for (double d : dot) sum += Math.exp(d / t - max);
+        double scale = 1.0 / (n * (double) t);
+        for (int cc = 0; cc < c; cc++) {
+            double g = (Math.exp(dot[0] / t - max) / sum - 1) * hk[i * c + cc];
+            for (int j = 0; j < kq; j++) g += Math.exp(dot[j + 1] / t - max) / sum * hqueue[j * c + cc];
+            g *= scale;
+            if (Math.abs(got[i * c + cc] - g) > 1e-5 * scale + 1e-4 * Math.abs(g))
+                throw new IllegalStateException("InfoNCE dq[" + i + ", " + cc + "] = " + got[i * c + cc] + ", expected " + g);
+        }
+    }
+
+    private double dot(float[] a, int ao, float[] b, int bo) {
+        double s = 0;
+        for (int j = 0; j < c; j++) s += (double) a[ao + j] * b[bo + j];
+        return s;
+    }
+
+    private Buffer upload(float[] host) {
+        Buffer b = backend.allocate(host.length);
+        backend.upload(host, 0, b);
+        return b;
+    }
+
+    private static float[] unitRows(int rows, int cols, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            double norm = 0;
+            for (int j = 0; j < cols; j++) {
+                double v = r.nextDouble() * 2 - 1;
+                x[i * cols + j] = (float) v;
+                norm += v * v;
+            }
+            for (int j = 0; j < cols; j++) x[i * cols + j] = (float) (x[i * cols + j] / Math.sqrt(norm));
+        }
+        return x;
+    }
+
+    @Benchmark
+    public Buffer forwardBackward() {
+        backend.infoNce(n, c, kq, t, q, k, queue, 1f, stats, dq, null);
+        backend.synchronize();
+        return dq;
+    }
+
+    @TearDown
+    public void tearDown() { closeBackend(); }
+}

@@ -1,0 +1,29 @@
+package dev.jmoco.autograd;
+
+import dev.jmoco.backend.Buffer;
+
+/** y [n, c] = mean of x [n, c, h, w] over each plane (ResNet's last pooling). */
+final class GlobalAvgPoolOp extends Op {
+    private final Tensor x, y;
+
+    private GlobalAvgPoolOp(Tensor x, Tensor y) {
+        super("globalAvgPool");
+        this.x = x; this.y = y;
+    }
+
+    static Tensor apply(Tensor x) {
+        Shapes.rank("globalAvgPool", "x", x, 4, "[n, c, h, w]");
+        boolean record = Tape.recordsFor(x);
+        Tensor y = Tape.output(x.backend(), record, x.dim(0), x.dim(1));
+        Tape.run(new GlobalAvgPoolOp(x, y), record,
+                () -> x.backend().globalAvgPool(x.dim(0), x.dim(1), x.dim(2) * x.dim(3), x.data(), y.data()));
+        return y;
+    }
+
+    @Override
+    void backward(Tape tape) {
+        Buffer dy = upstream(y);
+        Buffer dx = dy == null ? null : gradOf(x);
+        if (dx != null) y.backend().globalAvgPoolBackward(x.dim(0), x.dim(1), x.dim(2) * x.dim(3), dy, dx);
+    }
+}

@@ -1,0 +1,33 @@
+package dev.jmoco.autograd;
+
+import dev.jmoco.backend.Buffer;
+
+/** y = x / max(||x||, 1e-12) per row of x [rows, cols] (the embeddings q and k); saves the norms. */
+final class L2NormalizeOp extends Op {
+    private final Tensor x, y;
+    private final Buffer norms;
+
+    private L2NormalizeOp(Tensor x, Tensor y, Buffer norms) {
+        super("l2NormalizeRows");
+        this.x = x; this.y = y; this.norms = norms;
+    }
+
+    static Tensor apply(Tensor x) {
+        Shapes.rank("l2NormalizeRows", "x", x, 2, "[rows, cols]");
+        boolean record = Tape.recordsFor(x);
+        Tensor y = Tape.output(x.backend(), record, x.shape());
+        L2NormalizeOp op = new L2NormalizeOp(x, y, x.backend().allocate(x.dim(0)));
+        Tape.run(op, record, () -> x.backend().l2NormalizeRows(x.dim(0), x.dim(1), x.data(), y.data(), op.norms));
+        return y;
+    }
+
+    @Override
+    void backward(Tape tape) {
+        Buffer dy = upstream(y);
+        Buffer dx = dy == null ? null : gradOf(x);
+        if (dx != null) y.backend().l2NormalizeRowsBackward(x.dim(0), x.dim(1), y.data(), norms, dy, dx);
+    }
+
+    @Override
+    void release() { norms.close(); }
+}

@@ -1,0 +1,27 @@
+package dev.jmoco.autograd;
+
+import dev.jmoco.backend.Buffer;
+
+/** y = max(x, 0); backward passes dy where y &gt; 0, so it needs only the output. */
+final class ReluOp extends Op {
+    private final Tensor x, y;
+
+    private ReluOp(Tensor x, Tensor y) {
+        super("relu");
+        this.x = x; this.y = y;
+    }
+
+    static Tensor apply(Tensor x) {
+        boolean record = Tape.recordsFor(x);
+        Tensor y = Tape.output(x.backend(), record, x.shape());
+        Tape.run(new ReluOp(x, y), record, () -> x.backend().relu(x.data(), y.data()));
+        return y;
+    }
+
+    @Override
+    void backward(Tape tape) {
+        Buffer dy = upstream(y);
+        Buffer dx = dy == null ? null : gradOf(x);
+        if (dx != null) y.backend().reluBackward(y.data(), dy, dx);
+    }
+}

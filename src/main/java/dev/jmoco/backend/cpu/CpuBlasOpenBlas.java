@@ -1,0 +1,86 @@
+package dev.jmoco.backend.cpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * cblas_sgemm of the system OpenBLAS, bound through the foreign function API. The downcall is "critical" with
+ * heap access, so the float[] behind a CpuBuffer is handed to OpenBLAS in place, without a copy. OpenBLAS
+ * spreads each call over its own threads.
+ */
+final class CpuBlasOpenBlas {
+    private static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+    /** Debian's pthread build first (its folder is not on the default search path), then the loader's choice. */
+    private static final List<String> CANDIDATES = List.of(
+            "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+            "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+            "libopenblas.so.0");
+
+    private final MethodHandle sgemm;
+    private final String description;
+
+    private CpuBlasOpenBlas(MethodHandle sgemm, String description) {
+        this.sgemm = sgemm;
+        this.description = description;
+    }
+
+    /** The binding, or null when no OpenBLAS can be loaded (or native access is denied). */
+    static CpuBlasOpenBlas load() {
+        for (String name : CANDIDATES) {
+            if (name.startsWith("/") && !Files.isReadable(Path.of(name))) continue;
+            try {
+                SymbolLookup lib = SymbolLookup.libraryLookup(name, Arena.global());
+                MemorySegment fn = lib.find("cblas_sgemm").orElse(null);
+                if (fn == null) continue;
+                Linker linker = Linker.nativeLinker();
+                var I = ValueLayout.JAVA_INT;
+                var F = ValueLayout.JAVA_FLOAT;
+                var P = ValueLayout.ADDRESS;
+                MethodHandle h = linker.downcallHandle(fn,
+                        FunctionDescriptor.ofVoid(I, I, I, I, I, I, F, P, I, P, I, F, P, I),
+                        Linker.Option.critical(true));
+                return new CpuBlasOpenBlas(h, "openblas" + config(lib, linker));
+            } catch (IllegalArgumentException | IllegalCallerException | UnsupportedOperationException e) {
+                // not loadable here (missing file, native access denied): try the next, or fall back to Java
+            }
+        }
+        return null;
+    }
+
+    /** " (OpenBLAS 0.3.21 ... Cooperlake ...)" from openblas_get_config, or "" when absent. */
+    private static String config(SymbolLookup lib, Linker linker) {
+        return lib.find("openblas_get_config").map(fn -> {
+            try {
+                MethodHandle h = linker.downcallHandle(fn, FunctionDescriptor.of(ValueLayout.ADDRESS));
+                MemorySegment s = (MemorySegment) h.invokeExact();
+                return " (" + s.reinterpret(256).getString(0) + ")";
+            } catch (Throwable t) {
+                return "";
+            }
+        }).orElse("");
+    }
+
+    String description() { return description; }
+
+    /** Row-major C = alpha op(A) op(B) + beta C with packed leading dims (Backend#gemm). */
+    void gemm(boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int ao, float[] b, int bo,
+              float beta, float[] c, int co) {
+        MemorySegment sa = MemorySegment.ofArray(a).asSlice(4L * ao);
+        MemorySegment sb = MemorySegment.ofArray(b).asSlice(4L * bo);
+        MemorySegment sc = MemorySegment.ofArray(c).asSlice(4L * co);
+        try {
+            sgemm.invokeExact(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, alpha,
+                    sa, ta ? m : k, sb, tb ? k : n, beta, sc, n);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cblas_sgemm failed", t);
+        }
+    }
+}

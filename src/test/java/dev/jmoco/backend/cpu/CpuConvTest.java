@@ -1,0 +1,184 @@
+package dev.jmoco.backend.cpu;
+
+import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.ConvShape;
+import dev.jmoco.testing.Tolerance;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Arrays;
+import java.util.Random;
+import java.util.stream.Stream;
+
+/**
+ * conv2d forward, backward data and backward filter against direct double-precision loops over the
+ * definition, for 1x1 s1 p0 (the no-im2col path), 1x1 s2, 3x3 s1 p1, 3x3 s2 p1, 3x3 p0, 5x5 p2, 5x5 s2 p0,
+ * 3x3 with pad 2 and 3, a 3x5 filter and the 7x7 s2 p3 ImageNet stem, on square and non-square inputs with
+ * odd channel counts. Batches of 1 and 3 on a 2-thread backend run both strategies (GEMMs over all cores for
+ * one image; images split over threads, with per-thread filter gradients, for three); backward data runs
+ * both its transposed-convolution path (stride 1, square filter, pad &lt;= r - 1) and its col2im path. Each
+ * GEMM path (Vector API, plain Java, OpenBLAS if present) runs. Forward outputs start as NaN (they must be
+ * overwritten); dx and dw start at 0.75 (they must accumulate). Operands are guarded views (GuardedBuffers).
+ * <p>
+ * Tolerance: inputs are uniform in [-1, 1) and each output sums L = C R S (forward), K R S (data) or N P Q
+ * (filter) products, so float rounding grows like sqrt(L) eps: rel = 8 sqrt(L) eps, abs = rel sqrt(L) / 3.
+ */
+class CpuConvTest {
+    private static final double EPS = Math.ulp(1f);
+    private static final float PREFILL = 0.75f;
+
+    static Stream<Arguments> shapes() {
+        ConvShape[] shapes = {
+                new ConvShape(3, 5, 6, 7, 3, 1, 1, 1, 0),     // 1x1 s1 p0: x is its own column matrix
+                new ConvShape(1, 5, 6, 7, 3, 1, 1, 1, 0),
+                new ConvShape(3, 4, 7, 6, 5, 1, 1, 2, 0),     // 1x1 s2: needs im2col
+                new ConvShape(3, 3, 8, 8, 5, 3, 3, 1, 1),     // 3x3 s1 p1
+                new ConvShape(1, 7, 9, 5, 4, 3, 3, 1, 1),
+                new ConvShape(3, 5, 9, 11, 6, 3, 3, 2, 1),    // 3x3 s2 p1, odd sizes
+                new ConvShape(2, 3, 7, 10, 2, 3, 3, 1, 0),    // 3x3 p0
+                new ConvShape(3, 3, 9, 8, 5, 5, 5, 1, 2),     // 5x5 p2
+                new ConvShape(1, 2, 12, 9, 3, 5, 5, 2, 0),    // 5x5 s2 p0
+                new ConvShape(3, 3, 23, 19, 4, 7, 7, 2, 3),   // 7x7 s2 p3: the ImageNet stem
+                new ConvShape(1, 3, 16, 16, 8, 7, 7, 2, 3),
+                new ConvShape(4, 9, 5, 3, 7, 3, 3, 1, 2),     // pad r - 1: the transposed conv has pad 0
+                new ConvShape(2, 3, 4, 5, 2, 3, 3, 1, 3),     // pad > r - 1: backward data via col2im
+                new ConvShape(3, 4, 8, 9, 3, 3, 5, 1, 1),     // non-square 3x5 filter
+        };
+        return CpuGemmTest.paths().flatMap(p -> Arrays.stream(shapes).map(s -> Arguments.of(p, s)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("shapes")
+    void forwardMatchesDefinition(String path, ConvShape s) {
+        try (var g = new GuardedBuffers(2)) {
+            Random r = new Random(s.hashCode());
+            float[] x = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
+            float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);
+            float[] y0 = new float[(int) s.outputSize()];
+            Arrays.fill(y0, Float.NaN);
+            Buffer y = g.of(y0);
+            conv(g, path).forward(s, cpu(g.of(x)), cpu(g.of(w)), cpu(y));
+            int l = s.c() * s.r() * s.s();
+            Tolerance.assertClose(path + " forward " + s, referenceForward(s, x, w), g.read(y), abs(l), rel(l));
+            g.assertGuardsIntact();
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("shapes")
+    void backwardDataAccumulatesDefinition(String path, ConvShape s) {
+        try (var g = new GuardedBuffers(2)) {
+            Random r = new Random(s.hashCode() + 1);
+            float[] dy = GuardedBuffers.uniform(r, (int) s.outputSize(), -1, 1);
+            float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);
+            Buffer dx = g.of(filled((int) s.inputSize()));
+            conv(g, path).backwardData(s, cpu(g.of(dy)), cpu(g.of(w)), cpu(dx));
+            double[] expected = referenceBackwardData(s, dy, w);
+            for (int i = 0; i < expected.length; i++) expected[i] += PREFILL;
+            int l = s.k() * s.r() * s.s();
+            Tolerance.assertClose(path + " backward data " + s, expected, g.read(dx), abs(l), rel(l));
+            g.assertGuardsIntact();
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("shapes")
+    void backwardFilterAccumulatesDefinition(String path, ConvShape s) {
+        try (var g = new GuardedBuffers(2)) {
+            Random r = new Random(s.hashCode() + 2);
+            float[] x = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
+            float[] dy = GuardedBuffers.uniform(r, (int) s.outputSize(), -1, 1);
+            Buffer dw = g.of(filled((int) s.filterSize()));
+            conv(g, path).backwardFilter(s, cpu(g.of(x)), cpu(g.of(dy)), cpu(dw));
+            double[] expected = referenceBackwardFilter(s, x, dy);
+            for (int i = 0; i < expected.length; i++) expected[i] += PREFILL;
+            int l = s.n() * s.p() * s.q();
+            Tolerance.assertClose(path + " backward filter " + s, expected, g.read(dw), abs(l), rel(l));
+            g.assertGuardsIntact();
+        }
+    }
+
+    /** The public entry points reach the kernels (argument checks pass, results land in the right buffers). */
+    @Test
+    void backendEntryPointsRunAllThreePasses() {
+        ConvShape s = new ConvShape(2, 3, 6, 5, 4, 3, 3, 1, 1);
+        try (var g = new GuardedBuffers(2)) {
+            Random r = new Random(9);
+            float[] x = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
+            float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);
+            float[] dy = GuardedBuffers.uniform(r, (int) s.outputSize(), -1, 1);
+            Buffer y = g.of(new float[(int) s.outputSize()]);
+            Buffer dx = g.of(new float[(int) s.inputSize()]), dw = g.of(new float[(int) s.filterSize()]);
+            Buffer bx = g.of(x), bw = g.of(w), bdy = g.of(dy);
+            g.backend.conv2d(s, bx, bw, y);
+            g.backend.conv2dBackwardData(s, bdy, bw, dx);
+            g.backend.conv2dBackwardFilter(s, bx, bdy, dw);
+            Tolerance.assertClose("conv2d", referenceForward(s, x, w), g.read(y), abs(27), rel(27));
+            Tolerance.assertClose("conv2dBackwardData", referenceBackwardData(s, dy, w), g.read(dx), abs(36), rel(36));
+            Tolerance.assertClose("conv2dBackwardFilter", referenceBackwardFilter(s, x, dy), g.read(dw),
+                    abs(60), rel(60));
+            g.assertGuardsIntact();
+        }
+    }
+
+    private static CpuConv conv(GuardedBuffers g, String path) {
+        return new CpuConv(g.backend, g.backend.parallel, new CpuGemm(g.backend.parallel, path));
+    }
+
+    private static CpuBuffer cpu(Buffer b) { return (CpuBuffer) b; }
+
+    private static double rel(int terms) { return 8 * Math.sqrt(terms) * EPS; }
+
+    private static double abs(int terms) { return rel(terms) * Math.sqrt(terms) / 3; }
+
+    private static float[] filled(int size) {
+        float[] v = new float[size];
+        Arrays.fill(v, PREFILL);
+        return v;
+    }
+
+    /** Calls {@code tap(image, k, c, oh, ow, r, s, ih, iw)} for every filter tap that lands inside the input. */
+    @FunctionalInterface
+    private interface Tap { void at(int i, int k, int c, int oh, int ow, int r, int s, int ih, int iw); }
+
+    private static void forEachTap(ConvShape s, Tap tap) {
+        for (int i = 0; i < s.n(); i++)
+            for (int k = 0; k < s.k(); k++)
+                for (int oh = 0; oh < s.p(); oh++)
+                    for (int ow = 0; ow < s.q(); ow++)
+                        for (int c = 0; c < s.c(); c++)
+                            for (int r = 0; r < s.r(); r++)
+                                for (int t = 0; t < s.s(); t++) {
+                                    int ih = oh * s.stride() - s.pad() + r, iw = ow * s.stride() - s.pad() + t;
+                                    if (ih >= 0 && ih < s.h() && iw >= 0 && iw < s.w())
+                                        tap.at(i, k, c, oh, ow, r, t, ih, iw);
+                                }
+    }
+
+    private static int xi(ConvShape s, int i, int c, int h, int w) { return ((i * s.c() + c) * s.h() + h) * s.w() + w; }
+    private static int wi(ConvShape s, int k, int c, int r, int t) { return ((k * s.c() + c) * s.r() + r) * s.s() + t; }
+    private static int yi(ConvShape s, int i, int k, int p, int q) { return ((i * s.k() + k) * s.p() + p) * s.q() + q; }
+
+    static double[] referenceForward(ConvShape s, float[] x, float[] w) {
+        double[] y = new double[(int) s.outputSize()];
+        forEachTap(s, (i, k, c, oh, ow, r, t, ih, iw) ->
+                y[yi(s, i, k, oh, ow)] += (double) x[xi(s, i, c, ih, iw)] * w[wi(s, k, c, r, t)]);
+        return y;
+    }
+
+    static double[] referenceBackwardData(ConvShape s, float[] dy, float[] w) {
+        double[] dx = new double[(int) s.inputSize()];
+        forEachTap(s, (i, k, c, oh, ow, r, t, ih, iw) ->
+                dx[xi(s, i, c, ih, iw)] += (double) dy[yi(s, i, k, oh, ow)] * w[wi(s, k, c, r, t)]);
+        return dx;
+    }
+
+    static double[] referenceBackwardFilter(ConvShape s, float[] x, float[] dy) {
+        double[] dw = new double[(int) s.filterSize()];
+        forEachTap(s, (i, k, c, oh, ow, r, t, ih, iw) ->
+                dw[wi(s, k, c, r, t)] += (double) dy[yi(s, i, k, oh, ow)] * x[xi(s, i, c, ih, iw)]);
+        return dw;
+    }
+}
