@@ -139,7 +139,9 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Mean softmax cross-entropy over the rows of {@code logits} [rows, cols] with integer {@code labels}.
-     * Writes {@code stats} = [loss, acc@1, acc@5] (accuracies as fractions of rows) and
+     * Writes {@code stats} = [loss, acc@1, acc@5] (accuracies as fractions of rows; a row's rank is the number
+     * of other classes whose logit is &gt;= its label's, so ties count against it: acc@1 counts rank 0, acc@5
+     * rank &lt; 5) and
      * {@code dlogits} = gradScale * d(loss)/d(logits); {@code dlogits} may alias {@code logits}.
      */
     void softmaxCrossEntropy(int rows, int cols, Buffer logits, int[] labels, float gradScale,
@@ -148,7 +150,8 @@ public interface Backend extends AutoCloseable {
     /**
      * The MoCo InfoNCE loss, fused: logits_i = [q_i . k_i, q_i . queue_j for j &lt; kq] / t, positive at index 0,
      * loss = mean over i of cross-entropy. q, k are [n, c], queue is [kq, c]. Computed in one pass over the
-     * queue with an online log-sum-exp (stable at t = 0.07). Writes {@code stats} = [loss, acc@1, acc@5],
+     * queue with an online log-sum-exp (stable at t = 0.07). Writes {@code stats} = [loss, acc@1, acc@5]
+     * (ranks as in {@link #softmaxCrossEntropy}: negatives &gt;= the positive count against it),
      * {@code dq} = gradScale * d(loss)/dq, and, if {@code dk} is not null, dk = gradScale * d(loss)/dk
      * (the end-to-end mechanism back-propagates into the key encoder). The queue gets no gradient.
      */

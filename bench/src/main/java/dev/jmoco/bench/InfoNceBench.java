@@ -42,7 +42,10 @@ public class InfoNceBench extends BenchBase {
         double[] dot = new double[kq + 1];
         dot[0] = dot(hq, i * c, hk, i * c);
         double max = dot[0] / t;
-        for (int j = 0; j < kq; j++) { dot[j + 1] = dot(hq, i * c, hqueue, j * c); max = Math.max(max, dot[j + 1] / t); }
+        for (int j = 0; j < kq; j++) {
+            dot[j + 1] = dot(hq, i * c, hqueue, j * c);
+            max = Math.max(max, dot[j + 1] / t);
+        }
         double sum = 0;
         for (double d : dot) sum += Math.exp(d / t - max);
         double scale = 1.0 / (n * (double) t);
@@ -51,7 +54,8 @@ public class InfoNceBench extends BenchBase {
             for (int j = 0; j < kq; j++) g += Math.exp(dot[j + 1] / t - max) / sum * hqueue[j * c + cc];
             g *= scale;
             if (Math.abs(got[i * c + cc] - g) > 1e-5 * scale + 1e-4 * Math.abs(g))
-                throw new IllegalStateException("InfoNCE dq[" + i + ", " + cc + "] = " + got[i * c + cc] + ", expected " + g);
+                throw new IllegalStateException("InfoNCE dq[" + i + ", " + cc + "] = " + got[i * c + cc]
+                        + ", expected " + g);
         }
     }
 

@@ -29,7 +29,8 @@ public class SgdBench extends BenchBase {
         backend.download(velocity, gotV, 0);
         for (int i = 0; i < size; i++) {
             double vi = MOMENTUM * (double) v[i] + g[i] + WD * (double) p[i], pi = p[i] - LR * vi;
-            if (Math.abs(gotV[i] - vi) > 1e-6 + 1e-6 * Math.abs(vi) || Math.abs(gotP[i] - pi) > 1e-6 + 1e-6 * Math.abs(pi))
+            if (Math.abs(gotV[i] - vi) > 1e-6 + 1e-6 * Math.abs(vi)
+                    || Math.abs(gotP[i] - pi) > 1e-6 + 1e-6 * Math.abs(pi))
                 throw new IllegalStateException("sgd[" + i + "]: param " + gotP[i] + " velocity " + gotV[i]
                         + ", expected " + pi + " and " + vi);
         }

@@ -12,11 +12,12 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * cblas_sgemm of the system OpenBLAS, bound through the foreign function API. The downcall is "critical" with
- * heap access, so the float[] behind a CpuBuffer is handed to OpenBLAS in place, without a copy. OpenBLAS
- * spreads each call over its own threads.
+ * cblas_sgemm of the system OpenBLAS, bound through the foreign function API, as a {@link CpuGemm.Engine}: it
+ * computes one rectangle of C per call, on the calling thread (OpenBLAS is set to one thread at load; CpuGemm
+ * spreads the rectangles over its own threads). The downcall is "critical" with heap access, so the float[]
+ * behind a CpuBuffer is handed to OpenBLAS in place, without a copy.
  */
-final class CpuBlasOpenBlas {
+final class CpuBlasOpenBlas implements CpuGemm.Engine {
     private static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
     /** Debian's pthread build first (its folder is not on the default search path), then the loader's choice. */
     private static final List<String> CANDIDATES = List.of(
@@ -47,9 +48,12 @@ final class CpuBlasOpenBlas {
                 MethodHandle h = linker.downcallHandle(fn,
                         FunctionDescriptor.ofVoid(I, I, I, I, I, I, F, P, I, P, I, F, P, I),
                         Linker.Option.critical(true));
+                MemorySegment setThreads = lib.find("openblas_set_num_threads").orElse(null);
+                if (setThreads == null) continue; // not OpenBLAS: its threads could not be kept off our cores
+                linker.downcallHandle(setThreads, FunctionDescriptor.ofVoid(I)).invokeExact(1);
                 return new CpuBlasOpenBlas(h, "openblas" + config(lib, linker));
-            } catch (IllegalArgumentException | IllegalCallerException | UnsupportedOperationException e) {
-                // not loadable here (missing file, native access denied): try the next, or fall back to Java
+            } catch (Throwable e) { // not loadable here (missing file, native access denied): try the next
+                if (e instanceof Error && !(e instanceof LinkageError)) throw (Error) e;
             }
         }
         return null;
@@ -70,14 +74,16 @@ final class CpuBlasOpenBlas {
 
     String description() { return description; }
 
-    /** Row-major C = alpha op(A) op(B) + beta C with packed leading dims (Backend#gemm). */
-    void gemm(boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int ao, float[] b, int bo,
-              float beta, float[] c, int co) {
-        MemorySegment sa = MemorySegment.ofArray(a).asSlice(4L * ao);
-        MemorySegment sb = MemorySegment.ofArray(b).asSlice(4L * bo);
-        MemorySegment sc = MemorySegment.ofArray(c).asSlice(4L * co);
+    @Override
+    public void block(boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int ao, float[] b, int bo,
+                      float beta, float[] c, int co, int r0, int r1, int c0, int c1) {
+        // The rectangle is a GEMM of its own on sub-matrices, with the full matrices' leading dimensions.
+        long aStart = ao + (ta ? r0 : (long) r0 * k), bStart = bo + (tb ? (long) c0 * k : c0);
+        MemorySegment sa = MemorySegment.ofArray(a).asSlice(4L * aStart);
+        MemorySegment sb = MemorySegment.ofArray(b).asSlice(4L * bStart);
+        MemorySegment sc = MemorySegment.ofArray(c).asSlice(4L * (co + (long) r0 * n + c0));
         try {
-            sgemm.invokeExact(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, alpha,
+            sgemm.invokeExact(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, r1 - r0, c1 - c0, k, alpha,
                     sa, ta ? m : k, sb, tb ? k : n, beta, sc, n);
         } catch (Throwable t) {
             throw new IllegalStateException("cblas_sgemm failed", t);

@@ -7,14 +7,16 @@ import java.util.Arrays;
 /**
  * The im2col lowering of one image and its adjoint. The column matrix has one row per filter tap (c, r, s) and
  * one column per output pixel (p, q): col[(c R + r) S + s][p Q + q] = x[c][p stride - pad + r][q stride - pad + s],
- * zero where that falls in the padding. For each row and output row p, the valid output columns form one range
- * [qLo, qHi), so the inner loops are branch-free (and plain copies at stride 1).
+ * zero where that falls in the padding. An image's columns may be a block of a wider matrix (row length
+ * {@code ld}, first column at {@code co}), so that several images lower side by side into one GEMM operand.
+ * For each row and output row p, the valid output columns form one range [qLo, qHi), so the inner loops are
+ * branch-free (and plain copies at stride 1).
  */
 final class CpuConvColumns {
     private CpuConvColumns() {}
 
-    /** col [CRS, PQ] = im2col(x[xo...] of one image [C, H, W]). */
-    static void im2col(ConvShape s, float[] x, int xo, float[] col) {
+    /** col[co...] [CRS, PQ] (rows {@code ld} apart) = im2col(x[xo...] of one image [C, H, W]). */
+    static void im2col(ConvShape s, float[] x, int xo, float[] col, int co, int ld) {
         int h = s.h(), w = s.w(), p = s.p(), q = s.q(), st = s.stride(), pad = s.pad();
         int row = 0;
         for (int c = 0; c < s.c(); c++)
@@ -22,7 +24,7 @@ final class CpuConvColumns {
                 for (int t = 0; t < s.s(); t++, row++) {
                     int qLo = qLo(t, pad, st, q), qHi = qHi(t, pad, st, q, w);
                     for (int op = 0; op < p; op++) {
-                        int d = row * p * q + op * q, ih = op * st - pad + r;
+                        int d = co + row * ld + op * q, ih = op * st - pad + r;
                         if (ih < 0 || ih >= h || qLo >= qHi) {
                             Arrays.fill(col, d, d + q, 0f);
                             continue;
@@ -36,8 +38,8 @@ final class CpuConvColumns {
                 }
     }
 
-    /** dx[dxo...] of one image [C, H, W] += col2im(col [CRS, PQ]), the adjoint of {@link #im2col}. */
-    static void col2imAdd(ConvShape s, float[] col, float[] dx, int dxo) {
+    /** dx[dxo...] of one image [C, H, W] += col2im(col[co...] [CRS, PQ], rows {@code ld} apart). */
+    static void col2imAdd(ConvShape s, float[] col, int co, int ld, float[] dx, int dxo) {
         int h = s.h(), w = s.w(), p = s.p(), q = s.q(), st = s.stride(), pad = s.pad();
         int row = 0;
         for (int c = 0; c < s.c(); c++)
@@ -47,7 +49,7 @@ final class CpuConvColumns {
                     for (int op = 0; op < p; op++) {
                         int ih = op * st - pad + r;
                         if (ih < 0 || ih >= h) continue;
-                        int d = row * p * q + op * q, dst = dxo + (c * h + ih) * w - pad + t;
+                        int d = co + row * ld + op * q, dst = dxo + (c * h + ih) * w - pad + t;
                         if (st == 1) for (int oq = qLo; oq < qHi; oq++) dx[dst + oq] += col[d + oq];
                         else for (int oq = qLo; oq < qHi; oq++) dx[dst + oq * st] += col[d + oq];
                     }

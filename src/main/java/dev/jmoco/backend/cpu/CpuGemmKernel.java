@@ -18,9 +18,8 @@ abstract class CpuGemmKernel {
     abstract String name();
 
     /**
-     * Writes c[co + i ldc + j] = alpha (A B)[i][j] + beta c[...] for the full tile; with beta = 0, C is not read,
-     * with beta = 1 it is simply accumulated.
+     * Writes c[co + i ldc + j] = (A B)[i][j] + beta c[...] for the full tile (alpha is already folded into the
+     * packed A); with beta = 0, C is not read.
      */
-    abstract void run(int kc, float[] a, int ao, float[] b, int bo, int ldb, float alpha, float beta,
-                      float[] c, int co, int ldc);
+    abstract void run(int kc, float[] a, int ao, float[] b, int bo, int ldb, float beta, float[] c, int co, int ldc);
 }

@@ -12,8 +12,7 @@ final class CpuGemmScalarKernel extends CpuGemmKernel {
     @Override String name() { return "plain-java"; }
 
     @Override
-    void run(int kc, float[] a, int ao, float[] b, int bo, int ldb, float alpha, float beta, float[] c, int co,
-             int ldc) {
+    void run(int kc, float[] a, int ao, float[] b, int bo, int ldb, float beta, float[] c, int co, int ldc) {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0;
         float c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0;
@@ -34,18 +33,18 @@ final class CpuGemmScalarKernel extends CpuGemmKernel {
             c30 = Math.fma(a3, b0, c30); c31 = Math.fma(a3, b1, c31);
             c32 = Math.fma(a3, b2, c32); c33 = Math.fma(a3, b3, c33);
         }
-        store(c, co + 0 * ldc, alpha, beta, c00, c01, c02, c03);
-        store(c, co + 1 * ldc, alpha, beta, c10, c11, c12, c13);
-        store(c, co + 2 * ldc, alpha, beta, c20, c21, c22, c23);
-        store(c, co + 3 * ldc, alpha, beta, c30, c31, c32, c33);
+        store(c, co + 0 * ldc, beta, c00, c01, c02, c03);
+        store(c, co + 1 * ldc, beta, c10, c11, c12, c13);
+        store(c, co + 2 * ldc, beta, c20, c21, c22, c23);
+        store(c, co + 3 * ldc, beta, c30, c31, c32, c33);
     }
 
-    private static void store(float[] c, int i, float alpha, float beta, float v0, float v1, float v2, float v3) {
+    private static void store(float[] c, int i, float beta, float v0, float v1, float v2, float v3) {
         if (beta == 0) {
-            c[i] = alpha * v0; c[i + 1] = alpha * v1; c[i + 2] = alpha * v2; c[i + 3] = alpha * v3;
+            c[i] = v0; c[i + 1] = v1; c[i + 2] = v2; c[i + 3] = v3;
         } else {
-            c[i] = alpha * v0 + beta * c[i]; c[i + 1] = alpha * v1 + beta * c[i + 1];
-            c[i + 2] = alpha * v2 + beta * c[i + 2]; c[i + 3] = alpha * v3 + beta * c[i + 3];
+            c[i] = v0 + beta * c[i]; c[i + 1] = v1 + beta * c[i + 1];
+            c[i + 2] = v2 + beta * c[i + 2]; c[i + 3] = v3 + beta * c[i + 3];
         }
     }
 }

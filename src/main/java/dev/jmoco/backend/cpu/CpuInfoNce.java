@@ -27,7 +27,7 @@ import java.util.Arrays;
  */
 final class CpuInfoNce {
     /** Queue keys per block. */
-    static final int BLOCK = 128;
+    static final int BLOCK = 256;
     /** Query rows per panel, at most (its transposed queries, accumulator and logits block fit L2). */
     static final int MAX_PANEL = 128;
     /** Multiply-adds per logits pass below which everything stays on the caller's thread. */
@@ -48,8 +48,6 @@ final class CpuInfoNce {
         this.parallel = parallel;
         this.kernels = kernels;
     }
-
-    String implementation() { return kernels.name(); }
 
     void run(int n, int c, int kq, float t, CpuBuffer q, CpuBuffer k, CpuBuffer queue, float gradScale,
              CpuBuffer stats, CpuBuffer dq, CpuBuffer dk) {

@@ -12,9 +12,6 @@ package dev.jmoco.backend.cpu;
 interface CpuInfoNceKernels {
     int POS = 0, MAX = 1, SUM = 2, ALPHA = 3, RANK = 4, STATE_ARRAYS = 5;
 
-    /** For reports and test names. */
-    String name();
-
     /** The panel width r must be a multiple of this. */
     int rowQuantum();
 

@@ -14,8 +14,6 @@ final class CpuInfoNceScalarKernels implements CpuInfoNceKernels {
         this.gemm = gemm;
     }
 
-    @Override public String name() { return "scalar + gemm"; }
-
     @Override public int rowQuantum() { return 1; }
 
     @Override

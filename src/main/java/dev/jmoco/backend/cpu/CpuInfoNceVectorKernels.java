@@ -6,11 +6,15 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * InfoNCE's per-block steps on the Vector API. Both products are register-blocked 4 x 4-vector tiles (16
- * accumulators): each step loads 4 vectors of 4L consecutive rows (of the transposed queries, or of the
- * probabilities) and broadcasts 4 queue values, so they need no packing: the queue is read in place. The
- * softmax uses {@link #exp}, a polynomial on vectors, since the Vector API's EXP is only fast where the JDK has
- * an SVML stub. Only this class touches jdk.incubator.vector; {@link #create()} is called only when the module
- * is present.
+ * accumulators, 4 row vectors and 1 broadcast: 21 of AVX-512's 32 registers): each step loads 4 vectors of 4L
+ * consecutive rows (of the transposed queries, or of the probabilities) and broadcasts 4 queue values into 16
+ * fused multiply-adds, so the queue is read in place, without packing. The softmax evaluates exp with a
+ * polynomial on vectors, which is faster than the Vector API's EXP and does not depend on the JDK's SVML stubs.
+ *
+ * <p>C2 boxes a vector passed to, or returned from, a method it does not inline, and does not always inline
+ * helpers of a hundred bytecodes or more; so the tiles are written out, and vectors never cross a method
+ * boundary except through {@link #bc}, which is small enough to be inlined always. Only this class touches
+ * jdk.incubator.vector; {@link #create()} is called only when the module is present.
  */
 final class CpuInfoNceVectorKernels implements CpuInfoNceKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -20,8 +24,6 @@ final class CpuInfoNceVectorKernels implements CpuInfoNceKernels {
 
     /** Declared as the interface type so that callers link without loading the Vector API. */
     static CpuInfoNceKernels create() { return new CpuInfoNceVectorKernels(); }
-
-    @Override public String name() { return "vector-api (" + S.vectorBitSize() + "-bit)"; }
 
     @Override public int rowQuantum() { return L; }
 
@@ -39,10 +41,9 @@ final class CpuInfoNceVectorKernels implements CpuInfoNceKernels {
 
     /** Keys k0 + {0..3} c against rows [qi, qi + 4L) of qt (row stride r); result rows of st at o + {0..3} r. */
     private static void logits4x4(int r, int c, float[] qt, int qi, float[] keys, int k0, float[] st, int o) {
-        FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a02 = FloatVector.zero(S), a03 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S), a11 = FloatVector.zero(S), a12 = FloatVector.zero(S), a13 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a22 = FloatVector.zero(S), a23 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S), a31 = FloatVector.zero(S), a32 = FloatVector.zero(S), a33 = FloatVector.zero(S);
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero, a10 = zero, a11 = zero, a12 = zero, a13 = zero;
+        FloatVector a20 = zero, a21 = zero, a22 = zero, a23 = zero, a30 = zero, a31 = zero, a32 = zero, a33 = zero;
         int k1 = k0 + c, k2 = k1 + c, k3 = k2 + c;
         for (int cc = 0; cc < c; cc++, qi += r) {
             FloatVector x0 = FloatVector.fromArray(S, qt, qi), x1 = FloatVector.fromArray(S, qt, qi + L);
@@ -56,15 +57,16 @@ final class CpuInfoNceVectorKernels implements CpuInfoNceKernels {
             b = FloatVector.broadcast(S, keys[k3 + cc]);
             a30 = x0.fma(b, a30); a31 = x1.fma(b, a31); a32 = x2.fma(b, a32); a33 = x3.fma(b, a33);
         }
+        int o1 = o + r, o2 = o1 + r, o3 = o2 + r;
         a00.intoArray(st, o); a01.intoArray(st, o + L); a02.intoArray(st, o + 2 * L); a03.intoArray(st, o + 3 * L);
-        a10.intoArray(st, o + r); a11.intoArray(st, o + r + L); a12.intoArray(st, o + r + 2 * L); a13.intoArray(st, o + r + 3 * L);
-        a20.intoArray(st, o + 2 * r); a21.intoArray(st, o + 2 * r + L); a22.intoArray(st, o + 2 * r + 2 * L); a23.intoArray(st, o + 2 * r + 3 * L);
-        a30.intoArray(st, o + 3 * r); a31.intoArray(st, o + 3 * r + L); a32.intoArray(st, o + 3 * r + 2 * L); a33.intoArray(st, o + 3 * r + 3 * L);
+        a10.intoArray(st, o1); a11.intoArray(st, o1 + L); a12.intoArray(st, o1 + 2 * L); a13.intoArray(st, o1 + 3 * L);
+        a20.intoArray(st, o2); a21.intoArray(st, o2 + L); a22.intoArray(st, o2 + 2 * L); a23.intoArray(st, o2 + 3 * L);
+        a30.intoArray(st, o3); a31.intoArray(st, o3 + L); a32.intoArray(st, o3 + 2 * L); a33.intoArray(st, o3 + 3 * L);
     }
 
     /** As {@link #logits4x4} for L rows. */
     private static void logits4x1(int r, int c, float[] qt, int qi, float[] keys, int k0, float[] st, int o) {
-        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         int k1 = k0 + c, k2 = k1 + c, k3 = k2 + c;
         for (int cc = 0; cc < c; cc++, qi += r) {
             FloatVector x = FloatVector.fromArray(S, qt, qi);
@@ -157,10 +159,18 @@ final class CpuInfoNceVectorKernels implements CpuInfoNceKernels {
         FloatVector s0 = FloatVector.fromArray(S, alpha, ai), s1 = FloatVector.fromArray(S, alpha, ai + L);
         FloatVector s2 = FloatVector.fromArray(S, alpha, ai + 2 * L), s3 = FloatVector.fromArray(S, alpha, ai + 3 * L);
         int o1 = o + r, o2 = o1 + r, o3 = o2 + r;
-        FloatVector a00 = FloatVector.fromArray(S, acc, o).mul(s0), a01 = FloatVector.fromArray(S, acc, o + L).mul(s1), a02 = FloatVector.fromArray(S, acc, o + 2 * L).mul(s2), a03 = FloatVector.fromArray(S, acc, o + 3 * L).mul(s3);
-        FloatVector a10 = FloatVector.fromArray(S, acc, o1).mul(s0), a11 = FloatVector.fromArray(S, acc, o1 + L).mul(s1), a12 = FloatVector.fromArray(S, acc, o1 + 2 * L).mul(s2), a13 = FloatVector.fromArray(S, acc, o1 + 3 * L).mul(s3);
-        FloatVector a20 = FloatVector.fromArray(S, acc, o2).mul(s0), a21 = FloatVector.fromArray(S, acc, o2 + L).mul(s1), a22 = FloatVector.fromArray(S, acc, o2 + 2 * L).mul(s2), a23 = FloatVector.fromArray(S, acc, o2 + 3 * L).mul(s3);
-        FloatVector a30 = FloatVector.fromArray(S, acc, o3).mul(s0), a31 = FloatVector.fromArray(S, acc, o3 + L).mul(s1), a32 = FloatVector.fromArray(S, acc, o3 + 2 * L).mul(s2), a33 = FloatVector.fromArray(S, acc, o3 + 3 * L).mul(s3);
+        FloatVector a00 = FloatVector.fromArray(S, acc, o).mul(s0), a01 = FloatVector.fromArray(S, acc, o + L).mul(s1);
+        FloatVector a02 = FloatVector.fromArray(S, acc, o + 2 * L).mul(s2);
+        FloatVector a03 = FloatVector.fromArray(S, acc, o + 3 * L).mul(s3);
+        FloatVector a10 = FloatVector.fromArray(S, acc, o1).mul(s0), a11 = FloatVector.fromArray(S, acc, o1 + L).mul(s1);
+        FloatVector a12 = FloatVector.fromArray(S, acc, o1 + 2 * L).mul(s2);
+        FloatVector a13 = FloatVector.fromArray(S, acc, o1 + 3 * L).mul(s3);
+        FloatVector a20 = FloatVector.fromArray(S, acc, o2).mul(s0), a21 = FloatVector.fromArray(S, acc, o2 + L).mul(s1);
+        FloatVector a22 = FloatVector.fromArray(S, acc, o2 + 2 * L).mul(s2);
+        FloatVector a23 = FloatVector.fromArray(S, acc, o2 + 3 * L).mul(s3);
+        FloatVector a30 = FloatVector.fromArray(S, acc, o3).mul(s0), a31 = FloatVector.fromArray(S, acc, o3 + L).mul(s1);
+        FloatVector a32 = FloatVector.fromArray(S, acc, o3 + 2 * L).mul(s2);
+        FloatVector a33 = FloatVector.fromArray(S, acc, o3 + 3 * L).mul(s3);
         for (int j = 0; j < nb; j++, pj += r, kj += c) {
             FloatVector x0 = FloatVector.fromArray(S, p, pj), x1 = FloatVector.fromArray(S, p, pj + L);
             FloatVector x2 = FloatVector.fromArray(S, p, pj + 2 * L), x3 = FloatVector.fromArray(S, p, pj + 3 * L);
@@ -173,21 +183,27 @@ final class CpuInfoNceVectorKernels implements CpuInfoNceKernels {
             b = FloatVector.broadcast(S, keys[kj + 3]);
             a30 = x0.fma(b, a30); a31 = x1.fma(b, a31); a32 = x2.fma(b, a32); a33 = x3.fma(b, a33);
         }
-        a00.intoArray(acc, o); a01.intoArray(acc, o + L); a02.intoArray(acc, o + 2 * L); a03.intoArray(acc, o + 3 * L);
-        a10.intoArray(acc, o1); a11.intoArray(acc, o1 + L); a12.intoArray(acc, o1 + 2 * L); a13.intoArray(acc, o1 + 3 * L);
-        a20.intoArray(acc, o2); a21.intoArray(acc, o2 + L); a22.intoArray(acc, o2 + 2 * L); a23.intoArray(acc, o2 + 3 * L);
-        a30.intoArray(acc, o3); a31.intoArray(acc, o3 + L); a32.intoArray(acc, o3 + 2 * L); a33.intoArray(acc, o3 + 3 * L);
+        a00.intoArray(acc, o); a01.intoArray(acc, o + L); a02.intoArray(acc, o + 2 * L);
+        a03.intoArray(acc, o + 3 * L);
+        a10.intoArray(acc, o1); a11.intoArray(acc, o1 + L); a12.intoArray(acc, o1 + 2 * L);
+        a13.intoArray(acc, o1 + 3 * L);
+        a20.intoArray(acc, o2); a21.intoArray(acc, o2 + L); a22.intoArray(acc, o2 + 2 * L);
+        a23.intoArray(acc, o2 + 3 * L);
+        a30.intoArray(acc, o3); a31.intoArray(acc, o3 + L); a32.intoArray(acc, o3 + 2 * L);
+        a33.intoArray(acc, o3 + 3 * L);
     }
 
     /** As {@link #accumulate4x4} for L rows. */
     private static void accumulate4x1(int r, int c, int nb, float[] keys, int kj, float[] p, int pj, float[] alpha,
                                       int ai, float[] acc, int o) {
         FloatVector s = FloatVector.fromArray(S, alpha, ai);
-        FloatVector a0 = FloatVector.fromArray(S, acc, o).mul(s), a1 = FloatVector.fromArray(S, acc, o + r).mul(s), a2 = FloatVector.fromArray(S, acc, o + 2 * r).mul(s),
-                a3 = FloatVector.fromArray(S, acc, o + 3 * r).mul(s);
+        FloatVector a0 = FloatVector.fromArray(S, acc, o).mul(s), a1 = FloatVector.fromArray(S, acc, o + r).mul(s);
+        FloatVector a2 = FloatVector.fromArray(S, acc, o + 2 * r).mul(s);
+        FloatVector a3 = FloatVector.fromArray(S, acc, o + 3 * r).mul(s);
         for (int j = 0; j < nb; j++, pj += r, kj += c) {
             FloatVector x = FloatVector.fromArray(S, p, pj);
-            a0 = x.fma(bc(keys[kj]), a0); a1 = x.fma(bc(keys[kj + 1]), a1); a2 = x.fma(bc(keys[kj + 2]), a2); a3 = x.fma(bc(keys[kj + 3]), a3);
+            a0 = x.fma(bc(keys[kj]), a0); a1 = x.fma(bc(keys[kj + 1]), a1);
+            a2 = x.fma(bc(keys[kj + 2]), a2); a3 = x.fma(bc(keys[kj + 3]), a3);
         }
         a0.intoArray(acc, o); a1.intoArray(acc, o + r); a2.intoArray(acc, o + 2 * r); a3.intoArray(acc, o + 3 * r);
     }
@@ -202,13 +218,12 @@ final class CpuInfoNceVectorKernels implements CpuInfoNceKernels {
 
     private static FloatVector bc(float v) { return FloatVector.broadcast(S, v); }
 
-
-
     // exp as in Cephes expf: x = n ln2 + f with |f| <= ln2 / 2, exp(f) by a degree-7 polynomial (error ~1 ulp),
     // 2^n assembled in the exponent bits. n = round(x log2 e) comes from adding 1.5 * 2^23, which leaves n in
     // the low mantissa bits.
-    private static final float MAGIC = 12582912f, LOG2E = 1.44269504f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    // Arguments are clamped at -87 (e^-87 = 1.6e-38, still normal): the terms are added to sums of at least 1.
+    private static final float MAGIC = 12582912f, LOG2E = 1.44269504f;
+    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
     private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
             P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
-
 }

@@ -22,6 +22,16 @@ final class CpuReductions {
         return total;
     }
 
+    /**
+     * Sum of a[k] - centre over a[from .. from + len). With a centre near the mean the differences are small
+     * (and exact when within a factor 2 of it), so this recovers the mean to far better than a float ulp.
+     */
+    static double deviations(float[] a, int from, int len, float centre) {
+        double total = 0;
+        for (int b = 0; b < len; b += BLOCK) total += deviationsBlock(a, from + b, Math.min(BLOCK, len - b), centre);
+        return total;
+    }
+
     /** Sum of (a[k] - mean)^2 over a[from .. from + len): the second pass of a two-pass variance. */
     static double squaredDeviations(float[] a, int from, int len, float mean) {
         double total = 0;
@@ -54,6 +64,22 @@ final class CpuReductions {
         float s = (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
                 + (((t0 + t1) + (t2 + t3)) + ((t4 + t5) + (t6 + t7)));
         for (; k < end; k++) s += a[k];
+        return s;
+    }
+
+    private static float deviationsBlock(float[] a, int from, int len, float m) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        float t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0;
+        int k = from, end = from + len;
+        for (; k <= end - 16; k += 16) {
+            s0 += a[k] - m;      s1 += a[k + 1] - m;  s2 += a[k + 2] - m;  s3 += a[k + 3] - m;
+            s4 += a[k + 4] - m;  s5 += a[k + 5] - m;  s6 += a[k + 6] - m;  s7 += a[k + 7] - m;
+            t0 += a[k + 8] - m;  t1 += a[k + 9] - m;  t2 += a[k + 10] - m; t3 += a[k + 11] - m;
+            t4 += a[k + 12] - m; t5 += a[k + 13] - m; t6 += a[k + 14] - m; t7 += a[k + 15] - m;
+        }
+        float s = (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
+                + (((t0 + t1) + (t2 + t3)) + ((t4 + t5) + (t6 + t7)));
+        for (; k < end; k++) s += a[k] - m;
         return s;
     }
 

@@ -3,15 +3,26 @@ package dev.jmoco.backend.cpu;
 /**
  * Whole-arena state updates: momentum EMA, queue enqueue, SGD step (see Backend). EMA and SGD stream tens of
  * megabytes once, so they are memory-bound: each is one pass over its buffers, split over all cores in
- * contiguous chunks, with loops simple enough for C2 to vectorise (measured: EmaBench, SgdBench, CopyBench).
+ * contiguous chunks, on the Vector API when present ({@link CpuUpdateVectorLoops}) and in plain loops otherwise
+ * and for the tails (measured against the machine's copy bandwidth by EmaBench, SgdBench and CopyBench).
  */
 final class CpuUpdates {
     /** Elements per task below which a loop stays on the caller's thread (about 256 KB of traffic). */
     private static final int GRAIN = 1 << 15;
 
     private final Parallel parallel;
+    private final boolean vector;
 
-    CpuUpdates(Parallel parallel) { this.parallel = parallel; }
+    /** Uses the Vector API loops when the module jdk.incubator.vector is present. */
+    CpuUpdates(Parallel parallel) {
+        this(parallel, ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent());
+    }
+
+    /** With {@code vector} false, the plain loops only (for tests). */
+    CpuUpdates(Parallel parallel, boolean vector) {
+        this.parallel = parallel;
+        this.vector = vector;
+    }
 
     /**
      * target = m target + (1 - m) source, the formula of the reference MoCo (so m = 0 gives source exactly
@@ -22,7 +33,8 @@ final class CpuUpdates {
         int to = target.offset, so = source.offset;
         float om = 1 - m;
         parallel.forRange((int) target.size(), GRAIN, (start, end) -> {
-            for (int i = start; i < end; i++) t[to + i] = m * t[to + i] + om * s[so + i];
+            int i = vector ? CpuUpdateVectorLoops.ema(m, t, to, s, so, start, end) : start;
+            for (; i < end; i++) t[to + i] = m * t[to + i] + om * s[so + i];
         });
     }
 
@@ -43,7 +55,9 @@ final class CpuUpdates {
         float[] p = param.array, g = grad.array, v = velocity.array;
         int po = param.offset, go = grad.offset, vo = velocity.offset;
         parallel.forRange((int) param.size(), GRAIN, (start, end) -> {
-            for (int i = start; i < end; i++) {
+            int i = vector ? CpuUpdateVectorLoops.sgd(lr, momentum, weightDecay, p, po, g, go, v, vo, start, end)
+                    : start;
+            for (; i < end; i++) {
                 float d = g[go + i] + weightDecay * p[po + i];
                 float vi = momentum * v[vo + i] + d;
                 v[vo + i] = vi;

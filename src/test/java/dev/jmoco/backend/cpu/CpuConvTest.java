@@ -16,10 +16,12 @@ import java.util.stream.Stream;
  * conv2d forward, backward data and backward filter against direct double-precision loops over the
  * definition, for 1x1 s1 p0 (the no-im2col path), 1x1 s2, 3x3 s1 p1, 3x3 s2 p1, 3x3 p0, 5x5 p2, 5x5 s2 p0,
  * 3x3 with pad 2 and 3, a 3x5 filter and the 7x7 s2 p3 ImageNet stem, on square and non-square inputs with
- * odd channel counts. Batches of 1 and 3 on a 2-thread backend run both strategies (GEMMs over all cores for
- * one image; images split over threads, with per-thread filter gradients, for three); backward data runs
- * both its transposed-convolution path (stride 1, square filter, pad &lt;= r - 1) and its col2im path. Each
- * GEMM path (Vector API, plain Java, OpenBLAS if present) runs. Forward outputs start as NaN (they must be
+ * odd channel counts. Each shape runs on 2 threads (images split over threads, per-thread filter gradients)
+ * and on 8 (more threads than images: image groups in order, GEMMs over all cores). Maps under 256 output
+ * pixels lower several images into one GEMM (gather/scatter of NCHW); larger ones use one image per GEMM, and
+ * 1x1 stride-1 convolutions then read x in place. Backward data runs both its transposed-convolution path
+ * (stride 1, square filter, pad &lt;= r - 1) and its col2im path. Each GEMM path (Vector API, plain Java,
+ * OpenBLAS if present) runs. Forward outputs start as NaN (they must be
  * overwritten); dx and dw start at 0.75 (they must accumulate). Operands are guarded views (GuardedBuffers).
  * <p>
  * Tolerance: inputs are uniform in [-1, 1) and each output sums L = C R S (forward), K R S (data) or N P Q
@@ -45,14 +47,20 @@ class CpuConvTest {
                 new ConvShape(4, 9, 5, 3, 7, 3, 3, 1, 2),     // pad r - 1: the transposed conv has pad 0
                 new ConvShape(2, 3, 4, 5, 2, 3, 3, 1, 3),     // pad > r - 1: backward data via col2im
                 new ConvShape(3, 4, 8, 9, 3, 3, 5, 1, 1),     // non-square 3x5 filter
+                new ConvShape(2, 3, 16, 17, 4, 1, 1, 1, 0),   // 1x1 on a map of >= 256 pixels: x used in place
+                new ConvShape(2, 3, 16, 16, 4, 3, 3, 1, 1),   // >= 256 pixels: one image per GEMM, no gather
+                new ConvShape(7, 3, 8, 8, 5, 3, 3, 1, 1),     // 8x8: groups of 4 images with a ragged tail
+                new ConvShape(5, 6, 4, 4, 8, 3, 3, 2, 1),     // 2x2 outputs, col2im over a group
         };
-        return CpuGemmTest.paths().flatMap(p -> Arrays.stream(shapes).map(s -> Arguments.of(p, s)));
+        return CpuGemmTest.paths().flatMap(p -> Arrays.stream(shapes).flatMap(s ->
+                // 2 threads split the images; 8 threads exceed the batch, so groups run in order (parallel GEMMs)
+                Stream.of(Arguments.of(p, s, 2), Arguments.of(p, s, 8))));
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1} threads={2}")
     @MethodSource("shapes")
-    void forwardMatchesDefinition(String path, ConvShape s) {
-        try (var g = new GuardedBuffers(2)) {
+    void forwardMatchesDefinition(String path, ConvShape s, int threads) {
+        try (var g = new GuardedBuffers(threads)) {
             Random r = new Random(s.hashCode());
             float[] x = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
             float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);
@@ -66,10 +74,10 @@ class CpuConvTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1} threads={2}")
     @MethodSource("shapes")
-    void backwardDataAccumulatesDefinition(String path, ConvShape s) {
-        try (var g = new GuardedBuffers(2)) {
+    void backwardDataAccumulatesDefinition(String path, ConvShape s, int threads) {
+        try (var g = new GuardedBuffers(threads)) {
             Random r = new Random(s.hashCode() + 1);
             float[] dy = GuardedBuffers.uniform(r, (int) s.outputSize(), -1, 1);
             float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);
@@ -83,10 +91,10 @@ class CpuConvTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1} threads={2}")
     @MethodSource("shapes")
-    void backwardFilterAccumulatesDefinition(String path, ConvShape s) {
-        try (var g = new GuardedBuffers(2)) {
+    void backwardFilterAccumulatesDefinition(String path, ConvShape s, int threads) {
+        try (var g = new GuardedBuffers(threads)) {
             Random r = new Random(s.hashCode() + 2);
             float[] x = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
             float[] dy = GuardedBuffers.uniform(r, (int) s.outputSize(), -1, 1);

@@ -142,6 +142,20 @@ class CpuElementwiseTest {
     }
 
     @Test
+    void reluBackwardMasksExactlyWherePyTorchDoes() {
+        try (var g = new GuardedBuffers(1)) {
+            float inf = Float.POSITIVE_INFINITY, tiny = Float.MIN_VALUE; // the smallest positive subnormal
+            Buffer y = g.of(new float[] {-1, 0f, -0f, 2, tiny, inf, Float.NaN});
+            Buffer dy = g.of(new float[] {inf, Float.NaN, -inf, 3, 5, 7, 11});
+            Buffer dx = g.of(new float[] {1, 1, 1, 1, 1, 1, 1});
+            g.backend.reluBackward(y, dy, dx);
+            // Where y <= 0 nothing is added, not even an infinite or NaN dy; a NaN y lets dy through, as
+            // PyTorch's threshold_backward (y <= 0 ? 0 : dy) does.
+            assertArrayEquals(new float[] {1, 1, 1, 4, 6, 8, 12}, g.read(dx));
+        }
+    }
+
+    @Test
     void badSizesAreNamedByTheBackend() {
         try (var g = new GuardedBuffers(1)) {
             var add = assertThrows(IllegalArgumentException.class,

@@ -26,12 +26,16 @@ class CpuLossesTest {
 
     // ---- InfoNCE --------------------------------------------------------------------------------------
 
-    /** Which implementation of the per-block kernels runs. */
-    enum Kernels { VECTOR, SCALAR }
+    /**
+     * Which implementation of the per-block kernels runs: the backend's own choice (the Vector API kernels when
+     * jdk.incubator.vector is present, as under Maven), or the plain Java + GEMM ones.
+     */
+    enum Kernels { DEFAULT, SCALAR }
 
     /** Double-precision InfoNCE: logits, softmax, loss, ranks and gradients straight from the definition. */
     record InfoNceReference(double[] stats, double[] dq, double[] dk) {
-        static InfoNceReference of(int n, int c, int kq, float t, float[] q, float[] k, float[] queue, float gradScale) {
+        static InfoNceReference of(int n, int c, int kq, float t, float[] q, float[] k, float[] queue,
+                                   float gradScale) {
             double[] dq = new double[n * c], dk = new double[n * c];
             double loss = 0;
             int top1 = 0, top5 = 0;
@@ -73,7 +77,10 @@ class CpuLossesTest {
         float[] x = new float[n * c];
         for (int i = 0; i < n; i++) {
             double norm = 0;
-            for (int j = 0; j < c; j++) { x[i * c + j] = (float) random.nextGaussian(); norm += x[i * c + j] * x[i * c + j]; }
+            for (int j = 0; j < c; j++) {
+                x[i * c + j] = (float) random.nextGaussian();
+                norm += x[i * c + j] * x[i * c + j];
+            }
             double len = maxNorm == 0 ? 1 : maxNorm * (1 - random.nextDouble());
             for (int j = 0; j < c; j++) x[i * c + j] = (float) (x[i * c + j] * len / Math.sqrt(norm));
         }
@@ -89,7 +96,11 @@ class CpuLossesTest {
         float[] u = rows(random, n, c, 0), k = new float[n * c];
         for (int i = 0; i < n; i++) {
             double s = random.nextDouble(), norm = 0;
-            for (int j = 0; j < c; j++) { double v = s * q[i * c + j] + u[i * c + j]; k[i * c + j] = (float) v; norm += v * v; }
+            for (int j = 0; j < c; j++) {
+                double v = s * q[i * c + j] + u[i * c + j];
+                k[i * c + j] = (float) v;
+                norm += v * v;
+            }
             for (int j = 0; j < c; j++) k[i * c + j] = (float) (k[i * c + j] / Math.sqrt(norm));
         }
         return k;
@@ -102,7 +113,7 @@ class CpuLossesTest {
         try (GuardedBuffers g = new GuardedBuffers(threads)) {
             Buffer bq = g.of(q), bk = g.of(k), bqueue = g.of(queue), stats = g.of(new float[3]);
             Buffer dq = g.of(new float[n * c]), dk = withDk ? g.of(new float[n * c]) : null;
-            if (kernels == Kernels.VECTOR) {
+            if (kernels == Kernels.DEFAULT) {
                 g.backend.infoNce(n, c, kq, t, bq, bk, bqueue, gradScale, stats, dq, dk);
             } else {
                 CpuInfoNce scalar = new CpuInfoNce(g.backend, g.backend.parallel,
@@ -126,10 +137,12 @@ class CpuLossesTest {
     @ParameterizedTest(name = "{0} threads={1} n={2} c={3} K={4}")
     @CsvSource({
             // tails everywhere: rows below one vector, c not a multiple of 4, K below one block of 4 keys
-            "VECTOR, 1, 1, 1, 1", "VECTOR, 2, 7, 5, 13", "SCALAR, 2, 7, 5, 13",
+            "DEFAULT, 1, 1, 1, 1", "DEFAULT, 2, 7, 5, 13", "SCALAR, 2, 7, 5, 13",
             // several blocks of keys with a partial last block, rows over several vectors, odd thread counts
-            "VECTOR, 2, 37, 19, 600", "SCALAR, 3, 37, 19, 600", "VECTOR, 3, 70, 16, 257",
-            "VECTOR, 2, 300, 12, 1030", "SCALAR, 2, 129, 8, 300"})
+            "DEFAULT, 2, 37, 19, 600", "SCALAR, 3, 37, 19, 600", "DEFAULT, 3, 70, 16, 257",
+            "DEFAULT, 2, 300, 12, 1030", "SCALAR, 2, 129, 8, 300",
+            // the benchmark's panel width (128 rows per thread: full 4 x 4-vector tiles) with a tail of c
+            "DEFAULT, 2, 256, 33, 700"})
     void infoNceMatchesReferenceOnSmallShapes(Kernels kernels, int threads, int n, int c, int kq) {
         Random random = new Random(n * 31L + c * 7L + kq);
         float[] q = rows(random, n, c, 3), k = rows(random, n, c, 3), queue = rows(random, kq, c, 3);
@@ -138,7 +151,7 @@ class CpuLossesTest {
 
     /** MoCo's setting: K = 65536 unit keys, t = 0.07; accuracies strictly between 0 and 1. */
     @ParameterizedTest
-    @ValueSource(strings = {"VECTOR", "SCALAR"})
+    @ValueSource(strings = {"DEFAULT", "SCALAR"})
     void infoNceMatchesReferenceAtMocoScale(Kernels kernels) {
         int n = 24, c = 128, kq = 65536;
         Random random = new Random(7);
@@ -153,7 +166,7 @@ class CpuLossesTest {
      * (online) log-sum-exp survives. Rows of norm up to 30 at t = 0.07 push logits past 10^4.
      */
     @ParameterizedTest
-    @CsvSource({"VECTOR, 0.01, 0", "SCALAR, 0.01, 0", "VECTOR, 0.07, 30"})
+    @CsvSource({"DEFAULT, 0.01, 0", "SCALAR, 0.01, 0", "DEFAULT, 0.07, 30"})
     void infoNceIsStableForLargeLogits(Kernels kernels, float t, double maxNorm) {
         int n = 16, c = 64, kq = 4096;
         Random random = new Random(11);
@@ -168,8 +181,8 @@ class CpuLossesTest {
         int n = 20, c = 32, kq = 500;
         Random random = new Random(5);
         float[] q = rows(random, n, c, 0), k = keysFor(random, q, n, c), queue = rows(random, kq, c, 0);
-        checkInfoNce(Kernels.VECTOR, 2, n, c, kq, 0.07f, q, k, queue, 3.5f, true);
-        checkInfoNce(Kernels.VECTOR, 2, n, c, kq, 0.07f, q, k, queue, -0.25f, false);
+        checkInfoNce(Kernels.DEFAULT, 2, n, c, kq, 0.07f, q, k, queue, 3.5f, true);
+        checkInfoNce(Kernels.DEFAULT, 2, n, c, kq, 0.07f, q, k, queue, -0.25f, false);
         checkInfoNce(Kernels.SCALAR, 2, n, c, kq, 0.07f, q, k, queue, 3.5f, false);
     }
 
@@ -180,8 +193,28 @@ class CpuLossesTest {
         float[] q = {1, 0}, k = {0.5f, 0};
         // negatives with dots 0.5 (tie), 0.9, 0.1, 0.1: rank 2
         float[] queue = {0.5f, 1, 0.9f, 0, 0.1f, 0, 0.1f, 3};
-        double[] stats = checkInfoNce(Kernels.VECTOR, 1, n, c, 4, 0.5f, q, k, queue, 1f, true);
+        double[] stats = checkInfoNce(Kernels.DEFAULT, 1, n, c, 4, 0.5f, q, k, queue, 1f, true);
         assertArrayEquals(new double[] {0, 1}, new double[] {stats[1], stats[2]});
+    }
+
+    /** Scratch comes from the pool: a second call with the same shapes creates no new arrays and leaks none. */
+    @Test
+    void lossesAllocateNothingWhenWarm() {
+        int n = 40, c = 16, kq = 700, cols = 10;
+        Random random = new Random(2);
+        try (GuardedBuffers g = new GuardedBuffers(2)) {
+            Buffer q = g.of(rows(random, n, c, 0)), k = g.of(rows(random, n, c, 0));
+            Buffer queue = g.of(rows(random, kq, c, 0));
+            Buffer stats = g.of(new float[3]), dq = g.of(new float[n * c]), logits = g.of(new float[n * cols]);
+            int[] labels = random.ints(n, 0, cols).toArray();
+            g.backend.infoNce(n, c, kq, 0.07f, q, k, queue, 1f, stats, dq, null);
+            g.backend.softmaxCrossEntropy(n, cols, logits, labels, 1f, stats, logits);
+            var warm = g.backend.poolStats();
+            g.backend.infoNce(n, c, kq, 0.07f, q, k, queue, 1f, stats, dq, null);
+            g.backend.softmaxCrossEntropy(n, cols, logits, labels, 1f, stats, logits);
+            assertEquals(warm.created(), g.backend.poolStats().created(), "arrays created by a warm call");
+            assertEquals(warm.live(), g.backend.poolStats().live(), "scratch not returned to the pool");
+        }
     }
 
     // ---- softmax cross-entropy ------------------------------------------------------------------------

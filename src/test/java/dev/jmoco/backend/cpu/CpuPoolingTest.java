@@ -83,15 +83,22 @@ class CpuPoolingTest {
     }
 
     @Test
-    void maxPoolLetsNanWinAndReportsFirstCellOfAnAllNegativeInfinityWindow() {
-        PoolShape s = new PoolShape(1, 1, 2, 4, 2, 2, 0);
+    void maxPoolFollowsPyTorchOnNanSignedZerosAndInfinities() {
+        PoolShape s = new PoolShape(1, 2, 2, 4, 2, 2, 0);
+        float ninf = Float.NEGATIVE_INFINITY, nan = Float.NaN;
+        float negativeNan = Float.intBitsToFloat(0xffc00000); // the NaN x86 arithmetic produces
         try (var g = new GuardedBuffers(1)) {
-            float ninf = Float.NEGATIVE_INFINITY;
-            Buffer x = g.of(new float[] {1, Float.NaN, ninf, ninf, 5, 2, ninf, ninf});
-            Buffer y = g.of(new float[2]), argmax = g.of(new float[2]);
+            Buffer x = g.of(new float[] {
+                    1, nan, ninf, ninf, 5, negativeNan, ninf, ninf, // plane 0: windows {0, 1, 4, 5} and {2, 3, 6, 7}
+                    -0f, 0f, -1, -2, 0f, -0f, -3, -1});              // plane 1
+            Buffer y = g.of(new float[4]), argmax = g.of(new float[4]);
             g.backend.maxPool(s, x, y, argmax);
-            assertArrayEquals(new float[] {Float.NaN, ninf}, g.read(y));
-            assertArrayEquals(new float[] {1, 2}, g.read(argmax));
+            // Every NaN takes over, whatever its sign, so the last NaN wins; an all -infinity window reports its
+            // first cell; -0 and +0 tie, so the first (-0) wins; -1 at cells 2 and 7 tie, cell 2 wins.
+            assertArrayEquals(new float[] {5, 2, 0, 2}, g.read(argmax));
+            float[] out = g.read(y);
+            assertTrue(Float.isNaN(out[0]), "NaN propagates");
+            assertArrayEquals(new float[] {ninf, -0f, -1}, new float[] {out[1], out[2], out[3]});
         }
     }
 

@@ -63,7 +63,8 @@ class CpuRowsTest {
             Buffer y = g.of(new float[rows * cols]), norms = g.of(new float[rows]);
             g.backend.l2NormalizeRows(rows, cols, g.of(x), y, norms);
             float[] fy = g.read(y), fn = g.read(norms);
-            float[] dy = GuardedBuffers.uniform(r, rows * cols, -1, 1), dx0 = GuardedBuffers.uniform(r, rows * cols, -1, 1);
+            float[] dy = GuardedBuffers.uniform(r, rows * cols, -1, 1);
+            float[] dx0 = GuardedBuffers.uniform(r, rows * cols, -1, 1);
             Buffer dx = g.of(dx0);
             g.backend.l2NormalizeRowsBackward(rows, cols, y, norms, g.of(dy), dx);
             double[] expected = new double[dx0.length];
@@ -103,7 +104,8 @@ class CpuRowsTest {
     void scatterOverwritesNamedRowsAndLeavesTheRest(int dstRows, int cols, int n) {
         try (var g = new GuardedBuffers(3)) {
             Random r = new Random(dstRows * 5 + n);
-            float[] src = GuardedBuffers.uniform(r, n * cols, -1, 1), dst0 = GuardedBuffers.uniform(r, dstRows * cols, -1, 1);
+            float[] src = GuardedBuffers.uniform(r, n * cols, -1, 1);
+            float[] dst0 = GuardedBuffers.uniform(r, dstRows * cols, -1, 1);
             int[] index = r.ints(0, dstRows).distinct().limit(n).toArray();
             Buffer dst = g.of(dst0);
             g.backend.scatterRows(cols, g.of(src), index, dst, false);
@@ -119,7 +121,8 @@ class CpuRowsTest {
     void scatterAccumulatesDuplicateIndices(int dstRows, int cols, int n) {
         try (var g = new GuardedBuffers(3)) {
             Random r = new Random(dstRows * 11 + cols);
-            float[] src = GuardedBuffers.uniform(r, n * cols, -1, 1), dst0 = GuardedBuffers.uniform(r, dstRows * cols, -1, 1);
+            float[] src = GuardedBuffers.uniform(r, n * cols, -1, 1);
+            float[] dst0 = GuardedBuffers.uniform(r, dstRows * cols, -1, 1);
             int[] index = r.ints(n, 0, dstRows).toArray(); // n > dstRows: every row is hit many times
             Buffer dst = g.of(dst0);
             g.backend.scatterRows(cols, g.of(src), index, dst, true);
