@@ -1,0 +1,39 @@
+package dev.jmoco.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code jmoco} command. Errors end the program with a one-line cause and a non-zero exit code; the stack
+ * trace is printed only with {@code --verbose}.
+ */
+@Command(name = "jmoco", mixinStandardHelpOptions = true, version = "jmoco 0.1.0",
+        description = "Momentum Contrast (MoCo) training engine.",
+        subcommands = {DevicesCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+
+    @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
+    boolean verbose;
+
+    public static void main(String[] args) { System.exit(run(args)); }
+
+    /** Runs the command line and returns its exit code (for tests). */
+    public static int run(String... args) {
+        Main main = new Main();
+        CommandLine cli = new CommandLine(main);
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            boolean verbose = parsed.hasMatchedOption("--verbose");
+            if (verbose) e.printStackTrace(cmd.getErr());
+            else cmd.getErr().println("jmoco: " + oneLine(e));
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    private static String oneLine(Throwable e) {
+        String message = e.getMessage();
+        String text = message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+        return text.lines().findFirst().orElse(text);
+    }
+}
