@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "jmoco", mixinStandardHelpOptions = true, version = "jmoco 0.1.0",
         description = "Momentum Contrast (MoCo) training engine.",
-        subcommands = {DevicesCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, EmbedCommand.class, DevicesCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
@@ -23,12 +24,19 @@ public final class Main {
         Main main = new Main();
         CommandLine cli = new CommandLine(main);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            boolean verbose = parsed.hasMatchedOption("--verbose");
+            boolean verbose = verbose(parsed);
             if (verbose) e.printStackTrace(cmd.getErr());
             else cmd.getErr().println("jmoco: " + oneLine(e));
             return 1;
         });
         return cli.execute(args);
+    }
+
+    /** Whether --verbose was given to the command or any subcommand (each level has its own parse result). */
+    private static boolean verbose(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand())
+            if (p.hasMatchedOption("--verbose")) return true;
+        return false;
     }
 
     private static String oneLine(Throwable e) {

@@ -1,0 +1,82 @@
+package dev.jmoco.cli;
+
+import dev.jmoco.train.CheckpointEvaluation;
+import dev.jmoco.train.TrainConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code jmoco eval knn|linear}: accuracy of a saved backbone on a data set's test split; prints and writes it. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Evaluate a checkpoint's backbone: knn (weighted kNN, k 200, t 0.1) or linear (frozen "
+                + "backbone, linear classifier on standardised features, SGD with a cosine schedule).",
+                "Prints the test accuracy and writes it as JSON beside the checkpoint (or to --out)."})
+final class EvalCommand implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "knn|linear", description = "The protocol.")
+    String protocol;
+    @Option(names = "--checkpoint", required = true, paramLabel = "FILE",
+            description = "A jmoco checkpoint.safetensors or a torchvision-named state dict.")
+    Path checkpoint;
+    @Option(names = "--arch", paramLabel = "A", description = "small, resnet18, resnet50 (default: the checkpoint's).")
+    String arch;
+    @Option(names = "--dataset", paramLabel = "KIND", defaultValue = "fashion-mnist",
+            description = "fashion-mnist, mnist, cifar10, cifar100, folder (default: ${DEFAULT-VALUE})")
+    String dataset;
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Folder of the data set's files "
+            + "(default for fashion-mnist: /usr/share/datasets/fashion-mnist).")
+    Path dataDir;
+    @Option(names = "--limit-train", paramLabel = "N", defaultValue = "0", description = "First N training images (0: all).")
+    int limitTrain;
+    @Option(names = "--limit-test", paramLabel = "N", defaultValue = "0", description = "First N test images (0: all).")
+    int limitTest;
+    @Option(names = "--knn-k", paramLabel = "K", defaultValue = "200", description = "kNN neighbours (${DEFAULT-VALUE}).")
+    int knnK;
+    @Option(names = "--knn-t", paramLabel = "T", defaultValue = "0.1", description = "kNN temperature (${DEFAULT-VALUE}).")
+    float knnT;
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "20",
+            description = "Linear: classifier epochs (${DEFAULT-VALUE}).")
+    int epochs;
+    @Option(names = "--lr", paramLabel = "LR", defaultValue = "0.1", description = "Linear: base lr (${DEFAULT-VALUE}).")
+    double lr;
+    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "auto or cpu.")
+    String device;
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "0", description = "Loader threads (0: one per core).")
+    int workers;
+    @Option(names = "--out", paramLabel = "FILE", description = "Where to write the JSON result "
+            + "(default: CHECKPOINT-NAME.eval-PROTOCOL.json beside the checkpoint).")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = dataDir != null ? dataDir
+                : dataset.equals("fashion-mnist") ? TrainConfig.FASHION_MNIST_DIR : null;
+        if (dir == null) throw new IllegalArgumentException("--data-dir is required for dataset " + dataset);
+        Map<String, Object> result = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, limitTrain,
+                limitTest, knnK, knnT, epochs, lr, device, workers).run();
+        Path file = out != null ? out : beside(checkpoint, ".eval-" + protocol + ".json");
+        CheckpointEvaluation.write(file, result);
+        PrintWriter stdout = spec.commandLine().getOut();
+        stdout.printf(Locale.ROOT, "%s accuracy %.4f on %s test images of %s; written to %s%n", protocol,
+                (Double) result.get("accuracy"), result.get("test_images"), dataset, file);
+        stdout.flush();
+        return 0;
+    }
+
+    /** {@code file} with its extension replaced by {@code suffix}, in the same folder. */
+    static Path beside(Path file, String suffix) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return file.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + suffix);
+    }
+}

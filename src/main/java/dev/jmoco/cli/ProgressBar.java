@@ -1,0 +1,68 @@
+package dev.jmoco.cli;
+
+import dev.jmoco.autograd.Loss;
+import dev.jmoco.train.TrainListener;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+
+/**
+ * The training progress on a terminal: one line rewritten in place (carriage return) with the epoch, the step,
+ * images per second, loss, acc@1 and the time left, redrawn at most every {@value #REDRAW_MS} ms; at each epoch
+ * end a permanent line with the mean loss, the kNN accuracy and the epoch's time.
+ */
+final class ProgressBar implements TrainListener {
+    private static final long REDRAW_MS = 200;
+    private static final int WIDTH = 20;
+
+    private final PrintWriter out;
+    private final int epochs, batch;
+    private long lastDraw;
+    private int lastLength;
+
+    /** A bar for a run of {@code epochs} epochs of {@code batch} images per step. */
+    ProgressBar(PrintWriter out, int epochs, int batch) {
+        this.out = out;
+        this.epochs = epochs;
+        this.batch = batch;
+    }
+
+    @Override
+    public void onStep(int epoch, int step, int stepsPerEpoch, Loss.Stats stats, double imagesPerSecond, double lr) {
+        long now = System.currentTimeMillis();
+        if (step != stepsPerEpoch && now - lastDraw < REDRAW_MS) return;
+        lastDraw = now;
+        int filled = (int) ((long) WIDTH * step / stepsPerEpoch);
+        long stepsLeft = (long) (epochs - epoch) * stepsPerEpoch + (stepsPerEpoch - step);
+        double stepsPerSecond = imagesPerSecond / batch;
+        String line = String.format(Locale.ROOT, "epoch %d/%d [%s%s] %d/%d  %.0f img/s  loss %.4f  acc@1 %.3f  "
+                        + "lr %.4g  ETA %s", epoch, epochs, "#".repeat(filled), ".".repeat(WIDTH - filled), step,
+                stepsPerEpoch, imagesPerSecond, stats.loss(), stats.acc1(), lr,
+                duration(stepsPerSecond > 0 ? stepsLeft / stepsPerSecond : Double.NaN));
+        draw(line);
+    }
+
+    @Override
+    public void onEpoch(int epoch, double meanLoss, double knnAccuracy, double seconds) {
+        draw("");
+        out.printf(Locale.ROOT, "\repoch %d/%d  loss %.4f  knn %s  %.1f s%n", epoch, epochs, meanLoss,
+                Double.isNaN(knnAccuracy) ? "-" : String.format(Locale.ROOT, "%.4f", knnAccuracy), seconds);
+        out.flush();
+        lastLength = 0;
+    }
+
+    private void draw(String line) {
+        // Pad with spaces so a shorter line fully covers the previous one.
+        out.print("\r" + line + " ".repeat(Math.max(0, lastLength - line.length())));
+        out.flush();
+        lastLength = line.length();
+    }
+
+    /** h:mm:ss or m:ss. */
+    static String duration(double seconds) {
+        if (!Double.isFinite(seconds)) return "?";
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
+    }
+}

@@ -1,0 +1,40 @@
+package dev.jmoco.data;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** Opens a data set by kind, folder and split, with the kind's normalisation. */
+public final class Datasets {
+    /** The kinds {@link #open} accepts. */
+    public static final String KINDS = "fashion-mnist, mnist, cifar10, cifar100, folder";
+
+    private Datasets() {}
+
+    /**
+     * Opens split "train" or "test" of a data set: "fashion-mnist" and "mnist" (IDX files), "cifar10" and
+     * "cifar100" (binary files), "folder" (3-channel images of one common size, normalised with statistics
+     * computed from the images; see {@link #openFolder} for other channel counts or resizing).
+     */
+    public static Dataset open(String kind, Path dir, String split) throws IOException {
+        return switch (kind.toLowerCase(Locale.ROOT)) {
+            case "fashion-mnist" -> IdxReader.read(dir, split, "fashion-mnist", 10, Normalization.FASHION_MNIST);
+            case "mnist" -> IdxReader.read(dir, split, "mnist", 10, Normalization.MNIST);
+            case "cifar10" -> CifarReader.cifar10(dir, split);
+            case "cifar100" -> CifarReader.cifar100(dir, split);
+            case "folder" -> openFolder(dir, split, 3, 0, null);
+            default -> throw new IllegalArgumentException("unknown dataset '" + kind + "' (expected " + KINDS + ")");
+        };
+    }
+
+    /**
+     * Opens an image folder (see {@link ImageFolderReader}) as {@code channels} channels, resized to
+     * size x size (0: keep the common size), normalised with {@code normalization} or, when null, with the
+     * statistics of the images themselves (use {@link Normalization#IMAGENET} for photographs and the
+     * training split's statistics for the test split).
+     */
+    public static Dataset openFolder(Path dir, String split, int channels, int size, Normalization normalization)
+            throws IOException {
+        return ImageFolderReader.read(dir, split, channels, size, normalization);
+    }
+}

@@ -1,0 +1,135 @@
+package dev.jmoco.data;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+
+/**
+ * Reads a folder of class sub-folders of PNG/JPEG images: DIR/SPLIT/CLASS/*.png|jpg|jpeg, or DIR/CLASS/* when
+ * DIR has no SPLIT folder. Classes are the sub-folder names sorted; files are read in name order. Images are
+ * decoded with javax.imageio, converted to 1 (luma 0.299 R + 0.587 G + 0.114 B) or 3 channels, and either
+ * resized (antialiased bilinear) to size x size, or, with size 0, required to share the first image's size.
+ */
+public final class ImageFolderReader {
+    private ImageFolderReader() {}
+
+    /**
+     * @param channels 1 or 3
+     * @param size     side of the square images produced, or 0 to keep the images' own (common) size
+     */
+    public static Dataset read(Path dir, String split, int channels, int size, Normalization normalization)
+            throws IOException {
+        if (channels != 1 && channels != 3) throw new IllegalArgumentException("channels must be 1 or 3: " + channels);
+        if (size < 0) throw new IllegalArgumentException("size must be >= 0: " + size);
+        if (!Files.isDirectory(dir)) throw new DatasetFormatException(dir, "missing folder of class sub-folders");
+        Path root = Files.isDirectory(dir.resolve(split)) ? dir.resolve(split) : dir;
+        List<Path> classes;
+        try (Stream<Path> s = Files.list(root)) {
+            classes = s.filter(Files::isDirectory).sorted().toList();
+        }
+        if (classes.isEmpty())
+            throw new DatasetFormatException(root, "no class sub-folders (expected " + root + "/CLASS/*.png|jpg|jpeg)");
+        List<Path> files = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        for (int c = 0; c < classes.size(); c++) {
+            try (Stream<Path> s = Files.list(classes.get(c))) {
+                for (Path f : s.filter(ImageFolderReader::isImage).sorted().toList()) {
+                    files.add(f);
+                    labels.add(c);
+                }
+            }
+        }
+        if (files.isEmpty()) throw new DatasetFormatException(root, "no .png, .jpg or .jpeg images in its class folders");
+
+        int h = size, w = size;
+        byte[] pixels = null;
+        for (int i = 0; i < files.size(); i++) {
+            Path file = files.get(i);
+            BufferedImage img = decode(file);
+            if (pixels == null) {
+                if (size == 0) { h = img.getHeight(); w = img.getWidth(); }
+                pixels = new byte[Math.multiplyExact(files.size(), channels * h * w)];
+            }
+            if (size == 0 && (img.getHeight() != h || img.getWidth() != w))
+                throw new DatasetFormatException(file, "size " + img.getWidth() + "x" + img.getHeight() + " differs from "
+                        + w + "x" + h + " of " + files.getFirst().getFileName() + " (give a size to resize)");
+            byte[] chw = toChannels(img, channels);
+            int off = i * channels * h * w;
+            if (img.getHeight() == h && img.getWidth() == w) System.arraycopy(chw, 0, pixels, off, chw.length);
+            else resize(chw, channels, img.getHeight(), img.getWidth(), h, w, pixels, off);
+        }
+        int[] labelArray = labels.stream().mapToInt(Integer::intValue).toArray();
+        String name = dir.getFileName() + (root.equals(dir) ? "" : "-" + split);
+        Dataset data = new Dataset(name, pixels, labelArray, channels, h, w, classes.size(),
+                Normalization.IDENTITY.forChannels(channels));
+        return data.withNormalization(normalization != null ? normalization.forChannels(channels)
+                : Normalization.compute(data));
+    }
+
+    private static boolean isImage(Path p) {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        return Files.isRegularFile(p) && (n.endsWith(".png") || n.endsWith(".jpg") || n.endsWith(".jpeg"));
+    }
+
+    private static BufferedImage decode(Path file) throws DatasetFormatException {
+        try {
+            BufferedImage img = ImageIO.read(file.toFile());
+            if (img == null) throw new DatasetFormatException(file, "not a readable PNG or JPEG image");
+            return img;
+        } catch (DatasetFormatException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new DatasetFormatException(file, "cannot decode image: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The image as uint8 CHW with {@code channels} channels. Grey images are read from the raster directly:
+     * getRGB would convert their linear grey colour space to sRGB and change the values.
+     */
+    static byte[] toChannels(BufferedImage img, int channels) {
+        int h = img.getHeight(), w = img.getWidth(), plane = h * w;
+        byte[] out = new byte[channels * plane];
+        Raster raster = img.getRaster();
+        boolean grey = raster.getNumBands() <= 2 && img.getColorModel().getNumColorComponents() == 1;
+        if (grey) {
+            int shift = Math.max(0, raster.getSampleModel().getSampleSize(0) - 8);
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    byte v = (byte) (raster.getSample(x, y, 0) >> shift);
+                    for (int c = 0; c < channels; c++) out[c * plane + y * w + x] = v;
+                }
+            return out;
+        }
+        int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
+        for (int p = 0; p < plane; p++) {
+            int r = argb[p] >> 16 & 0xFF, g = argb[p] >> 8 & 0xFF, b = argb[p] & 0xFF;
+            if (channels == 3) {
+                out[p] = (byte) r;
+                out[plane + p] = (byte) g;
+                out[2 * plane + p] = (byte) b;
+            } else {
+                out[p] = (byte) Math.round(ColorOps.RED * r + ColorOps.GREEN * g + ColorOps.BLUE * b);
+            }
+        }
+        return out;
+    }
+
+    /** Resizes a uint8 CHW image to outH x outW (antialiased bilinear) and rounds back to uint8. */
+    private static void resize(byte[] src, int channels, int h, int w, int outH, int outW, byte[] dst, int off) {
+        ResizeAxis rows = new ResizeAxis(), cols = new ResizeAxis();
+        rows.configure(0, h, outH, false, 1);
+        cols.configure(0, w, outW, false, 1);
+        float[] tmp = new float[channels * h * outW];
+        float[] out = new float[channels * outH * outW];
+        ResizeAxis.resize(src, 0, channels, h, w, rows, cols, tmp, out, 0);
+        for (int i = 0; i < out.length; i++) dst[off + i] = (byte) Math.max(0, Math.min(255, Math.round(out[i])));
+    }
+}

@@ -1,0 +1,320 @@
+package dev.jmoco.data;
+
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
+
+/**
+ * Prepares batches of augmented views on a fixed pool of background threads, ahead of the consumer and in
+ * order. An epoch visits the data set in a permutation drawn from (seed, epoch) (or in order, without
+ * shuffling); sample i's view v is augmented with the generator of (seed, epoch, i, v), so batches are the
+ * same for any thread count and after a resume.
+ *
+ * <p>Flow: {@link #epoch} returns an iterator that keeps {@code depth} batches in preparation beyond the one
+ * the consumer holds. Each batch is split into chunks of samples that the workers take in FIFO order, so the
+ * earliest batch is finished first. Buffers are recycled: a batch's {@link Batch#close()} returns it to a
+ * free list, and a new buffer is only allocated when none is free (the first {@code depth + 1} batches, or a
+ * consumer that keeps batches). The time the consumer spends blocked in {@code next()} is recorded per batch
+ * and in total ({@link #waitStats()}), so a trainer can show that it never waits on data.
+ *
+ * <p>Errors: a worker's exception is rethrown in the consumer as a {@link BatchPreparationException} with the
+ * worker's exception as cause. {@link #close()} stops the threads (they are daemons, so a forgotten loader
+ * does not keep the JVM alive).
+ */
+public final class Loader implements AutoCloseable {
+    private static final AtomicInteger POOLS = new AtomicInteger();
+    /** Chunks per worker per batch: enough to balance uneven workers, few enough to keep tasks coarse. */
+    private static final int CHUNKS_PER_THREAD = 2;
+    private static final int MIN_CHUNK = 8;
+
+    private final Dataset data;
+    private final AugmentationRecipe recipe;
+    private final int viewCount, batchSize, threads, depth;
+    private final boolean dropLast, shuffle;
+    private final long seed;
+    private final int outH, outW, sampleLength;
+    private final ExecutorService pool;
+    private final ThreadLocal<Augmenter> augmenters;
+    private final IntConsumer sampleCheck;
+    private final ArrayDeque<Batch> free = new ArrayDeque<>();
+    private int buffersAllocated;
+    private long waitedBatches, waitedNanos, maxWaitNanos;
+
+    private Loader(Builder b) {
+        this.data = b.data;
+        this.recipe = b.recipe;
+        this.viewCount = b.views;
+        this.batchSize = b.batchSize;
+        this.threads = b.threads;
+        this.depth = b.depth;
+        this.dropLast = b.dropLast;
+        this.shuffle = b.shuffle;
+        this.seed = b.seed;
+        this.sampleCheck = b.sampleCheck;
+        this.outH = recipe.outputHeight(data.height());
+        this.outW = recipe.outputWidth(data.width());
+        this.sampleLength = data.channels() * outH * outW;
+        this.augmenters = ThreadLocal.withInitial(() -> new Augmenter(recipe, data));
+        int poolId = POOLS.incrementAndGet();
+        AtomicInteger threadId = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "jmoco-loader-" + poolId + "-" + threadId.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** A loader over {@code data}; defaults: recipe none, 1 view, batch 256, keep last, no shuffle. */
+    public static Builder builder(Dataset data) {
+        return new Builder(data);
+    }
+
+    public Dataset dataset() { return data; }
+
+    /** Batches per epoch: floor(n / batch) with drop-last, else ceil(n / batch). */
+    public int batchesPerEpoch() {
+        int n = data.size();
+        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
+    }
+
+    public int batchSize() { return batchSize; }
+
+    public int viewCount() { return viewCount; }
+
+    public int channels() { return data.channels(); }
+
+    /** Height of the views. */
+    public int viewHeight() { return outH; }
+
+    /** Width of the views. */
+    public int viewWidth() { return outW; }
+
+    /** Floats per sample per view: channels x viewHeight x viewWidth. */
+    public int sampleLength() { return sampleLength; }
+
+    /** The order in which epoch {@code epoch} visits the data set. */
+    public int[] order(int epoch) {
+        if (shuffle) return SampleRandom.permutation(seed, epoch, data.size());
+        int[] order = new int[data.size()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        return order;
+    }
+
+    /** Iterates epoch {@code epoch} from its first batch. */
+    public Epoch epoch(int epoch) {
+        return epoch(epoch, 0);
+    }
+
+    /** Iterates epoch {@code epoch} from batch {@code firstBatch} (a resume in the middle of an epoch). */
+    public Epoch epoch(int epoch, int firstBatch) {
+        if (epoch < 0) throw new IllegalArgumentException("epoch must be >= 0: " + epoch);
+        if (firstBatch < 0 || firstBatch > batchesPerEpoch())
+            throw new IllegalArgumentException("first batch " + firstBatch + " outside [0, " + batchesPerEpoch() + "]");
+        if (pool.isShutdown()) throw new IllegalStateException("loader is closed");
+        return new Epoch(epoch, firstBatch);
+    }
+
+    /** Total consumer waiting so far, over all epochs. */
+    public synchronized WaitStats waitStats() {
+        return new WaitStats(waitedBatches, waitedNanos, maxWaitNanos);
+    }
+
+    /** How many batch buffers exist (they are reused; this stops growing once warm). */
+    public synchronized int buffersAllocated() { return buffersAllocated; }
+
+    /** Stops the worker threads after the chunks already queued; waits for them briefly. */
+    @Override public void close() {
+        pool.shutdown();
+        try {
+            if (!pool.awaitTermination(10, TimeUnit.SECONDS)) pool.shutdownNow();
+        } catch (InterruptedException e) {
+            pool.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    synchronized void recycle(Batch b) {
+        free.push(b);
+    }
+
+    private synchronized Batch takeBuffer() {
+        Batch b = free.poll();
+        if (b != null) return b;
+        buffersAllocated++;
+        return new Batch(this, viewCount, batchSize, sampleLength);
+    }
+
+    private synchronized void recordWait(long nanos) {
+        waitedBatches++;
+        waitedNanos += nanos;
+        maxWaitNanos = Math.max(maxWaitNanos, nanos);
+    }
+
+    /** Fills samples [from, to) of {@code batch}, whose samples start at {@code start} of {@code order}. */
+    private void fill(Batch batch, int[] order, int start, int from, int to) {
+        Augmenter aug = augmenters.get();
+        byte[] pixels = data.pixels();
+        int imageSize = data.imageSize();
+        for (int s = from; s < to; s++) {
+            int idx = order[start + s];
+            sampleCheck.accept(idx);
+            batch.labels()[s] = data.label(idx);
+            batch.indices()[s] = idx;
+            for (int v = 0; v < viewCount; v++)
+                aug.augment(pixels, idx * imageSize, SampleRandom.forView(seed, batch.epoch(), idx, v),
+                        batch.view(v), s * sampleLength);
+        }
+    }
+
+    /** The consumer's waiting: number of batches, total and worst wait. */
+    public record WaitStats(long batches, long totalNanos, long maxNanos) {
+        public double meanMillis() { return batches == 0 ? 0 : totalNanos / 1e6 / batches; }
+
+        public double totalMillis() { return totalNanos / 1e6; }
+    }
+
+    /**
+     * One pass over the data set. Not thread-safe (one consumer). Closing it before the end waits for the
+     * batches in preparation and recycles them; batches already returned stay the consumer's to close.
+     */
+    public final class Epoch implements Iterator<Batch>, AutoCloseable {
+        private final int epoch;
+        private final int[] order;
+        private final int end;
+        private final ArrayDeque<Batch> inFlight = new ArrayDeque<>();
+        private int nextToSubmit;
+        private boolean closed;
+
+        private Epoch(int epoch, int firstBatch) {
+            this.epoch = epoch;
+            this.order = order(epoch);
+            this.end = batchesPerEpoch();
+            this.nextToSubmit = firstBatch;
+            while (inFlight.size() < depth && nextToSubmit < end) submit();
+        }
+
+        @Override public boolean hasNext() {
+            return !closed && !inFlight.isEmpty();
+        }
+
+        /** The next batch, blocking until it is ready; the caller closes it when done with it. */
+        @Override public Batch next() {
+            if (!hasNext()) throw new NoSuchElementException("epoch " + epoch + " has no more batches");
+            Batch b = inFlight.poll();
+            if (nextToSubmit < end) submit(); // keep depth batches in preparation while the consumer works
+            long t0 = System.nanoTime();
+            Throwable failure = b.awaitReady();
+            long waited = System.nanoTime() - t0;
+            b.setWaitNanos(waited);
+            recordWait(waited);
+            if (failure != null) {
+                b.close();
+                close();
+                throw new BatchPreparationException("preparing batch " + b.index() + " of epoch " + epoch
+                        + " failed: " + failure, failure);
+            }
+            return b;
+        }
+
+        /** Epoch number. */
+        public int epoch() { return epoch; }
+
+        @Override public void close() {
+            if (closed) return;
+            closed = true;
+            for (Batch b : inFlight) {
+                b.awaitReady();
+                b.close();
+            }
+            inFlight.clear();
+        }
+
+        private void submit() {
+            int index = nextToSubmit++;
+            int start = index * batchSize;
+            int size = Math.min(batchSize, data.size() - start);
+            int chunk = Math.max(MIN_CHUNK, (size + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD));
+            int chunks = (size + chunk - 1) / chunk;
+            Batch b = takeBuffer();
+            b.start(epoch, index, size, chunks);
+            inFlight.add(b);
+            for (int from = 0; from < size; from += chunk) {
+                int lo = from, hi = Math.min(size, from + chunk);
+                try {
+                    pool.execute(() -> {
+                        Throwable error = null;
+                        try {
+                            fill(b, order, start, lo, hi);
+                        } catch (Throwable t) {
+                            error = t;
+                        }
+                        b.chunkDone(error);
+                    });
+                } catch (RejectedExecutionException e) {
+                    b.chunkDone(new IllegalStateException("loader is closed", e));
+                }
+            }
+        }
+    }
+
+    /** Settings of a {@link Loader}. */
+    public static final class Builder {
+        private final Dataset data;
+        private AugmentationRecipe recipe = AugmentationRecipe.none();
+        private int views = 1, batchSize = 256, threads = Runtime.getRuntime().availableProcessors(), depth = 3;
+        private boolean dropLast, shuffle;
+        private long seed;
+        private IntConsumer sampleCheck = index -> {};
+
+        private Builder(Dataset data) {
+            this.data = data;
+        }
+
+        public Builder recipe(AugmentationRecipe recipe) { this.recipe = recipe; return this; }
+
+        /** Views per sample: 2 for MoCo's query and key, 1 for evaluation. */
+        public Builder views(int views) { this.views = views; return this; }
+
+        public Builder batchSize(int batchSize) { this.batchSize = batchSize; return this; }
+
+        /** Drop the last short batch (training, as MoCo does) or keep it (evaluation). */
+        public Builder dropLast(boolean dropLast) { this.dropLast = dropLast; return this; }
+
+        /** Visit each epoch in a permutation drawn from (seed, epoch), else in data set order. */
+        public Builder shuffle(boolean shuffle) { this.shuffle = shuffle; return this; }
+
+        public Builder seed(long seed) { this.seed = seed; return this; }
+
+        /** Worker threads (default: the number of cores). */
+        public Builder threads(int threads) { this.threads = threads; return this; }
+
+        /** Batches prepared ahead of the consumer, 1..8 (default 3). */
+        public Builder depth(int depth) { this.depth = depth; return this; }
+
+        /** Runs in the worker before each sample is prepared; tests inject failures with it. */
+        Builder sampleCheck(IntConsumer check) { this.sampleCheck = check; return this; }
+
+        /** Training: two views, shuffled, drop last. */
+        public Builder training(AugmentationRecipe recipe, long seed) {
+            return recipe(recipe).views(2).shuffle(true).dropLast(true).seed(seed);
+        }
+
+        public Loader build() {
+            if (views < 1) throw new IllegalArgumentException("views must be >= 1: " + views);
+            if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1: " + batchSize);
+            if (dropLast && batchSize > data.size())
+                throw new IllegalArgumentException("batch size " + batchSize + " is larger than the data set ("
+                        + data.size() + " images of " + data.name() + "): an epoch would have no batch");
+            if (threads < 1) throw new IllegalArgumentException("threads must be >= 1: " + threads);
+            if (depth < 1 || depth > 8) throw new IllegalArgumentException("depth must be in [1, 8]: " + depth);
+            return new Loader(this);
+        }
+    }
+}

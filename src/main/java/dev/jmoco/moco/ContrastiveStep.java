@@ -1,0 +1,140 @@
+package dev.jmoco.moco;
+
+import dev.jmoco.autograd.Loss;
+import dev.jmoco.autograd.Ops;
+import dev.jmoco.autograd.ParameterArena;
+import dev.jmoco.autograd.Sgd;
+import dev.jmoco.autograd.Tape;
+import dev.jmoco.autograd.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * One training step of a contrastive mechanism: forward of both views, InfoNCE, backward, SGD on f_q, and the
+ * mechanism's dictionary update. Created by {@link #create} from a {@link MocoConfig}.
+ *
+ * <h2>Call order</h2>
+ * Create f_q's arena (trainable) and, for MoCo, f_k's (same layout, not trainable) as a copy of it
+ * ({@link ParameterArena#copyFrom}) once at the start of training, not on resume; create the {@link Sgd} on
+ * f_q's arena. Then call {@link #step} once per batch; set the learning rate on the Sgd between steps. To resume,
+ * restore arenas, optimizer, dictionary ({@code queue()} / {@code bank()}) and {@link #resumeAt} the step count,
+ * and the run continues exactly as if uninterrupted (the random choices depend on the step number only).
+ *
+ * <p>After a step, f_q's arena still holds that step's gradients (zeroed at the start of the next backward).
+ */
+public abstract sealed class ContrastiveStep implements AutoCloseable
+        permits MocoStep, EndToEndStep, MemoryBankStep {
+    final MocoConfig config;
+    final MocoEncoder encoder;
+    final ParameterArena query;
+    final Sgd sgd;
+    private StepRandom random;
+    private long steps;
+
+    ContrastiveStep(MocoConfig config, MocoEncoder encoder, ParameterArena query, Sgd sgd) {
+        if (!query.trainable())
+            throw new IllegalArgumentException("moco: the query encoder's arena must be trainable");
+        this.config = config;
+        this.encoder = encoder;
+        this.query = query;
+        this.sgd = sgd;
+        this.random = StepRandom.seeded(config.seed());
+    }
+
+    /**
+     * The step of {@code config.mechanism()}. {@code key} is f_k's arena for MoCo (same layout as {@code query},
+     * not trainable) and is ignored (may be null) by the other mechanisms, which have no key encoder.
+     */
+    public static ContrastiveStep create(MocoConfig config, MocoEncoder encoder, ParameterArena query,
+                                         ParameterArena key, Sgd sgd) {
+        return switch (config.mechanism()) {
+            case MOCO -> new MocoStep(config, encoder, query, key, sgd);
+            case END_TO_END -> new EndToEndStep(config, encoder, query, sgd);
+            case MEMORY_BANK -> new MemoryBankStep(config, encoder, query, sgd);
+        };
+    }
+
+    /**
+     * Runs one step on a batch: {@code viewQ} and {@code viewK} are the two augmentations [n, ...] of the same
+     * n images, {@code indices} their positions in the dataset (needed by the memory bank only, else may be
+     * null). Returns the loss and the acc@1 / acc@5 of the positive (fractions; symmetric MoCo: the summed
+     * loss and the mean accuracies of its two terms).
+     *
+     * @throws dev.jmoco.autograd.NonFiniteLossException if the loss is not finite; the step's updates have
+     *         been applied then, so the caller stops and keeps its last good checkpoint
+     */
+    public final Loss.Stats step(Tensor viewQ, Tensor viewK, int[] indices) {
+        if (!Arrays.equals(viewQ.shape(), viewK.shape()))
+            throw new IllegalArgumentException("moco: the two views differ in shape (" + Arrays.toString(viewQ.shape())
+                    + " vs " + Arrays.toString(viewK.shape()) + ")");
+        int n = viewQ.dim(0);
+        if (n % config.bnSplits() != 0)
+            throw new IllegalArgumentException("moco: batch of " + n + " is not a multiple of the " + config.bnSplits()
+                    + " BN splits");
+        Loss.Stats stats = run(viewQ, viewK, indices, steps);
+        steps++;
+        return stats;
+    }
+
+    /** Steps run so far (the number of the next step). */
+    public long steps() { return steps; }
+
+    /** Continues a run after {@code steps} steps (restored from a checkpoint). */
+    public void resumeAt(long steps) {
+        if (steps < 0) throw new IllegalArgumentException("moco: step count must be >= 0, got " + steps);
+        this.steps = steps;
+    }
+
+    /** Replaces the source of random choices (tests replaying PyTorch's; default: seeded by the config). */
+    public void useRandom(StepRandom random) { this.random = random; }
+
+    public MocoConfig config() { return config; }
+
+    /** The mechanism's step, number {@code step}; the batch's shape and BN split are already checked. */
+    abstract Loss.Stats run(Tensor viewQ, Tensor viewK, int[] indices, long step);
+
+    StepRandom random() { return random; }
+
+    /** normalize(encoder(params, x)), BN over the configured splits; checks the feature dimension. */
+    final Tensor embed(ParameterArena params, Tensor x) {
+        Tensor f = encoder.forward(params, x, config.bnSplits());
+        if (f.rank() != 2 || f.dim(0) != x.dim(0) || f.dim(1) != config.dim())
+            throw new IllegalArgumentException("moco: encoder output " + Arrays.toString(f.shape()) + " is not [batch "
+                    + x.dim(0) + ", dim " + config.dim() + "]; the dictionary holds keys of dim " + config.dim());
+        return Ops.l2NormalizeRows(f);
+    }
+
+    /**
+     * Shuffle-BN on one device: embeds the rows of x in the order {@code permutation}, so that BN groups mix
+     * samples differently than the query pass does, and returns the keys in x's order again.
+     */
+    final Tensor embedShuffled(ParameterArena params, Tensor x, int[] permutation) {
+        Tensor k = embed(params, Ops.gatherRows(x, permutation));
+        return Ops.gatherRows(k, StepRandom.inverse(permutation));
+    }
+
+    /** Zeroes f_q's gradients, back-propagates from the losses (all roots of the tape), and steps SGD on f_q. */
+    final void backwardAndUpdate(Tape tape, Loss... losses) {
+        query.zeroGrad();
+        Tensor[] roots = new Tensor[losses.length];
+        for (int i = 0; i < roots.length; i++) roots[i] = losses[i].value();
+        tape.backward(roots);
+        sgd.step();
+    }
+
+    /** The statistics of the step's losses, read with one download each: losses add, accuracies average. */
+    static Loss.Stats combine(Loss... losses) {
+        double loss = 0, acc1 = 0, acc5 = 0;
+        for (Loss l : losses) {
+            Loss.Stats s = l.read();
+            loss += s.loss();
+            acc1 += s.acc1() / losses.length;
+            acc5 += s.acc5() / losses.length;
+        }
+        return new Loss.Stats(loss, acc1, acc5);
+    }
+
+    /** Releases the mechanism's dictionary (the arenas and the Sgd belong to the caller). */
+    @Override
+    public abstract void close();
+}

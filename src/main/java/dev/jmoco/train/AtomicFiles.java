@@ -1,0 +1,43 @@
+package dev.jmoco.train;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Replaces a file atomically: the content goes to a temporary file in the same folder, is forced to disk and
+ * renamed over the target, so readers (and a crash) see the old file or the new one, never half of one. The
+ * temporary file gets the process's default permissions (unlike Files.createTempFile's owner-only ones).
+ */
+final class AtomicFiles {
+    private AtomicFiles() {}
+
+    /** Writes what {@code body} writes to the stream as {@code file}'s new content. */
+    static void write(Path file, Body body) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + "."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        try {
+            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                OutputStream out = Channels.newOutputStream(channel);
+                body.writeTo(out);
+                out.flush();
+                channel.force(true);
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The content of a file, written to a stream. */
+    @FunctionalInterface
+    interface Body {
+        void writeTo(OutputStream out) throws IOException;
+    }
+}

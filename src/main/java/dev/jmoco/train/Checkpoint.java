@@ -1,0 +1,160 @@
+package dev.jmoco.train;
+
+import dev.jmoco.autograd.ParameterArena;
+import dev.jmoco.autograd.Sgd;
+import dev.jmoco.backend.Buffer;
+import dev.jmoco.io.Safetensors;
+import dev.jmoco.moco.KeyQueue;
+import dev.jmoco.moco.MemoryBank;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The checkpoint of a run, two files in the output folder, each replaced atomically at every epoch end:
+ * <ul>
+ *   <li>{@code checkpoint.safetensors}: {@code encoder_q.<name>} and, for MoCo, {@code encoder_k.<name>} for
+ *       every parameter and batch-norm running statistic (torchvision names, as the reference MoCo
+ *       checkpoints); {@code optimizer.momentum.<name>}, SGD's velocity of each parameter; for MoCo
+ *       {@code queue} [K, dim] (one key per row) and {@code queue_ptr} (I64 [1]); for the memory bank
+ *       {@code memory_bank} [N, dim]. Its metadata holds the state needed to resume: architecture id,
+ *       epochs done, global step, seed, training wall time and every setting ({@code config.<key>}), so this
+ *       one file is self-contained and resume never reads two files that a crash could have left out of step.
+ *   <li>{@code checkpoint.json}: the same state for people and tools (written after the safetensors file).
+ * </ul>
+ * <h2>Random state</h2> Every random choice of a run is a pure function of the seed and a position: the
+ * encoder initialisation and the queue of (seed); the loader's epoch order of (seed, epoch) and each view's
+ * augmentation of (seed, epoch, sample, view) ({@code dev.jmoco.data.SampleRandom}); the shuffle-BN
+ * permutations and memory-bank samples of (seed, step, draw) ({@code dev.jmoco.moco.StepRandom}). No
+ * generator carries state across steps, so (seed, epoch, global step) is the whole RNG state.
+ */
+final class Checkpoint {
+    static final String FILE = "checkpoint.safetensors", JSON = "checkpoint.json";
+    static final String FORMAT = "format", FORMAT_VALUE = "jmoco-checkpoint-1", ARCHITECTURE = "architecture",
+            EPOCH = "epoch", GLOBAL_STEP = "global_step", SEED = "seed", WALL = "wall_s", CONFIG = "config.";
+    static final String Q = "encoder_q.", K = "encoder_k.", MOMENTUM = "optimizer.momentum.", QUEUE = "queue",
+            QUEUE_PTR = "queue_ptr", BANK = "memory_bank";
+
+    /** The run state at an epoch end. {@code key}, {@code queue} and {@code bank} are null where unused. */
+    record State(TrainConfig config, String architecture, int epoch, long globalStep, double wallSeconds,
+                 ParameterArena query, ParameterArena key, Sgd sgd, KeyQueue queue, MemoryBank bank) {}
+
+    private Checkpoint() {}
+
+    /** Writes both files into {@code dir} (created if needed), each atomically. */
+    static void write(Path dir, State s) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
+        putArena(tensors, Q, s.query());
+        if (s.key() != null) putArena(tensors, K, s.key());
+        putVelocity(tensors, s.query(), s.sgd());
+        if (s.queue() != null) {
+            tensors.put(QUEUE, Safetensors.Tensor.of(s.queue().toArray(), s.queue().capacity(), s.queue().dim()));
+            tensors.put(QUEUE_PTR, Safetensors.Tensor.ofLongs(new long[] {s.queue().pointer()}, 1));
+        }
+        if (s.bank() != null)
+            tensors.put(BANK, Safetensors.Tensor.of(s.bank().toArray(), s.bank().size(), s.bank().dim()));
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put(FORMAT, FORMAT_VALUE);
+        metadata.put(ARCHITECTURE, s.architecture());
+        metadata.put(EPOCH, Integer.toString(s.epoch()));
+        metadata.put(GLOBAL_STEP, Long.toString(s.globalStep()));
+        metadata.put(SEED, Long.toString(s.config().seed()));
+        metadata.put(WALL, Double.toString(s.wallSeconds()));
+        Map<String, Object> config = s.config().asMap();
+        config.forEach((k, v) -> metadata.put(CONFIG + k, v instanceof int[] a ? Arrays.toString(a) : v.toString()));
+        Safetensors.write(dir.resolve(FILE), tensors, metadata);
+
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put(FORMAT, FORMAT_VALUE);
+        json.put(ARCHITECTURE, s.architecture());
+        json.put(EPOCH, s.epoch());
+        json.put(GLOBAL_STEP, s.globalStep());
+        if (s.queue() != null) json.put(QUEUE_PTR, s.queue().pointer());
+        json.put(WALL, s.wallSeconds());
+        json.put("rng", Map.of(SEED, s.config().seed(), "note", "every random choice is a function of (seed, "
+                + "epoch, global_step, sample index), so seed and step are the whole RNG state"));
+        json.put("config", config);
+        JsonText.write(dir.resolve(JSON), json);
+    }
+
+    /**
+     * Reads {@code dir}'s checkpoint.safetensors.
+     *
+     * @throws IOException if it is missing or unreadable, or is not a jmoco checkpoint (the message says which)
+     */
+    static Safetensors.Contents read(Path dir) throws IOException {
+        Path file = dir.resolve(FILE);
+        if (!Files.isRegularFile(file))
+            throw new NoSuchFileException(file.toString(), null, "no checkpoint to resume from (expected "
+                    + FILE + " in " + dir + ")");
+        Safetensors.Contents c = Safetensors.read(file);
+        if (!FORMAT_VALUE.equals(c.metadata().get(FORMAT)))
+            throw new IOException(file + ": not a jmoco training checkpoint (metadata format is "
+                    + c.metadata().get(FORMAT) + ", expected " + FORMAT_VALUE + ")");
+        return c;
+    }
+
+    /** The settings recorded in a checkpoint's metadata, with {@code outDir}. */
+    static TrainConfig config(Safetensors.Contents c, Path outDir) {
+        Map<String, String> values = new LinkedHashMap<>();
+        c.metadata().forEach((k, v) -> { if (k.startsWith(CONFIG)) values.put(k.substring(CONFIG.length()), v); });
+        return TrainConfig.fromStrings(values, outDir);
+    }
+
+    /** Restores f_q (and f_k when given) and SGD's velocity from {@code c}. */
+    static void restoreEncoders(Path file, Safetensors.Contents c, ParameterArena query, ParameterArena key, Sgd sgd) {
+        EncoderFiles.load(file, c.tensors(), query, List.of(Q));
+        if (key != null) EncoderFiles.load(file, c.tensors(), key, List.of(K));
+        float[] velocity = new float[Math.toIntExact(sgd.velocity().size())];
+        for (ParameterArena.Entry e : query.entries()) {
+            if (e.kind() == ParameterArena.Kind.STATE) continue;
+            float[] v = floats(file, c, MOMENTUM + e.name(), e.size());
+            System.arraycopy(v, 0, velocity, Math.toIntExact(e.offset()), v.length);
+        }
+        query.backend().upload(velocity, 0, sgd.velocity());
+    }
+
+    /** The F32 tensor {@code name} of exactly {@code size} values. */
+    static float[] floats(Path file, Safetensors.Contents c, String name, long size) {
+        Safetensors.Tensor t = c.tensors().get(name);
+        if (t == null || t.data() == null || t.elements() != size)
+            throw new IllegalArgumentException(file + ": checkpoint tensor " + name + " is "
+                    + (t == null ? "missing" : t.dtype() + " " + Arrays.toString(t.shape())) + ", expected F32 of "
+                    + size + " values");
+        return t.data();
+    }
+
+    /** The queue pointer stored as I64 or I32 [1]. */
+    static int queuePointer(Path file, Safetensors.Contents c) {
+        Safetensors.Tensor t = c.tensors().get(QUEUE_PTR);
+        if (t == null || t.ints() == null || t.elements() != 1)
+            throw new IllegalArgumentException(file + ": checkpoint has no integer " + QUEUE_PTR + " [1]");
+        return t.toIntArray()[0];
+    }
+
+    private static void putArena(Map<String, Safetensors.Tensor> out, String prefix, ParameterArena arena) {
+        for (ParameterArena.Entry e : arena.entries())
+            out.put(prefix + e.name(), Safetensors.Tensor.of(arena.export(e.name()), shape(e.shape())));
+    }
+
+    private static void putVelocity(Map<String, Safetensors.Tensor> out, ParameterArena arena, Sgd sgd) {
+        Buffer v = sgd.velocity();
+        float[] all = new float[Math.toIntExact(v.size())];
+        arena.backend().download(v, all, 0);
+        for (ParameterArena.Entry e : arena.entries()) {
+            if (e.kind() == ParameterArena.Kind.STATE) continue;
+            int from = Math.toIntExact(e.offset());
+            out.put(MOMENTUM + e.name(),
+                    Safetensors.Tensor.of(Arrays.copyOfRange(all, from, from + (int) e.size()), shape(e.shape())));
+        }
+    }
+
+    private static long[] shape(int[] shape) { return Arrays.stream(shape).asLongStream().toArray(); }
+}

@@ -1,0 +1,108 @@
+package dev.jmoco.train;
+
+import dev.jmoco.backend.Backend;
+import dev.jmoco.backend.Backends;
+import dev.jmoco.data.Dataset;
+import dev.jmoco.data.Datasets;
+import dev.jmoco.eval.FeatureExtractor;
+import dev.jmoco.eval.FeatureSet;
+import dev.jmoco.eval.KnnMonitor;
+import dev.jmoco.eval.LinearProbe;
+import dev.jmoco.io.Safetensors;
+import dev.jmoco.nn.Encoder;
+import dev.jmoco.optim.CosineSchedule;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Evaluates a saved encoder's backbone on a labelled data set, the two ways the MoCo paper does: the kNN
+ * monitor (cosine, weighted vote, on the training split as the bank) or the linear protocol (frozen backbone in
+ * eval mode, features computed once, linear classifier trained by SGD; here on standardised features with a
+ * cosine schedule, see {@link LinearProbe}). Both report top-1 accuracy on the test split.
+ *
+ * @param protocol    "knn" or "linear"
+ * @param checkpoint  a jmoco checkpoint or a torchvision-named state dict (safetensors)
+ * @param arch        the encoder family; null: the one a jmoco checkpoint records
+ * @param dataset     data set kind (see {@code Datasets.open})
+ * @param dataDir     its folder
+ * @param limitTrain  first n training images (0: all)
+ * @param limitTest   first n test images (0: all)
+ * @param knnK        kNN neighbours
+ * @param knnT        kNN temperature
+ * @param epochs      linear protocol: epochs of classifier training
+ * @param lr          linear protocol: base learning rate (cosine to 0)
+ * @param device      backend
+ * @param workers     loader threads (0: one per core)
+ */
+public record CheckpointEvaluation(String protocol, Path checkpoint, String arch, String dataset, Path dataDir,
+                                   int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
+                                   String device, int workers) {
+
+    public CheckpointEvaluation {
+        if (!"knn".equals(protocol) && !"linear".equals(protocol))
+            throw new IllegalArgumentException("unknown evaluation '" + protocol + "' (knn, linear)");
+    }
+
+    /**
+     * Runs the evaluation and returns what the JSON result holds: protocol, accuracy (top-1 on the test
+     * split), top-5 for the linear protocol, sizes and settings.
+     */
+    public Map<String, Object> run() throws IOException {
+        String family = arch != null ? arch : recordedArch();
+        Dataset train = limit(Datasets.open(dataset, dataDir, "train"), limitTrain);
+        Dataset test = limit(Datasets.open(dataset, dataDir, "test"), limitTest);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("protocol", protocol);
+        try (Backend backend = Backends.create(device)) {
+            Encoder encoder = EncoderFiles.load(checkpoint, family, backend);
+            try {
+                FeatureExtractor f = Features.backbone(encoder, train.channels(), train.height(), train.width());
+                FeatureSet trainFeatures = Features.collect(train, f, workers);
+                FeatureSet testFeatures = Features.collect(test, f, workers);
+                if (protocol.equals("knn")) {
+                    try (KnnMonitor knn = KnnMonitor.build(backend, trainFeatures, train.numClasses(),
+                            new KnnMonitor.Settings(knnK, knnT, 0))) {
+                        out.put("accuracy", knn.evaluate(testFeatures).accuracy());
+                    }
+                    out.put("k", knnK);
+                    out.put("t", (double) knnT);
+                } else {
+                    LinearProbe.Settings s = LinearProbe.Settings.mocoDefaults().withEpochs(epochs)
+                            .withSchedule(CosineSchedule.perEpoch(lr, epochs)).withStandardize(true);
+                    LinearProbe.Result r = LinearProbe.run(backend, trainFeatures, testFeatures, train.numClasses(),
+                            s, null);
+                    out.put("accuracy", r.top1());
+                    out.put("top5", r.top5().orElse(Double.NaN));
+                    out.put("epochs", epochs);
+                    out.put("lr", lr);
+                }
+                out.put("architecture", encoder.id());
+            } finally {
+                encoder.arena().close();
+            }
+        }
+        out.put("checkpoint", checkpoint.toString());
+        out.put("dataset", dataset);
+        out.put("train_images", train.size());
+        out.put("test_images", test.size());
+        return out;
+    }
+
+    /** Writes {@code result} as JSON to {@code file}, atomically. */
+    public static void write(Path file, Map<String, Object> result) throws IOException {
+        JsonText.write(file, result);
+    }
+
+    private String recordedArch() throws IOException {
+        String a = Safetensors.read(checkpoint).metadata().get(Checkpoint.CONFIG + "arch");
+        if (a == null)
+            throw new IllegalArgumentException(checkpoint + " records no architecture (not a jmoco checkpoint): "
+                    + "name it with --arch");
+        return a;
+    }
+
+    private static Dataset limit(Dataset d, int n) { return n > 0 ? d.subset(n) : d; }
+}

@@ -1,0 +1,83 @@
+package dev.jmoco.train;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes the JSON files of a run (checkpoint.json, summary.json, evaluation results) from maps of plain values:
+ * Map (keys in order), List, int[], double[], Number, Boolean, String and null. NaN and infinities, which JSON
+ * cannot hold, are written as null. Files are replaced atomically ({@link AtomicFiles}), as the checkpoints.
+ */
+final class JsonText {
+    private JsonText() {}
+
+    /** {@code value} as indented JSON text. */
+    static String of(Object value) {
+        StringBuilder b = new StringBuilder();
+        append(b, value, "");
+        return b.append('\n').toString();
+    }
+
+    /** Writes {@link #of} {@code value} to {@code file} atomically. */
+    static void write(Path file, Object value) throws IOException {
+        byte[] bytes = of(value).getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(file, out -> out.write(bytes));
+    }
+
+    private static void append(StringBuilder b, Object v, String indent) {
+        switch (v) {
+            case null -> b.append("null");
+            case Map<?, ?> m -> {
+                if (m.isEmpty()) { b.append("{}"); return; }
+                String inner = indent + "  ";
+                b.append("{\n");
+                int i = 0;
+                for (Map.Entry<?, ?> e : m.entrySet()) {
+                    b.append(inner);
+                    quote(b, String.valueOf(e.getKey()));
+                    b.append(": ");
+                    append(b, e.getValue(), inner);
+                    b.append(++i < m.size() ? ",\n" : "\n");
+                }
+                b.append(indent).append('}');
+            }
+            case List<?> l -> {
+                b.append('[');
+                for (int i = 0; i < l.size(); i++) {
+                    if (i > 0) b.append(", ");
+                    append(b, l.get(i), indent);
+                }
+                b.append(']');
+            }
+            case int[] a -> append(b, java.util.Arrays.stream(a).boxed().toList(), indent);
+            case double[] a -> append(b, java.util.Arrays.stream(a).boxed().toList(), indent);
+            case Double d -> b.append(Double.isFinite(d) ? d.toString() : "null");
+            case Float f -> b.append(Float.isFinite(f) ? f.toString() : "null");
+            case Number n -> b.append(n);
+            case Boolean x -> b.append(x);
+            default -> quote(b, v.toString());
+        }
+    }
+
+    private static void quote(StringBuilder b, String s) {
+        b.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            switch (ch) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (ch < 0x20) b.append(String.format("\\u%04x", (int) ch));
+                    else b.append(ch);
+                }
+            }
+        }
+        b.append('"');
+    }
+}

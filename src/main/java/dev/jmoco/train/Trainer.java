@@ -1,0 +1,472 @@
+package dev.jmoco.train;
+
+import dev.jmoco.autograd.Loss;
+import dev.jmoco.autograd.NonFiniteLossException;
+import dev.jmoco.autograd.ParameterArena;
+import dev.jmoco.autograd.Sgd;
+import dev.jmoco.autograd.Tensor;
+import dev.jmoco.backend.Backend;
+import dev.jmoco.backend.Backends;
+import dev.jmoco.data.AugmentationRecipe;
+import dev.jmoco.data.Batch;
+import dev.jmoco.data.Dataset;
+import dev.jmoco.data.Datasets;
+import dev.jmoco.data.Loader;
+import dev.jmoco.eval.FeatureExtractor;
+import dev.jmoco.eval.KnnMonitor;
+import dev.jmoco.io.Safetensors;
+import dev.jmoco.moco.ContrastiveStep;
+import dev.jmoco.moco.KeyQueue;
+import dev.jmoco.moco.Mechanism;
+import dev.jmoco.moco.MemoryBank;
+import dev.jmoco.moco.MemoryBankStep;
+import dev.jmoco.moco.MocoConfig;
+import dev.jmoco.moco.MocoStep;
+import dev.jmoco.nn.Architecture;
+import dev.jmoco.nn.Encoder;
+import dev.jmoco.nn.Encoders;
+import dev.jmoco.nn.Mode;
+import dev.jmoco.nn.Stem;
+import dev.jmoco.optim.CosineSchedule;
+import dev.jmoco.optim.LearningRateSchedule;
+import dev.jmoco.optim.StepSchedule;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A MoCo training run built from a {@link TrainConfig}: the backend ({@code Backends.create(device)}), the
+ * training split (first {@code limitTrain} images), the encoders f_q and f_k (arenas of one layout, f_k a copy
+ * of f_q), SGD with the linearly scaled, scheduled learning rate, the mechanism's step and dictionary, and a
+ * loader of two augmented views per image on background threads.
+ *
+ * <h2>Use</h2>
+ * <pre>{@code
+ * try (Trainer t = Trainer.start(TrainConfig.builder().epochs(10).outDir(Path.of("run")).build())) {
+ *     t.addListener(myListener);
+ *     t.train();                      // or: t.trainEpoch() per epoch, or t.step() per batch
+ * }
+ * }</pre>
+ * Call order: {@link #start} or {@link #resume}, then {@link #step}, {@link #trainEpoch} or {@link #train}
+ * until {@link #done()}, then {@link #close}. At each epoch end the trainer runs the kNN monitor when due
+ * (every {@code knnEvery} epochs and after the last, on backbone features of f_q in eval mode: training split
+ * as the bank, test split as the queries), writes the checkpoint atomically, appends to metrics.csv and
+ * rewrites summary.json and curves.png (when an output folder is set), then tells the listeners. A non-finite
+ * loss throws {@link TrainingDivergedException} and leaves the last checkpoint as it was.
+ */
+public final class Trainer implements AutoCloseable {
+    private final TrainConfig config;
+    private final Backend backend;
+    private final Dataset train;
+    private final Architecture architecture;
+    private final ParameterArena query, key;
+    private final Encoder encoderQ;
+    private final Sgd sgd;
+    private final ContrastiveStep contrastive;
+    private final Loader loader;
+    private final LearningRateSchedule schedule;
+    private final Tensor viewQ, viewK;
+    private final List<TrainListener> listeners = new ArrayList<>();
+    private final List<EpochResult> history = new ArrayList<>();
+    private MetricsLog metrics;
+    private Dataset test;
+
+    private int epochsDone;
+    private double wallBefore;          // training seconds of earlier sessions (resume)
+    private boolean diverged;
+    // the epoch in progress
+    private Loader.Epoch current;
+    private int stepInEpoch;
+    private double lossSum, acc1Sum, acc5Sum, lastLr;
+    private long epochStart, trainNanos;
+
+    private Trainer(TrainConfig config) throws IOException {
+        this.config = config;
+        Dataset full = Datasets.open(config.dataset(), config.dataDir(), "train");
+        this.train = config.limitTrain() > 0 ? full.subset(config.limitTrain()) : full;
+        if (config.batch() > train.size())
+            throw new IllegalArgumentException("batch " + config.batch() + " is larger than the data set: "
+                    + train.size() + " training images of " + config.dataset()
+                    + (config.limitTrain() > 0 ? " (limit-train " + config.limitTrain() + ")" : ""));
+        if (config.knnEvery() > 0 && config.knnK() > train.size())
+            throw new IllegalArgumentException("knn k " + config.knnK() + " exceeds the " + train.size()
+                    + " training images of its bank");
+        if (config.knnEvery() > 0) test = openTest(); // fail before training, not after the first epoch
+        Stem stem = switch (config.stem()) {
+            case "cifar" -> Stem.CIFAR;
+            case "imagenet" -> Stem.IMAGENET;
+            default -> Math.max(train.height(), train.width()) <= 64 ? Stem.CIFAR : Stem.IMAGENET;
+        };
+        this.architecture = Encoders.create(config.arch(), stem, train.channels(), config.head(), config.dim());
+        this.backend = Backends.create(config.device());
+        ParameterArena q = null, k = null;
+        Sgd s = null;
+        ContrastiveStep c = null;
+        Loader l = null;
+        Tensor vq = null, vk = null;
+        try {
+            q = architecture.arenaLayout().build(backend, true);
+            architecture.initialize(q, config.seed());
+            if (config.mechanism() == Mechanism.MOCO) {
+                k = q.newLike(false);
+                k.copyFrom(q);
+            }
+            s = new Sgd(q, (float) config.scaledLr(), (float) config.sgdMomentum(), (float) config.weightDecay());
+            Encoder fq = architecture.bind(q), fk = k == null ? null : architecture.bind(k);
+            ParameterArena queryArena = q;
+            c = ContrastiveStep.create(mocoConfig(), (params, images, groups) ->
+                    (params == queryArena ? fq : fk).forward(images, Mode.train(groups)), q, k, s);
+            AugmentationRecipe recipe = recipe(config);
+            Loader.Builder lb = Loader.builder(train).training(recipe, config.seed()).batchSize(config.batch());
+            if (config.workers() > 0) lb.threads(config.workers());
+            l = lb.build();
+            int[] shape = {config.batch(), train.channels(), l.viewHeight(), l.viewWidth()};
+            vq = Tensor.allocate(backend, shape);
+            vk = Tensor.allocate(backend, shape);
+            this.encoderQ = fq;
+        } catch (RuntimeException e) {
+            for (AutoCloseable r : new AutoCloseable[] {vk, vq, l, c, s, k, q, backend})
+                if (r != null) try { r.close(); } catch (Exception suppressed) { e.addSuppressed(suppressed); }
+            throw e;
+        }
+        this.query = q;
+        this.key = k;
+        this.sgd = s;
+        this.contrastive = c;
+        this.loader = l;
+        this.viewQ = vq;
+        this.viewK = vk;
+        this.schedule = schedule(config);
+    }
+
+    /**
+     * A new run. Refuses an output folder that already holds a checkpoint (resume it, or choose another), so a
+     * finished run is never overwritten by accident.
+     *
+     * @throws IOException              if the data set cannot be read
+     * @throws IllegalArgumentException for settings that do not fit the data set, naming both numbers
+     */
+    public static Trainer start(TrainConfig config) throws IOException {
+        if (config.outDir() != null && Files.exists(config.outDir().resolve(Checkpoint.FILE)))
+            throw new IllegalArgumentException(config.outDir() + " already holds a checkpoint: resume it (--resume "
+                    + config.outDir() + ") or choose another output folder");
+        Trainer t = new Trainer(config);
+        try {
+            t.openOutputs(null);
+        } catch (IOException | RuntimeException e) {
+            t.close();
+            throw e;
+        }
+        return t;
+    }
+
+    /**
+     * Continues the run saved in {@code dir} with {@code config}, up to {@code config.epochs()}: the weights,
+     * f_k, optimizer state, dictionary and step count are restored, and the remaining epochs run exactly as
+     * in an uninterrupted run (the CPU backend gives bit-identical results). Settings that decide the course of
+     * the run so far (architecture, mechanism, batch, queue, seed, data) must equal the checkpoint's; the
+     * learning-rate settings and the epoch count may change.
+     *
+     * @throws IllegalArgumentException naming the checkpoint's and the configured value of what differs
+     */
+    public static Trainer resume(TrainConfig config, Path dir) throws IOException {
+        Safetensors.Contents c = Checkpoint.read(dir);
+        Trainer t = new Trainer(config);
+        try {
+            t.restore(dir, c);
+            t.openOutputs(dir.resolve(MetricsLog.FILE));
+        } catch (IOException | RuntimeException e) {
+            t.close();
+            throw e;
+        }
+        return t;
+    }
+
+    /** The settings saved in the checkpoint in {@code dir}, with the output folder set to {@code dir}. */
+    public static TrainConfig savedConfig(Path dir) throws IOException {
+        return Checkpoint.config(Checkpoint.read(dir), dir);
+    }
+
+    public void addListener(TrainListener listener) { listeners.add(Objects.requireNonNull(listener)); }
+
+    public TrainConfig config() { return config; }
+
+    public Architecture architecture() { return architecture; }
+
+    /** The query encoder f_q (the one to keep: its backbone is the learned representation). */
+    public Encoder encoder() { return encoderQ; }
+
+    /** The key encoder's arena (MoCo), or null. */
+    public ParameterArena keyArena() { return key; }
+
+    /** The MoCo queue, or null for the other mechanisms. */
+    public KeyQueue queue() { return contrastive instanceof MocoStep m ? m.queue() : null; }
+
+    /** The memory bank, or null for the other mechanisms. */
+    public MemoryBank bank() { return contrastive instanceof MemoryBankStep m ? m.bank() : null; }
+
+    /** Epochs finished. */
+    public int epochsDone() { return epochsDone; }
+
+    /** Steps run since the start of training (over resumes). */
+    public long globalStep() { return contrastive.steps(); }
+
+    public int stepsPerEpoch() { return loader.batchesPerEpoch(); }
+
+    /** Whether the configured number of epochs is done. */
+    public boolean done() { return epochsDone >= config.epochs(); }
+
+    /** The finished epochs (of earlier sessions too, from metrics.csv, when resumed into an output folder). */
+    public List<EpochResult> history() { return List.copyOf(history); }
+
+    /** Runs every remaining epoch; returns the last epoch's result (null when nothing was left). */
+    public EpochResult train() {
+        EpochResult last = null;
+        while (!done()) last = trainEpoch();
+        return last;
+    }
+
+    /** Runs the steps left in the current epoch (all of the next one if none is in progress) and finishes it. */
+    public EpochResult trainEpoch() {
+        do step(); while (current != null);
+        return history.getLast();
+    }
+
+    /**
+     * Runs one step on the next batch; at the last batch of an epoch, also finishes the epoch (kNN,
+     * checkpoint, files, listeners).
+     *
+     * @throws TrainingDivergedException if the loss is not finite (the trainer is unusable afterwards)
+     * @throws IllegalStateException      if all epochs are done
+     */
+    public Loss.Stats step() {
+        if (diverged) throw new IllegalStateException("training diverged earlier; start again from the checkpoint");
+        if (done()) throw new IllegalStateException("training is done: " + epochsDone + " of " + config.epochs()
+                + " epochs");
+        if (current == null) beginEpoch();
+        int steps = stepsPerEpoch();
+        double lr = schedule.lr(epochsDone, stepInEpoch, steps);
+        sgd.setLearningRate((float) lr);
+        long t0 = System.nanoTime();
+        Loss.Stats stats;
+        try (Batch batch = current.next()) {
+            backend.upload(batch.view(0), 0, viewQ.data());
+            backend.upload(batch.view(1), 0, viewK.data());
+            stats = contrastive.step(viewQ, viewK, batch.indices());
+        } catch (NonFiniteLossException e) {
+            diverged = true;
+            throw diverged(e);
+        }
+        trainNanos += System.nanoTime() - t0;
+        stepInEpoch++;
+        lossSum += stats.loss();
+        acc1Sum += stats.acc1();
+        acc5Sum += stats.acc5();
+        lastLr = lr;
+        double imagesPerSecond = (double) stepInEpoch * config.batch() / ((System.nanoTime() - epochStart) / 1e9);
+        for (TrainListener l : listeners)
+            l.onStep(epochsDone + 1, stepInEpoch, steps, stats, imagesPerSecond, lr);
+        if (metrics != null && stepInEpoch % config.logEvery() == 0)
+            io(() -> metrics.step(epochsDone + 1, globalStep(), stats, lr, imagesPerSecond, wallSeconds()));
+        if (stepInEpoch == steps) finishEpoch(imagesPerSecond);
+        return stats;
+    }
+
+    /** kNN top-1 accuracy of f_q's backbone features now: training split as the bank, test split as queries. */
+    public double knnAccuracy() {
+        try {
+            if (test == null) test = openTest();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        FeatureExtractor f = Features.backbone(encoderQ, train.channels(), train.height(), train.width());
+        KnnMonitor.Settings settings = new KnnMonitor.Settings(config.knnK(), config.knnT(), 0);
+        try (KnnMonitor knn = KnnMonitor.build(backend, Features.collect(train, f, config.workers()),
+                train.numClasses(), settings)) {
+            return knn.evaluate(Features.collect(test, f, config.workers())).accuracy();
+        }
+    }
+
+    /** The test split, its first {@code limitTest} images when limited: the kNN queries. */
+    private Dataset openTest() throws IOException {
+        Dataset t = Datasets.open(config.dataset(), config.dataDir(), "test");
+        return config.limitTest() > 0 ? t.subset(config.limitTest()) : t;
+    }
+
+    /** Training wall time from the start of the run (over resumes) to now. */
+    public double wallSeconds() { return wallBefore + trainNanos / 1e9; }
+
+    private void beginEpoch() {
+        current = loader.epoch(epochsDone);
+        stepInEpoch = 0;
+        lossSum = acc1Sum = acc5Sum = 0;
+        epochStart = System.nanoTime();
+    }
+
+    private void finishEpoch(double imagesPerSecond) {
+        current.close();
+        current = null;
+        int epoch = ++epochsDone;
+        boolean knnDue = config.knnEvery() > 0 && (epoch % config.knnEvery() == 0 || epoch == config.epochs());
+        long t0 = System.nanoTime();
+        double knn = knnDue ? knnAccuracy() : Double.NaN;
+        long knnNanos = System.nanoTime() - t0;
+        trainNanos += knnNanos;
+        int n = stepInEpoch;
+        EpochResult r = new EpochResult(epoch, globalStep(), lossSum / n, acc1Sum / n, acc5Sum / n, lastLr,
+                imagesPerSecond, knn, knnNanos / 1e9, (System.nanoTime() - epochStart) / 1e9, wallSeconds());
+        history.add(r);
+        if (config.outDir() != null) io(() -> {
+            Checkpoint.write(config.outDir(), new Checkpoint.State(config, architecture.id(), epoch, globalStep(),
+                    wallSeconds(), query, key, sgd, queue(), bank()));
+            metrics.epoch(r);
+            JsonText.write(config.outDir().resolve("summary.json"), summary());
+            CurvePlot.write(config.outDir(), history);
+        });
+        for (TrainListener l : listeners) l.onEpoch(epoch, r.meanLoss(), r.knnAccuracy(), r.seconds());
+    }
+
+    /**
+     * summary.json: final loss, last kNN accuracy, mean throughput, wall time (kNN included) and the part of it
+     * the kNN monitor took in this session, epochs, the kNN curve as [epoch, accuracy] pairs, and the settings.
+     */
+    private Map<String, Object> summary() {
+        EpochResult last = history.getLast();
+        double knn = Double.NaN;
+        for (EpochResult r : history) if (!Double.isNaN(r.knnAccuracy())) knn = r.knnAccuracy();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("epochs", epochsDone);
+        m.put("global_step", globalStep());
+        m.put("final_loss", last.meanLoss());
+        m.put("final_acc1", last.meanAcc1());
+        m.put("knn_accuracy", knn);
+        m.put("images_per_s", history.stream().mapToDouble(EpochResult::imagesPerSecond)
+                .filter(Double::isFinite).average().orElse(Double.NaN));
+        m.put("wall_s", wallSeconds());
+        m.put("knn_s", history.stream().mapToDouble(EpochResult::knnSeconds).filter(Double::isFinite).sum());
+        m.put("architecture", architecture.id());
+        m.put("parameters", architecture.parameterCount());
+        m.put("device", backend.name());
+        m.put("knn_curve", history.stream().filter(r -> !Double.isNaN(r.knnAccuracy()))
+                .map(r -> List.of(r.epoch(), r.knnAccuracy())).toList());
+        m.put("config", config.asMap());
+        return m;
+    }
+
+    private TrainingDivergedException diverged(NonFiniteLossException e) {
+        int epoch = epochsDone + 1, step = stepInEpoch + 1;
+        String kept = config.outDir() == null ? "no output folder is set"
+                : epochsDone == 0 || !Files.exists(config.outDir().resolve(Checkpoint.FILE))
+                ? "no checkpoint had been written yet" : "the last good checkpoint (epoch " + epochsDone + ") in "
+                + config.outDir() + " is kept";
+        return new TrainingDivergedException("training diverged: the loss is " + e.value() + " at epoch " + epoch
+                + ", step " + step + " (step " + (globalStep() + 1) + " of the run); stopped, " + kept
+                + "; try a lower lr (now " + config.lr() + ")", epoch, step, e);
+    }
+
+    private void restore(Path dir, Safetensors.Contents c) {
+        Path file = dir.resolve(Checkpoint.FILE);
+        String arch = c.metadata().get(Checkpoint.ARCHITECTURE);
+        if (!architecture.id().equals(arch))
+            throw new IllegalArgumentException("cannot resume " + file + ": it holds architecture " + arch
+                    + ", this run is configured for " + architecture.id());
+        TrainConfig saved = Checkpoint.config(c, dir);
+        same(file, "mechanism", saved.mechanism().cliName(), config.mechanism().cliName());
+        same(file, "batch", saved.batch(), config.batch());
+        same(file, "queue", saved.queue(), config.queue());
+        same(file, "seed", saved.seed(), config.seed());
+        same(file, "dataset", saved.dataset(), config.dataset());
+        same(file, "limit-train", saved.limitTrain(), config.limitTrain());
+        same(file, "bn-splits", saved.bnSplits(), config.bnSplits());
+        same(file, "symmetric", saved.symmetric(), config.symmetric());
+        int epoch = Integer.parseInt(c.metadata().get(Checkpoint.EPOCH));
+        long step = Long.parseLong(c.metadata().get(Checkpoint.GLOBAL_STEP));
+        if (epoch > config.epochs())
+            throw new IllegalArgumentException("cannot resume " + file + ": it has " + epoch
+                    + " epochs done, more than the " + config.epochs() + " configured");
+        if (step != (long) epoch * stepsPerEpoch())
+            throw new IllegalArgumentException("cannot resume " + file + ": global step " + step + " is not "
+                    + epoch + " epochs x " + stepsPerEpoch() + " steps");
+        Checkpoint.restoreEncoders(file, c, query, key, sgd);
+        if (queue() != null) queue().load(Checkpoint.floats(file, c, Checkpoint.QUEUE,
+                (long) queue().capacity() * queue().dim()), Checkpoint.queuePointer(file, c));
+        if (bank() != null) bank().load(Checkpoint.floats(file, c, Checkpoint.BANK, (long) bank().size() * bank().dim()));
+        contrastive.resumeAt(step);
+        epochsDone = epoch;
+        wallBefore = Double.parseDouble(c.metadata().getOrDefault(Checkpoint.WALL, "0"));
+    }
+
+    private static void same(Path file, String what, Object saved, Object configured) {
+        if (!saved.equals(configured))
+            throw new IllegalArgumentException("cannot resume " + file + ": it was trained with " + what + " "
+                    + saved + ", this run is configured with " + configured);
+    }
+
+    private void openOutputs(Path previousMetrics) throws IOException {
+        if (config.outDir() == null) return;
+        Files.createDirectories(config.outDir());
+        metrics = MetricsLog.open(config.outDir(), previousMetrics, epochsDone, history);
+    }
+
+    private MocoConfig mocoConfig() {
+        return MocoConfig.builder().mechanism(config.mechanism()).dim(config.dim()).queueSize(config.queue())
+                .temperature(config.temperature()).momentum(config.momentum()).bnSplits(config.bnSplits())
+                .symmetric(config.symmetric()).bankSize(config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0)
+                .seed(config.seed()).build();
+    }
+
+    /** The configured recipe at the images' own size, with the overrides applied. */
+    static AugmentationRecipe recipe(TrainConfig config) {
+        AugmentationRecipe r = AugmentationRecipe.named(config.augmentation(), 0);
+        if (!Double.isNaN(config.cropScaleMin())) r = r.withCropScaleMin(config.cropScaleMin());
+        if (!Double.isNaN(config.blurP())) r = r.withBlurP(config.blurP());
+        return r;
+    }
+
+    /** The lr per step: linearly scaled base rate, cosine (per epoch) or step decay, then the warm-up. */
+    static LearningRateSchedule schedule(TrainConfig config) {
+        LearningRateSchedule s = config.schedule().equals("step")
+                ? new StepSchedule(config.scaledLr(), config.milestones(), 0.1)
+                : CosineSchedule.perEpoch(config.scaledLr(), config.epochs());
+        return config.warmupEpochs() > 0 ? s.withWarmup(config.warmupEpochs()) : s;
+    }
+
+    /** Writes output files, turning an I/O failure into an unchecked one (steps are not declared to throw). */
+    private static void io(IoAction action) {
+        try {
+            action.run();
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the run's files failed: " + e.getMessage(), e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface IoAction { void run() throws IOException; }
+
+    /** Stops the loader and releases every buffer and the backend. */
+    @Override
+    public void close() {
+        if (current != null) current.close();
+        current = null;
+        try {
+            if (metrics != null) metrics.close();
+        } catch (IOException ignored) {
+            // rows were flushed as written; nothing is lost
+        }
+        loader.close();
+        viewQ.close();
+        viewK.close();
+        contrastive.close();
+        sgd.close();
+        if (key != null) key.close();
+        query.close();
+        backend.close();
+    }
+}

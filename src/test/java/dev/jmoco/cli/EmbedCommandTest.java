@@ -1,0 +1,109 @@
+package dev.jmoco.cli;
+
+import dev.jmoco.io.Safetensors;
+import dev.jmoco.testing.Tolerance;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code jmoco embed} on a checkpoint trained for one epoch, and on the same encoder as a plain state dict. */
+class EmbedCommandTest {
+    static final int N = 5;
+    @TempDir static Path dir;
+    static Path checkpoint, input;
+
+    @BeforeAll
+    static void prepare() throws IOException {
+        checkpoint = TinyCheckpoint.train(dir);
+        float[] images = new float[N * 28 * 28];
+        SplittableRandom r = new SplittableRandom(7);
+        for (int i = 0; i < images.length; i++) images[i] = (float) r.nextGaussian();
+        input = dir.resolve("images.safetensors");
+        Safetensors.write(input, Map.of("images", Safetensors.Tensor.of(images, N, 1, 28, 28)), Map.of());
+    }
+
+    private static Safetensors.Contents embed(Path weights, String name) throws IOException {
+        Path out = dir.resolve(name);
+        CliRun r = CliRun.of("embed", "--checkpoint", weights.toString(), "--arch", "small", "--input",
+                input.toString(), "--output", out.toString(), "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        return Safetensors.read(out);
+    }
+
+    @Test
+    void projectionsAreTheNormalisedHeadOfTheFeatures() throws IOException {
+        Map<String, Safetensors.Tensor> out = embed(checkpoint, "embedded.safetensors").tensors();
+        float[] features = out.get("features").data(), projections = out.get("projections").data();
+        assertArrayEquals(new long[] {N, 128}, out.get("features").shape());
+        assertArrayEquals(new long[] {N, 128}, out.get("projections").shape());
+        // Reference in double: fc.2(relu(fc.0(features))), each row scaled to unit length. Tolerance: float32
+        // GEMMs over 128 terms against double; abs 1e-5 + rel 1e-4.
+        Map<String, Safetensors.Tensor> w = Safetensors.read(checkpoint).tensors();
+        double[] hidden = linear(features, w.get("encoder_q.fc.0.weight").data(), w.get("encoder_q.fc.0.bias").data());
+        for (int i = 0; i < hidden.length; i++) hidden[i] = Math.max(0, hidden[i]);
+        double[] expected = linear(hidden, w.get("encoder_q.fc.2.weight").data(), w.get("encoder_q.fc.2.bias").data());
+        for (int n = 0; n < N; n++) {
+            double norm = 0;
+            for (int j = 0; j < 128; j++) norm += expected[n * 128 + j] * expected[n * 128 + j];
+            for (int j = 0; j < 128; j++) expected[n * 128 + j] /= Math.sqrt(norm);
+        }
+        Tolerance.assertClose("projections", expected, projections, 1e-5, 1e-4);
+        boolean nonZero = false;
+        for (float f : features) { assertTrue(f >= 0, "pooled ReLU features"); nonZero |= f > 0; }
+        assertTrue(nonZero);
+    }
+
+    @Test
+    void aPlainTorchvisionStateDictGivesTheSameEmbedding() throws IOException {
+        Map<String, Safetensors.Tensor> plain = new LinkedHashMap<>();
+        Safetensors.read(checkpoint).tensors().forEach((k, v) -> {
+            if (k.startsWith("encoder_q.")) plain.put(k.substring("encoder_q.".length()), v);
+        });
+        Path stateDict = dir.resolve("resnet-style.safetensors");
+        Safetensors.write(stateDict, plain, Map.of());
+        var a = embed(checkpoint, "a.safetensors").tensors();
+        var b = embed(stateDict, "b.safetensors").tensors();
+        assertArrayEquals(a.get("features").data(), b.get("features").data());
+        assertArrayEquals(a.get("projections").data(), b.get("projections").data());
+    }
+
+    @Test
+    void inputWithoutImagesIsRejected() throws IOException {
+        Path wrong = dir.resolve("wrong.safetensors");
+        Safetensors.write(wrong, Map.of("pixels", Safetensors.Tensor.of(new float[4], 4)), Map.of());
+        CliRun r = CliRun.of("embed", "--checkpoint", checkpoint.toString(), "--arch", "small", "--input",
+                wrong.toString(), "--output", dir.resolve("x.safetensors").toString(), "--device", "cpu");
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("'images' [N, C, H, W]"), r.err());
+    }
+
+    /** x [N, in] times W^T [in, out] plus b, in double. */
+    private static double[] linear(float[] x, float[] weight, float[] bias) {
+        double[] xd = new double[x.length];
+        for (int i = 0; i < x.length; i++) xd[i] = x[i];
+        return linear(xd, weight, bias);
+    }
+
+    private static double[] linear(double[] x, float[] weight, float[] bias) {
+        int out = bias.length, in = weight.length / out, n = x.length / in;
+        double[] y = new double[n * out];
+        for (int r = 0; r < n; r++)
+            for (int o = 0; o < out; o++) {
+                double s = bias[o];
+                for (int i = 0; i < in; i++) s += x[r * in + i] * weight[o * in + i];
+                y[r * out + o] = s;
+            }
+        return y;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.jmoco.cli;
+
+import dev.jmoco.train.JsonFiles;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code jmoco eval} on a checkpoint trained for one epoch. */
+class EvalCommandTest {
+    @TempDir static Path dir;
+    static Path checkpoint;
+
+    @BeforeAll
+    static void train() throws IOException { checkpoint = TinyCheckpoint.train(dir); }
+
+    private static String[] eval(String protocol, String... more) {
+        String[] base = {"eval", protocol, "--checkpoint", checkpoint.toString(), "--limit-train", "256",
+                "--limit-test", "256", "--device", "cpu", "--workers", "1"};
+        String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+
+    @Test
+    void knnOfTheLoadedCheckpointEqualsTheTrainersOwnMonitor() throws IOException {
+        CliRun r = CliRun.of(eval("knn", "--knn-k", Integer.toString(TinyCheckpoint.KNN_K)));
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> result = JsonFiles.parse(dir.resolve("checkpoint.eval-knn.json"));
+        double accuracy = (Double) result.get("accuracy");
+        // Same bank, queries, k and t as the trainer's epoch-end monitor: any difference in the loaded weights
+        // or BN statistics would change the features and, almost surely, the accuracy.
+        double trained = (Double) JsonFiles.parse(dir.resolve("summary.json")).get("knn_accuracy");
+        assertEquals(trained, accuracy, 0.0);
+        assertEquals(256L, result.get("test_images"));
+        assertTrue(r.out().startsWith(String.format(java.util.Locale.ROOT, "knn accuracy %.4f", accuracy)), r.out());
+    }
+
+    @Test
+    void linearProbeWritesItsAccuracyToOut() throws IOException {
+        Path out = dir.resolve("linear.json");
+        CliRun r = CliRun.of(eval("linear", "--epochs", "5", "--out", out.toString()));
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> result = JsonFiles.parse(out);
+        double top1 = (Double) result.get("accuracy"), top5 = (Double) result.get("top5");
+        assertTrue(top1 > 0.2 && top1 <= 1, "10 classes, chance 0.1: " + top1);
+        assertTrue(top5 >= top1 && top5 <= 1, top5 + " vs " + top1);
+        assertEquals("small-c1-v2-d128", result.get("architecture"));
+    }
+
+    @Test
+    void anotherArchitectureIsRejectedNamingBoth() {
+        CliRun r = CliRun.of(eval("knn", "--arch", "resnet18"));
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("small-c1-v2-d128") && r.err().contains("resnet18"), r.err());
+        CliRun bad = CliRun.of(eval("nearest"));
+        assertNotEquals(0, bad.code());
+        assertTrue(bad.err().contains("nearest"), bad.err());
+    }
+}
