@@ -1,6 +1,7 @@
 package dev.jmoco.cli;
 
 import dev.jmoco.train.CheckpointEvaluation;
+import dev.jmoco.train.PixelBaselines;
 import dev.jmoco.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,15 +18,16 @@ import java.util.concurrent.Callable;
 /** {@code jmoco eval knn|linear}: accuracy of a saved backbone on a data set's test split; prints and writes it. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Evaluate a checkpoint's backbone: knn (weighted kNN, k 200, t 0.1) or linear (frozen "
-                + "backbone, linear classifier on standardised features, SGD with a cosine schedule).",
+                + "backbone, linear classifier on standardised features, SGD with a cosine schedule); or pixels "
+                + "(the same kNN on raw pixels, unit-normalised and standardised: the baselines, no checkpoint).",
                 "Prints the test accuracy and writes it as JSON beside the checkpoint (or to --out)."})
 final class EvalCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "knn|linear", description = "The protocol.")
+    @Parameters(index = "0", paramLabel = "knn|linear|pixels", description = "The protocol.")
     String protocol;
-    @Option(names = "--checkpoint", required = true, paramLabel = "FILE",
+    @Option(names = "--checkpoint", paramLabel = "FILE",
             description = "A jmoco checkpoint.safetensors or a torchvision-named state dict.")
     Path checkpoint;
     @Option(names = "--arch", paramLabel = "A", description = "small, resnet18, resnet50 (default: the checkpoint's).")
@@ -62,11 +64,23 @@ final class EvalCommand implements Callable<Integer> {
         Path dir = dataDir != null ? dataDir
                 : dataset.equals("fashion-mnist") ? TrainConfig.FASHION_MNIST_DIR : null;
         if (dir == null) throw new IllegalArgumentException("--data-dir is required for dataset " + dataset);
+        PrintWriter stdout = spec.commandLine().getOut();
+        if (protocol.equals("pixels")) {
+            Map<String, Object> result = PixelBaselines.run(dataset, dir, limitTrain, limitTest, knnK, knnT, device,
+                    workers);
+            Path file = out != null ? out : Path.of(dataset + ".eval-pixels.json");
+            CheckpointEvaluation.write(file, result);
+            stdout.printf(Locale.ROOT, "pixels kNN accuracy %.4f (unit-normalised), %.4f (standardised) on %s test "
+                    + "images of %s; written to %s%n", (Double) result.get("pixels_unit"),
+                    (Double) result.get("pixels_standardised"), result.get("test_images"), dataset, file);
+            stdout.flush();
+            return 0;
+        }
+        if (checkpoint == null) throw new IllegalArgumentException("eval " + protocol + " needs --checkpoint FILE");
         Map<String, Object> result = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, limitTrain,
                 limitTest, knnK, knnT, epochs, lr, device, workers).run();
         Path file = out != null ? out : beside(checkpoint, ".eval-" + protocol + ".json");
         CheckpointEvaluation.write(file, result);
-        PrintWriter stdout = spec.commandLine().getOut();
         stdout.printf(Locale.ROOT, "%s accuracy %.4f on %s test images of %s; written to %s%n", protocol,
                 (Double) result.get("accuracy"), result.get("test_images"), dataset, file);
         stdout.flush();

@@ -64,4 +64,21 @@ class EvalCommandTest {
         assertNotEquals(0, bad.code());
         assertTrue(bad.err().contains("nearest"), bad.err());
     }
+
+    @Test
+    void pixelBaselinesNeedNoCheckpoint() throws IOException {
+        Path out = dir.resolve("pixels.json");
+        CliRun r = CliRun.of("eval", "pixels", "--limit-train", "1000", "--limit-test", "200", "--knn-k", "20",
+                "--device", "cpu", "--workers", "1", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> result = JsonFiles.parse(out);
+        // Raw-pixel kNN on Fashion-MNIST is far above chance (0.1) even on 1000 training images.
+        double unit = (Double) result.get("pixels_unit"), standardised = (Double) result.get("pixels_standardised");
+        assertTrue(unit > 0.5 && unit <= 1, "unit-normalised: " + unit);
+        assertTrue(standardised > 0.5 && standardised <= 1, "standardised: " + standardised);
+        assertTrue(r.out().startsWith("pixels kNN accuracy"), r.out());
+        CliRun missing = CliRun.of("eval", "knn", "--device", "cpu");
+        assertNotEquals(0, missing.code());
+        assertTrue(missing.err().contains("needs --checkpoint"), missing.err());
+    }
 }

@@ -77,18 +77,20 @@ final class CpuConv {
         // Each task sums its images' gradients into its own slice of `partial`; the slices are added in order.
         try (CpuBuffer partial = backend.scratch((long) tasks * filter)) {
             int n = s.n();
-            parallel.forRange(tasks, 1, (t0, t1) -> {
-                for (int t = t0; t < t1; t++) {
-                    int i0 = (int) ((long) n * t / tasks), i1 = (int) ((long) n * (t + 1) / tasks);
-                    try (CpuBuffer buf = scratch(l.colSize() + l.ySize())) {
+            long size = l.colSize() + l.ySize();
+            try (CpuBuffer all = backend.scratch(parallel.chunks(tasks, 1) * size)) {
+                parallel.forChunks(tasks, 1, (chunk, t0, t1) -> {
+                    CpuBuffer buf = part(all, chunk, size);
+                    for (int t = t0; t < t1; t++) {
+                        int i0 = (int) ((long) n * t / tasks), i1 = (int) ((long) n * (t + 1) / tasks);
                         for (int i = i0; i < i1; i += l.group) {
                             int g = Math.min(l.group, i1 - i);
                             filterGradient(l, x, dy, i, g, buf, partial.array, partial.offset + t * filter,
                                     i == i0 ? 0f : 1f, true);
                         }
                     }
-                }
-            });
+                });
+            }
             float[] d = dw.array, p = partial.array;
             parallel.forRange(filter, 4096, (j0, j1) -> {
                 for (int t = 0; t < tasks; t++) {
@@ -201,14 +203,19 @@ final class CpuConv {
             }
             return;
         }
-        parallel.forRange(n, 1, (i0, i1) -> {
-            try (CpuBuffer buf = scratch(scratchSize)) {
+        // Scratch for every chunk is taken up front, so the pool sees the same requests every step.
+        try (CpuBuffer all = scratch(parallel.chunks(n, 1) * scratchSize)) {
+            parallel.forChunks(n, 1, (chunk, i0, i1) -> {
+                CpuBuffer buf = all == null ? null : part(all, chunk, scratchSize);
                 for (int i = i0; i < i1; i += l.group) body.run(i, Math.min(l.group, i1 - i), buf, true);
-            }
-        });
+            });
+        }
     }
 
     private CpuBuffer scratch(long size) { return size == 0 ? null : backend.scratch(size); }
+
+    /** Chunk {@code chunk}'s share of a scratch buffer taken for all chunks. */
+    static CpuBuffer part(CpuBuffer all, int chunk, long size) { return (CpuBuffer) all.slice(chunk * size, size); }
 
     /** How many image ranges run side by side: one per thread when every thread gets an image, else 1. */
     private int tasks(int n) { return n >= parallel.threads() ? parallel.threads() : 1; }

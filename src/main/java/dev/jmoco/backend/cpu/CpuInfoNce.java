@@ -57,13 +57,14 @@ final class CpuInfoNce {
         long scratch = (long) (2 * c + BLOCK + STATE_ARRAYS) * r;
         int grain = (long) n * kq * c < SERIAL_WORK ? panels : 1;
         Panel job = new Panel(n, c, kq, t, q, k, queue, gradScale / ((double) n * t), dq, dk);
-        try (CpuBuffer perRow = backend.scratch(2L * n)) {
-            parallel.forRange(panels, grain, (p0, p1) -> {
-                try (CpuBuffer work = backend.scratch(scratch)) {
-                    for (int p = p0; p < p1; p++) {
-                        int row0 = (int) ((long) n * p / panels), row1 = (int) ((long) n * (p + 1) / panels);
-                        job.run(row0, row1 - row0, work.array, perRow.array);
-                    }
+        // Per-chunk scratch is taken up front, so the pool sees the same requests every step.
+        try (CpuBuffer perRow = backend.scratch(2L * n);
+             CpuBuffer all = backend.scratch(parallel.chunks(panels, grain) * scratch)) {
+            parallel.forChunks(panels, grain, (chunk, p0, p1) -> {
+                CpuBuffer work = CpuConv.part(all, chunk, scratch);
+                for (int p = p0; p < p1; p++) {
+                    int row0 = (int) ((long) n * p / panels), row1 = (int) ((long) n * (p + 1) / panels);
+                    job.run(row0, row1 - row0, work.array, work.offset, perRow.array);
                 }
             });
             CpuLosses.writeStats(perRow.array, n, stats);
@@ -92,10 +93,10 @@ final class CpuInfoNce {
             this.dk = dk == null ? null : dk.array; this.dko = dk == null ? 0 : dk.offset;
         }
 
-        /** Rows [row0, row0 + rows) with scratch {@code w}; writes their loss and rank into perRow. */
-        void run(int row0, int rows, float[] w, float[] perRow) {
+        /** Rows [row0, row0 + rows) with scratch {@code w} from {@code wo}; writes their loss and rank into perRow. */
+        void run(int row0, int rows, float[] w, int wo, float[] perRow) {
             int r = roundUp(rows, kernels.rowQuantum());
-            int qt = 0, acc = c * r, st = 2 * c * r, state = (2 * c + BLOCK) * r;
+            int qt = wo, acc = wo + c * r, st = wo + 2 * c * r, state = wo + (2 * c + BLOCK) * r;
             for (int cc = 0; cc < c; cc++) {
                 for (int i = 0; i < rows; i++) w[qt + cc * r + i] = q[qo + (row0 + i) * c + cc];
                 for (int i = rows; i < r; i++) w[qt + cc * r + i] = 0;

@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cpu;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 
 /**
@@ -13,6 +14,10 @@ public final class Parallel {
     @FunctionalInterface
     public interface Range { void run(int start, int end); }
 
+    /** Body of a chunked loop: chunk number {@code chunk} in [0, {@link #chunks}) handles [start, end). */
+    @FunctionalInterface
+    public interface Chunk { void run(int chunk, int start, int end); }
+
     private final ForkJoinPool pool;
     private final int threads;
 
@@ -24,14 +29,23 @@ public final class Parallel {
     public int threads() { return threads; }
 
     /** Runs body over [0, n) in at most {@code threads} chunks of at least {@code grain} indices. */
-    public void forRange(int n, int grain, Range body) {
-        int chunks = (int) Math.min(threads, Math.max(1L, n / Math.max(1, grain)));
-        if (chunks <= 1 || pool == null) {
-            if (n > 0) body.run(0, n);
-            return;
-        }
-        if (java.util.concurrent.ForkJoinTask.getPool() == pool) { // nested: already on a worker, stay there
-            body.run(0, n);
+    public void forRange(int n, int grain, Range body) { forChunks(n, grain, (chunk, start, end) -> body.run(start, end)); }
+
+    /**
+     * How many chunks {@link #forChunks} splits [0, n) into. Kernels that need scratch per chunk take it for
+     * all chunks at once before the loop: the number of buffers then does not depend on how the threads
+     * happen to overlap, so a warm step never misses the pool.
+     */
+    public int chunks(int n, int grain) {
+        if (pool == null || ForkJoinTask.getPool() == pool) return 1; // nested: already on a worker, stay there
+        return (int) Math.min(threads, Math.max(1L, n / Math.max(1, grain)));
+    }
+
+    /** Like {@link #forRange}, also passing each chunk's number (0 .. chunks(n, grain) - 1). */
+    public void forChunks(int n, int grain, Chunk body) {
+        int chunks = chunks(n, grain);
+        if (chunks <= 1) {
+            if (n > 0) body.run(0, 0, n);
             return;
         }
         pool.invoke(new Split(body, n, chunks, 0, chunks));
@@ -40,10 +54,10 @@ public final class Parallel {
     void shutdown() { if (pool != null) pool.shutdownNow(); }
 
     private static final class Split extends RecursiveAction {
-        private final Range body;
+        private final Chunk body;
         private final int n, chunks, lo, hi;
 
-        Split(Range body, int n, int chunks, int lo, int hi) {
+        Split(Chunk body, int n, int chunks, int lo, int hi) {
             this.body = body; this.n = n; this.chunks = chunks; this.lo = lo; this.hi = hi;
         }
 
@@ -51,7 +65,7 @@ public final class Parallel {
         protected void compute() {
             if (hi - lo == 1) {
                 int start = (int) ((long) n * lo / chunks), end = (int) ((long) n * hi / chunks);
-                if (end > start) body.run(start, end);
+                if (end > start) body.run(lo, start, end);
                 return;
             }
             int mid = (lo + hi) >>> 1;
