@@ -1,6 +1,7 @@
 package dev.jmoco.io;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -11,7 +12,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -268,21 +268,12 @@ public final class Safetensors {
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         byte[] header = header(file, tensors, metadata);
-        Path target = file.toAbsolutePath();
-        Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
-        try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                ByteBuffer buffer = ByteBuffer.allocate(WRITE_CHUNK).order(ByteOrder.LITTLE_ENDIAN);
-                buffer.putLong(header.length);
-                writeFully(channel, buffer.flip());
-                writeFully(channel, ByteBuffer.wrap(header));
-                for (Tensor t : tensors.values()) writeData(channel, buffer, t);
-                channel.force(true);
-            }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(temp);
-        }
+        AtomicFiles.write(file.toAbsolutePath(), out -> {
+            ByteBuffer buffer = ByteBuffer.allocate(WRITE_CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+            out.write(buffer.putLong(0, header.length).array(), 0, Long.BYTES);
+            out.write(header);
+            for (Tensor t : tensors.values()) writeData(out, buffer, t);
+        });
     }
 
     /** The JSON header, padded with spaces to a multiple of 8 bytes so the data starts aligned. */
@@ -317,7 +308,7 @@ public final class Safetensors {
         return out;
     }
 
-    private static void writeData(FileChannel channel, ByteBuffer buffer, Tensor t) throws IOException {
+    private static void writeData(OutputStream out, ByteBuffer buffer, Tensor t) throws IOException {
         DType type = DType.of(t.dtype());
         int count = Math.toIntExact(t.elements());
         int perChunk = WRITE_CHUNK / type.bytes;
@@ -330,12 +321,8 @@ public final class Safetensors {
                 case F16 -> { for (int i = 0; i < n; i++) buffer.putShort(i * 2, Float.floatToFloat16(t.data()[start + i])); }
                 case I32 -> { for (int i = 0; i < n; i++) buffer.putInt(i * 4, Math.toIntExact(t.ints()[start + i])); }
             }
-            writeFully(channel, buffer.limit(n * type.bytes));
+            out.write(buffer.array(), 0, n * type.bytes);
         }
-    }
-
-    private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
-        while (buffer.hasRemaining()) channel.write(buffer);
     }
 
     private static IOException corrupt(Path file, String what) {

@@ -1,5 +1,7 @@
 package dev.jmoco.train;
 
+import dev.jmoco.io.AtomicFiles;
+
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;

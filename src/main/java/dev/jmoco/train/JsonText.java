@@ -1,5 +1,7 @@
 package dev.jmoco.train;
 
+import dev.jmoco.io.AtomicFiles;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -1,6 +1,7 @@
 package dev.jmoco.train;
 
 import dev.jmoco.autograd.Loss;
+import dev.jmoco.io.AtomicFiles;
 
 import java.io.BufferedWriter;
 import java.io.IOException;

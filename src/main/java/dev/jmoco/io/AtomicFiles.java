@@ -1,4 +1,4 @@
-package dev.jmoco.train;
+package dev.jmoco.io;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,12 +14,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * Replaces a file atomically: the content goes to a temporary file in the same folder, is forced to disk and
  * renamed over the target, so readers (and a crash) see the old file or the new one, never half of one. The
  * temporary file gets the process's default permissions (unlike Files.createTempFile's owner-only ones).
+ * Checkpoints, their JSON, metrics and plots are all written through here.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
     private AtomicFiles() {}
 
     /** Writes what {@code body} writes to the stream as {@code file}'s new content. */
-    static void write(Path file, Body body) throws IOException {
+    public static void write(Path file, Body body) throws IOException {
         Path tmp = file.resolveSibling("." + file.getFileName() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         try {
@@ -37,7 +38,7 @@ final class AtomicFiles {
 
     /** The content of a file, written to a stream. */
     @FunctionalInterface
-    interface Body {
+    public interface Body {
         void writeTo(OutputStream out) throws IOException;
     }
 }
