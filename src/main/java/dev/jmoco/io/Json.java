@@ -6,19 +6,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A minimal JSON reader and string quoter, enough for safetensors headers without a dependency. Values map to
+ * A minimal JSON reader and string quoter, enough for safetensors headers and jmoco's own JSON files
+ * (checkpoint.json, summary.json; written by the train package) without a dependency. Values map to
  * {@link LinkedHashMap} (key order kept), {@link List}, {@link String}, {@link Long} (integers that fit),
  * {@link Double} (other numbers), {@link Boolean} and {@code null}. Errors are {@link IllegalArgumentException}s
  * that give the character offset; callers add the file name.
  */
-final class Json {
+public final class Json {
     private final String text;
     private int pos;
 
     private Json(String text) { this.text = text; }
 
     /** Parses one JSON value; only whitespace may follow it (safetensors pads headers with spaces). */
-    static Object parse(String text) {
+    public static Object parse(String text) {
         Json p = new Json(text);
         Object value = p.value();
         p.skipSpace();
@@ -27,7 +28,7 @@ final class Json {
     }
 
     /** {@code s} as a JSON string literal. */
-    static String quote(String s) {
+    public static String quote(String s) {
         StringBuilder b = new StringBuilder(s.length() + 2).append('"');
         for (int i = 0; i < s.length(); i++) {
             char ch = s.charAt(i);

@@ -1,6 +1,7 @@
 package dev.jmoco.train;
 
 import dev.jmoco.io.AtomicFiles;
+import dev.jmoco.io.Json;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -39,7 +40,7 @@ final class JsonText {
                 int i = 0;
                 for (Map.Entry<?, ?> e : m.entrySet()) {
                     b.append(inner);
-                    quote(b, String.valueOf(e.getKey()));
+                    b.append(Json.quote(String.valueOf(e.getKey())));
                     b.append(": ");
                     append(b, e.getValue(), inner);
                     b.append(++i < m.size() ? ",\n" : "\n");
@@ -60,26 +61,7 @@ final class JsonText {
             case Float f -> b.append(Float.isFinite(f) ? f.toString() : "null");
             case Number n -> b.append(n);
             case Boolean x -> b.append(x);
-            default -> quote(b, v.toString());
+            default -> b.append(Json.quote(v.toString()));
         }
-    }
-
-    private static void quote(StringBuilder b, String s) {
-        b.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char ch = s.charAt(i);
-            switch (ch) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (ch < 0x20) b.append(String.format("\\u%04x", (int) ch));
-                    else b.append(ch);
-                }
-            }
-        }
-        b.append('"');
     }
 }
