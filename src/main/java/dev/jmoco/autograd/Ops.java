@@ -40,6 +40,9 @@ public final class Ops {
         return BatchNorm2dOp.eval(x, gamma, beta, runningMean, runningVar, eps);
     }
 
+    /** y = alpha x. */
+    public static Tensor scale(Tensor x, float alpha) { return ScaleOp.apply(x, alpha); }
+
     /** y = max(x, 0). */
     public static Tensor relu(Tensor x) { return ReluOp.apply(x); }
 

@@ -16,20 +16,12 @@ import dev.jmoco.autograd.Tensor;
  * so each view's statistics come from that view alone and the running statistics are updated twice per step.
  * The key pass is shuffled across the BN groups and unshuffled exactly as MoCo's (shuffle-BN), here inside the
  * recorded graph, so that both mechanisms see the same BN treatment and differ only in the dictionary.
- *
- * <p>The 1/t scale is a product with the constant matrix I/t [dim, dim] (the autograd facade has no scale op;
- * it costs n dim^2 multiply-adds, small beside the encoder).
  */
 public final class EndToEndStep extends ContrastiveStep {
-    private final Tensor inverseTemperature;
     private int[] diagonal = new int[0];
 
     EndToEndStep(MocoConfig config, MocoEncoder encoder, ParameterArena query, Sgd sgd) {
         super(config, encoder, query, sgd);
-        int d = config.dim();
-        float[] scaled = new float[d * d];
-        for (int i = 0; i < d; i++) scaled[i * d + i] = 1f / config.temperature();
-        inverseTemperature = Tensor.fromArray(query.backend(), scaled, d, d);
     }
 
     @Override
@@ -38,7 +30,7 @@ public final class EndToEndStep extends ContrastiveStep {
         try (Tape tape = Tape.record()) {
             Tensor q = embed(query, viewQ);
             Tensor k = embedShuffled(query, viewK, random().permutation(step, 0, n));
-            Tensor logits = Ops.matmul(q, Ops.matmul(k, inverseTemperature), false, true);
+            Tensor logits = Ops.scale(Ops.matmul(q, k, false, true), 1f / config.temperature());
             Loss loss = Ops.softmaxCrossEntropy(logits, diagonal(n));
             backwardAndUpdate(tape, loss);
             return combine(loss);
@@ -54,6 +46,7 @@ public final class EndToEndStep extends ContrastiveStep {
         return diagonal;
     }
 
+    /** Holds no buffers of its own. */
     @Override
-    public void close() { inverseTemperature.close(); }
+    public void close() {}
 }

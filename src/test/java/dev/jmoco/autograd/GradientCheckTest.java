@@ -128,6 +128,14 @@ class GradientCheckTest {
                 .step(LINEAR_H, LINEAR_ABS, LINEAR_REL).run();
     }
 
+    @Test
+    void scale() {
+        Random r = new Random(23);
+        GradientCheck.of(backend, "scale", in -> Ops.scale(in.get(0), -1f / 0.07f))
+                .input("x", uniform(r, 4 * 6, 1), 4, 6)
+                .step(LINEAR_H, LINEAR_ABS, LINEAR_REL).run();
+    }
+
     /** A tensor feeding two ops (a skip connection) accumulates both gradients: y = relu(x) + x. */
     @Test
     void skipConnectionAccumulates() {

@@ -1,0 +1,30 @@
+package dev.jmoco.autograd;
+
+import dev.jmoco.backend.Buffer;
+
+/** y = alpha x (e.g. logits / t); the input receives alpha dy. */
+final class ScaleOp extends Op {
+    private final Tensor x, y;
+    private final float alpha;
+
+    private ScaleOp(Tensor x, Tensor y, float alpha) {
+        super("scale");
+        this.x = x; this.y = y; this.alpha = alpha;
+    }
+
+    static Tensor apply(Tensor x, float alpha) {
+        if (!Float.isFinite(alpha)) throw new IllegalArgumentException("scale: factor must be finite, got " + alpha);
+        boolean record = Tape.recordsFor(x);
+        Tensor y = Tape.output(x.backend(), record, x.shape());
+        Tape.run(new ScaleOp(x, y, alpha), record, () -> x.backend().add(alpha, x.data(), 0f, x.data(), y.data()));
+        return y;
+    }
+
+    @Override
+    void backward(Tape tape) {
+        Buffer dy = upstream(y);
+        if (dy == null) return;
+        Buffer dx = gradOf(x);
+        if (dx != null) y.backend().add(alpha, dy, 1f, dx, dx);
+    }
+}
