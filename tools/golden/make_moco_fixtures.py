@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from make_fixtures import Case, SplitBatchNorm, require_clear_ranks, topk_accuracy
+from make_fixtures import Case, SplitBatchNorm, require_clear_ranks, save_all, topk_accuracy
 
 N, C, HW, WIDTH, DIM, K = 8, 3, 6, 8, 16, 64
 T, M, LR, MOMENTUM, WD, BANK_SIZE, BANK_M = 0.1, 0.99, 0.06, 0.9, 5e-4, 32, 0.5
@@ -223,16 +223,8 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(1)
-    total = 0
-    for case in [moco_case("moco", False, 56, 2000), moco_case("moco_symmetric", True, 48, 2050),
-                 end_to_end_case(), memory_bank_case()]:
-        case.save(args.out)
-        size = os.path.getsize(os.path.join(args.out, case.name + ".safetensors"))
-        total += size
-        print(f"{case.name:16s} {size:8d} B  {case.metadata}")
-    print(f"{total} bytes in all")
-    if total >= 1 << 20:
-        sys.exit("moco fixtures exceed 1 MB: shrink a case")
+    save_all([moco_case("moco", False, 56, 2000), moco_case("moco_symmetric", True, 48, 2050),
+              end_to_end_case(), memory_bank_case()], args.out, 1 << 20, "moco fixtures")
 
 
 if __name__ == "__main__":

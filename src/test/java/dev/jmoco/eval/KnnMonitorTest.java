@@ -1,11 +1,10 @@
 package dev.jmoco.eval;
 
 import dev.jmoco.backend.cpu.CpuBackend;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
+import dev.jmoco.testing.LeakCheckedCpuBackend;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -29,20 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Exact ties are tested separately on features whose similarities are exact in float32.
  */
 class KnnMonitorTest {
+    @RegisterExtension
+    static final LeakCheckedCpuBackend CPU = new LeakCheckedCpuBackend();
     private static CpuBackend backend;
-    private long liveBefore;
 
     @BeforeAll
-    static void open() { backend = new CpuBackend(); }
-
-    @AfterAll
-    static void close() { backend.close(); }
-
-    @BeforeEach
-    void countBuffers() { liveBefore = backend.poolStats().live(); }
-
-    @AfterEach
-    void everyBufferIsReturned() { assertEquals(liveBefore, backend.poolStats().live(), "buffers left open"); }
+    static void open() { backend = CPU.backend(); }
 
     /** Clustered random features with arbitrary row norms. */
     static FeatureSet clustered(Random r, int rows, int dim, int classes, double spread) {

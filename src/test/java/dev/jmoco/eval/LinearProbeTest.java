@@ -4,11 +4,10 @@ import dev.jmoco.autograd.NonFiniteLossException;
 import dev.jmoco.backend.cpu.CpuBackend;
 import dev.jmoco.optim.ConstantSchedule;
 import dev.jmoco.optim.CosineSchedule;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
+import dev.jmoco.testing.LeakCheckedCpuBackend;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,20 +25,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and rejects bad input. (The step-by-step comparison with torch.optim.SGD is in {@link EvalGoldenTest}.)
  */
 class LinearProbeTest {
+    @RegisterExtension
+    static final LeakCheckedCpuBackend CPU = new LeakCheckedCpuBackend();
     private static CpuBackend backend;
-    private long liveBefore;
 
     @BeforeAll
-    static void open() { backend = new CpuBackend(); }
-
-    @AfterAll
-    static void close() { backend.close(); }
-
-    @BeforeEach
-    void countBuffers() { liveBefore = backend.poolStats().live(); }
-
-    @AfterEach
-    void everyBufferIsReturned() { assertEquals(liveBefore, backend.poolStats().live(), "buffers left open"); }
+    static void open() { backend = CPU.backend(); }
 
     /**
      * Labels from a random linear teacher; rows whose best class wins by less than 2 (scores spread about 10)

@@ -5,12 +5,11 @@ import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.autograd.Tape;
 import dev.jmoco.autograd.Tensor;
 import dev.jmoco.backend.cpu.CpuBackend;
+import dev.jmoco.testing.LeakCheckedCpuBackend;
 import dev.jmoco.testing.Tolerance;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -29,20 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Every test returns every buffer it takes.
  */
 class EncoderForwardTest {
+    @RegisterExtension
+    static final LeakCheckedCpuBackend CPU = new LeakCheckedCpuBackend();
     private static CpuBackend backend;
-    private long liveBefore;
 
     @BeforeAll
-    static void open() { backend = new CpuBackend(); }
-
-    @AfterAll
-    static void close() { backend.close(); }
-
-    @BeforeEach
-    void countLive() { liveBefore = backend.poolStats().live(); }
-
-    @AfterEach
-    void everythingReturned() { assertEquals(liveBefore, backend.poolStats().live(), "buffers left open"); }
+    static void open() { backend = CPU.backend(); }
 
     @ParameterizedTest(name = "{0} {1} c{2} {3}x{3} -> [{4}], [{5}]")
     @CsvSource({
