@@ -11,6 +11,8 @@ import dev.jmoco.backend.Checks;
 abstract class Op {
     /** Op name for messages, as in the facade ("conv2d", "linear", ...). */
     final String name;
+    /** The output whose gradient backward consumed; freed right after, since every consumer ran before. */
+    private Tensor consumed;
 
     Op(String name) { this.name = name; }
 
@@ -20,12 +22,26 @@ abstract class Op {
      */
     abstract void backward(Tape tape);
 
-    /** Returns buffers saved for backward to the pool; called once, when the tape closes (or right after forward). */
+    /**
+     * Returns buffers saved for backward to the pool: right after this op's backward, or when the tape closes
+     * (or right after forward when not recorded). Must be idempotent.
+     */
     void release() {}
 
     /** The output's gradient, or null when backward never reached the output (the op then does nothing). */
     final Buffer upstream(Tensor out) {
+        consumed = out;
         return out.hasGrad() ? checked(out, out.grad()) : null;
+    }
+
+    /**
+     * Frees the gradient of the output that {@link #backward} consumed. The tape records ops in topological
+     * order and walks it backwards, so once the producer ran, no op will add to or read that gradient again:
+     * at most a few activation gradients are alive at any time instead of all of them.
+     */
+    final void releaseConsumedGradient() {
+        if (consumed != null) consumed.releaseGradient();
+        consumed = null;
     }
 
     /** The gradient of an input, allocated and zeroed on first use, or null if the input needs none. */

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * A scope that owns every tensor the ops create while it is open and, when it records, the list of ops needed
@@ -48,6 +49,25 @@ public final class Tape implements AutoCloseable {
 
     /** Opens a scope that owns the tensors created in it but records nothing (inference, no-grad). */
     public static Tape noGrad() { return new Tape(false); }
+
+    /**
+     * Computes {@code f} in a nested no-grad scope and returns a copy of its result owned by the enclosing scope
+     * (or by the caller, outside any scope). Every intermediate tensor {@code f} creates goes back to the pool
+     * on return, instead of living until the enclosing tape closes: MoCo's key encoder runs this way, so its
+     * activations are never alive beside the query encoder's.
+     */
+    public static Tensor detached(Supplier<Tensor> f) {
+        Tensor copy = null;
+        try (Tape scope = noGrad()) {
+            Tensor result = f.get();
+            copy = Tensor.allocate(result.backend(), result.shape());
+            result.backend().copy(result.data(), copy.data());
+        } catch (RuntimeException | Error e) {
+            if (copy != null) copy.close();
+            throw e;
+        }
+        return adopt(copy);
+    }
 
     /** Whether this tape records ops. */
     public boolean recording() { return recording; }
@@ -152,7 +172,17 @@ public final class Tape implements AutoCloseable {
         backwardDone = true;
     }
 
+    /**
+     * Runs each op's backward in reverse recording order. Right after an op's backward, its saved context and
+     * its output's gradient are dead (all consumers came later in the recording, so they already ran): both go
+     * back to the pool at once, which keeps the peak memory of backward near that of the activations alone.
+     */
     private void walk() {
-        for (int i = ops.size() - 1; i >= 0; i--) ops.get(i).backward(this);
+        for (int i = ops.size() - 1; i >= 0; i--) {
+            Op op = ops.get(i);
+            op.backward(this);
+            op.release();
+            op.releaseConsumedGradient();
+        }
     }
 }

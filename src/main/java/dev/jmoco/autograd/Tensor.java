@@ -181,6 +181,9 @@ public final class Tensor implements AutoCloseable {
                 + (requiresGrad() ? " requiresGrad" : "");
     }
 
+    /** Frees an owned gradient of this tensor (of its base, for a view); the next backward allocates anew. */
+    void releaseGradient() { root().releaseGrad(); }
+
     private void releaseGrad() {
         if (ownsGrad && grad != null) grad.close();
         grad = null;

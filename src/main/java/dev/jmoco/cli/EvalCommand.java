@@ -32,11 +32,12 @@ final class EvalCommand implements Callable<Integer> {
     Path checkpoint;
     @Option(names = "--arch", paramLabel = "A", description = "small, resnet18, resnet50 (default: the checkpoint's).")
     String arch;
-    @Option(names = "--dataset", paramLabel = "KIND", defaultValue = "fashion-mnist",
-            description = "fashion-mnist, mnist, cifar10, cifar100, folder (default: ${DEFAULT-VALUE})")
+    @Option(names = "--dataset", paramLabel = "KIND",
+            description = "fashion-mnist, mnist, cifar10, cifar100, folder (default: the one the checkpoint was "
+                    + "trained on, else fashion-mnist)")
     String dataset;
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "Folder of the data set's files "
-            + "(default for fashion-mnist: /usr/share/datasets/fashion-mnist).")
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Folder of the data set's files (default: the "
+            + "checkpoint's when --dataset is its data set too; for fashion-mnist /usr/share/datasets/fashion-mnist).")
     Path dataDir;
     @Option(names = "--limit-train", paramLabel = "N", defaultValue = "0", description = "First N training images (0: all).")
     int limitTrain;
@@ -61,10 +62,14 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        PrintWriter stdout = spec.commandLine().getOut();
+        Map<String, String> trained = checkpoint == null ? Map.of() : CheckpointEvaluation.trainedOn(checkpoint);
+        String dataset = this.dataset != null ? this.dataset : trained.getOrDefault("dataset", "fashion-mnist");
         Path dir = dataDir != null ? dataDir
+                : dataset.equals(trained.get("dataset")) && trained.containsKey("data_dir")
+                        ? Path.of(trained.get("data_dir"))
                 : dataset.equals("fashion-mnist") ? TrainConfig.FASHION_MNIST_DIR : null;
         if (dir == null) throw new IllegalArgumentException("--data-dir is required for dataset " + dataset);
-        PrintWriter stdout = spec.commandLine().getOut();
         if (protocol.equals("pixels")) {
             Map<String, Object> result = PixelBaselines.run(dataset, dir, limitTrain, limitTest, knnK, knnT, device,
                     workers);

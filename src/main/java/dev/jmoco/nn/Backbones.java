@@ -46,16 +46,21 @@ final class Backbones {
 
     /**
      * The small CNN for 28x28 images (Fashion-MNIST at CPU speed): conv3x3(32)-BN-ReLU, conv3x3(64, stride 2)-
-     * BN-ReLU, conv3x3(128, stride 2)-BN-ReLU, global average pool; 128 features, 93k parameters (1 channel).
-     * Strided convolutions instead of pooling keep the work at 3.8 GFLOP per forward at batch 256, almost all of
-     * it in the two strided layers (28x28 -> 14x14 -> 7x7). Measured at batch 256 on the 2-core build machine
-     * (shared, so an upper bound): forward + backward 0.14 s, MoCo's two forwards and one backward 0.18 s.
+     * BN-ReLU, conv3x3(128, stride 2)-BN-ReLU, then max pooling to a 2x2 grid ({@link GridMaxPool2d}: over the
+     * 7x7 map of a 28x28 image, four overlapping 4x4 quadrants) flattened to 512 features; 93k backbone
+     * parameters (1 channel).
+     *
+     * <p>Why a 2x2 grid and not global average pooling: on 28x28 garments the layout (sleeves, collars, soles)
+     * separates the classes, and a global mean throws it away. Measured with the kNN monitor (k 200, t 0.1) on
+     * Fashion-MNIST, same recipe: untrained 0.7451 vs 0.6901 with GAP; after 1 epoch 0.8033 vs 0.7595, after 4
+     * 0.8298 vs 0.7964. Strided convolutions instead of pooling keep the work at 3.8 GFLOP per forward at batch
+     * 256, almost all of it in the two strided layers (28x28 -> 14x14 -> 7x7).
      */
     static Backbone small(int inChannels) {
         return new Backbone(new Sequential(
                 new Conv2d("conv1", inChannels, 32, 3, 1, 1), new BatchNorm2d("bn1", 32), new Relu(),
                 new Conv2d("conv2", 32, 64, 3, 2, 1), new BatchNorm2d("bn2", 64), new Relu(),
                 new Conv2d("conv3", 64, 128, 3, 2, 1), new BatchNorm2d("bn3", 128), new Relu(),
-                new GlobalAvgPool()), 128);
+                new GridMaxPool2d(), new Flatten()), 128 * 2 * 2);
     }
 }

@@ -15,6 +15,7 @@ import dev.jmoco.optim.CosineSchedule;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -94,6 +95,20 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
     /** Writes {@code result} as JSON to {@code file}, atomically. */
     public static void write(Path file, Map<String, Object> result) throws IOException {
         JsonText.write(file, result);
+    }
+
+    /**
+     * The data set a jmoco checkpoint was trained on: "dataset" and "data_dir" from its recorded configuration;
+     * empty for a plain state dict.
+     */
+    public static Map<String, String> trainedOn(Path checkpoint) throws IOException {
+        Map<String, String> metadata = Safetensors.read(checkpoint).metadata();
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String key : List.of("dataset", "data_dir")) {
+            String v = metadata.get(Checkpoint.CONFIG + key);
+            if (v != null) out.put(key, v);
+        }
+        return out;
     }
 
     private String recordedArch() throws IOException {

@@ -45,10 +45,10 @@ class EmbedCommandTest {
     void projectionsAreTheNormalisedHeadOfTheFeatures() throws IOException {
         Map<String, Safetensors.Tensor> out = embed(checkpoint, "embedded.safetensors").tensors();
         float[] features = out.get("features").data(), projections = out.get("projections").data();
-        assertArrayEquals(new long[] {N, 128}, out.get("features").shape());
+        assertArrayEquals(new long[] {N, 512}, out.get("features").shape());
         assertArrayEquals(new long[] {N, 128}, out.get("projections").shape());
         // Reference in double: fc.2(relu(fc.0(features))), each row scaled to unit length. Tolerance: float32
-        // GEMMs over 128 terms against double; abs 1e-5 + rel 1e-4.
+        // GEMMs over up to 512 terms against double; abs 1e-5 + rel 1e-4.
         Map<String, Safetensors.Tensor> w = Safetensors.read(checkpoint).tensors();
         double[] hidden = linear(features, w.get("encoder_q.fc.0.weight").data(), w.get("encoder_q.fc.0.bias").data());
         for (int i = 0; i < hidden.length; i++) hidden[i] = Math.max(0, hidden[i]);

@@ -94,8 +94,9 @@ class ArchitectureTest {
                 "fc.0.weight", "fc.0.bias", "fc.2.weight", "fc.2.bias"),
                 a.parameters().stream().map(ParameterLayout.Spec::name).toList());
         long backbone = 32 * 9 + 64 + 32 * 64 * 9 + 128 + 64 * 128 * 9 + 256;
-        assertEquals(backbone + 128 * 128 + 128 + 128 * 128 + 128, a.parameterCount());
-        assertEquals(128, a.featureDim());
+        // 7x7 map -> 4x4 max pool with stride 3 -> 2x2 grid of 128 channels -> 512 features; MLP head 512-512-128
+        assertEquals(backbone + 512 * 512 + 512 + 128 * 512 + 128, a.parameterCount());
+        assertEquals(512, a.featureDim());
     }
 
     @Test

@@ -43,8 +43,10 @@ class EncoderForwardTest {
             "resnet18, IMAGENET, 1, 33, 512, 128",
             "resnet50, IMAGENET, 3, 32, 2048, 128",
             "resnet50, CIFAR,    1, 8,  2048, 128",
-            "small,    CIFAR,    1, 28, 128, 128",
-            "small,    CIFAR,    3, 28, 128, 128"})
+            "small,    CIFAR,    1, 28, 512, 128",
+            "small,    CIFAR,    3, 28, 512, 128",
+            "small,    CIFAR,    1, 32, 512, 64",
+            "small,    CIFAR,    1, 5,  512, 16"})
     void shapes(String name, Stem stem, int channels, int size, int featureDim, int dim) {
         for (HeadKind head : HeadKind.values()) {
             Architecture arch = Encoders.create(name, stem, channels, head, dim);
