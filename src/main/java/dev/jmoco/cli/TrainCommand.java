@@ -95,6 +95,9 @@ final class TrainCommand implements Callable<Integer> {
     Integer workers;
     @Option(names = "--log-every", paramLabel = "N", description = "A metrics.csv row every N steps (10).")
     Integer logEvery;
+    @Option(names = "--checkpoint-minutes", paramLabel = "M", description = "Also checkpoint inside an epoch every M "
+            + "minutes (10; 0: at epoch ends only); --resume continues from the last one exactly.")
+    Double checkpointMinutes;
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default runs/DATASET-ARCH; "
             + "with --resume: the resumed folder).")
     Path out;
@@ -167,6 +170,7 @@ final class TrainCommand implements Callable<Integer> {
         set(device, b::device);
         set(workers, b::workers);
         set(logEvery, b::logEvery);
+        set(checkpointMinutes, b::checkpointMinutes);
     }
 
     private static <T> void set(T value, Consumer<T> setter) {

@@ -17,14 +17,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The checkpoint of a run, two files in the output folder, each replaced atomically at every epoch end:
+ * The checkpoint of a run, two files in the output folder, each replaced atomically at every epoch end and,
+ * inside long epochs, every {@code checkpointMinutes} (then also recording how far the epoch got, so resume
+ * continues at the next batch):
  * <ul>
  *   <li>{@code checkpoint.safetensors}: {@code encoder_q.<name>} and, for MoCo, {@code encoder_k.<name>} for
  *       every parameter and batch-norm running statistic (torchvision names, as the reference MoCo
  *       checkpoints); {@code optimizer.momentum.<name>}, SGD's velocity of each parameter; for MoCo
  *       {@code queue} [K, dim] (one key per row) and {@code queue_ptr} (I64 [1]); for the memory bank
  *       {@code memory_bank} [N, dim]. Its metadata holds the state needed to resume: architecture id,
- *       epochs done, global step, seed, training wall time and every setting ({@code config.<key>}), so this
+ *       epochs done, global step, the epoch in progress ({@link EpochProgress}), seed, training wall time
+ *       and every setting ({@code config.<key>}), so this
  *       one file is self-contained and resume never reads two files that a crash could have left out of step.
  *   <li>{@code checkpoint.json}: the same state for people and tools (written after the safetensors file).
  * </ul>
@@ -41,9 +44,39 @@ final class Checkpoint {
     static final String Q = "encoder_q.", K = "encoder_k.", MOMENTUM = "optimizer.momentum.", QUEUE = "queue",
             QUEUE_PTR = "queue_ptr", BANK = "memory_bank";
 
-    /** The run state at an epoch end. {@code key}, {@code queue} and {@code bank} are null where unused. */
+    /**
+     * The run state after {@code epoch} whole epochs and {@code progress.steps()} steps of the next one (0 at
+     * an epoch end). {@code key}, {@code queue} and {@code bank} are null where unused.
+     */
     record State(TrainConfig config, String architecture, int epoch, long globalStep, double wallSeconds,
-                 ParameterArena query, ParameterArena key, Sgd sgd, KeyQueue queue, MemoryBank bank) {}
+                 EpochProgress progress, ParameterArena query, ParameterArena key, Sgd sgd, KeyQueue queue,
+                 MemoryBank bank) {}
+
+    /**
+     * How far the epoch in progress got: its steps, the sums of their loss and accuracies (for the epoch's
+     * metrics row) and its seconds so far (for its images/s).
+     */
+    record EpochProgress(int steps, double lossSum, double acc1Sum, double acc5Sum, double seconds) {
+        static final EpochProgress NONE = new EpochProgress(0, 0, 0, 0, 0);
+        static final String STEPS = "epoch_steps", LOSS = "epoch_loss_sum", ACC1 = "epoch_acc1_sum",
+                ACC5 = "epoch_acc5_sum", SECONDS = "epoch_seconds";
+
+        void write(Map<String, String> metadata) {
+            metadata.put(STEPS, Integer.toString(steps));
+            metadata.put(LOSS, Double.toString(lossSum));
+            metadata.put(ACC1, Double.toString(acc1Sum));
+            metadata.put(ACC5, Double.toString(acc5Sum));
+            metadata.put(SECONDS, Double.toString(seconds));
+        }
+
+        /** From a checkpoint's metadata; NONE for checkpoints written at epoch ends only. */
+        static EpochProgress read(Map<String, String> metadata) {
+            if (!metadata.containsKey(STEPS)) return NONE;
+            return new EpochProgress(Integer.parseInt(metadata.get(STEPS)), Double.parseDouble(metadata.get(LOSS)),
+                    Double.parseDouble(metadata.get(ACC1)), Double.parseDouble(metadata.get(ACC5)),
+                    Double.parseDouble(metadata.get(SECONDS)));
+        }
+    }
 
     private Checkpoint() {}
 
@@ -67,6 +100,7 @@ final class Checkpoint {
         metadata.put(GLOBAL_STEP, Long.toString(s.globalStep()));
         metadata.put(SEED, Long.toString(s.config().seed()));
         metadata.put(WALL, Double.toString(s.wallSeconds()));
+        s.progress().write(metadata);
         Map<String, Object> config = s.config().asMap();
         config.forEach((k, v) -> metadata.put(CONFIG + k, v instanceof int[] a ? Arrays.toString(a) : v.toString()));
         Safetensors.write(dir.resolve(FILE), tensors, metadata);
@@ -76,6 +110,7 @@ final class Checkpoint {
         json.put(ARCHITECTURE, s.architecture());
         json.put(EPOCH, s.epoch());
         json.put(GLOBAL_STEP, s.globalStep());
+        json.put(EpochProgress.STEPS, s.progress().steps());
         if (s.queue() != null) json.put(QUEUE_PTR, s.queue().pointer());
         json.put(WALL, s.wallSeconds());
         json.put("rng", Map.of(SEED, s.config().seed(), "note", "every random choice is a function of (seed, "

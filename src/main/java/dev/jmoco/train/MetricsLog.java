@@ -17,7 +17,8 @@ import java.util.Locale;
  * {@code metrics.csv}: one row per logged step ({@code kind} "step") and one per epoch ("epoch"), columns
  * {@value #HEADER}. Step rows leave knn_acc empty; epoch rows hold the epoch's means, its last lr and the kNN
  * accuracy (empty when the monitor did not run). {@code step} is the global step. Rows are appended and
- * flushed as they come; on resume the rows of epochs after the checkpoint (an interrupted epoch) are dropped.
+ * flushed as they come; on resume the rows written after the checkpoint's step (work that is done again) are
+ * dropped.
  */
 final class MetricsLog implements AutoCloseable {
     static final String FILE = "metrics.csv";
@@ -29,17 +30,17 @@ final class MetricsLog implements AutoCloseable {
 
     /**
      * Opens {@code dir/metrics.csv}: a new file with the header, or, when {@code previous} (a resumed run's
-     * metrics.csv, possibly the same file) exists, its rows of epochs up to {@code epochsDone} followed by new
+     * metrics.csv, possibly the same file) exists, its rows up to global step {@code globalStep} followed by new
      * rows. The kept epoch rows are added to {@code history} (for the curves).
      */
-    static MetricsLog open(Path dir, Path previous, int epochsDone, List<EpochResult> history) throws IOException {
+    static MetricsLog open(Path dir, Path previous, long globalStep, List<EpochResult> history) throws IOException {
         List<String> kept = new ArrayList<>();
         kept.add(HEADER);
         if (previous != null && Files.isRegularFile(previous)) {
             for (String line : Files.readAllLines(previous, StandardCharsets.UTF_8)) {
                 String[] f = line.split(",", -1);
                 if (line.equals(HEADER) || f.length != 10) continue;
-                if (Integer.parseInt(f[1]) > epochsDone) continue;
+                if (Long.parseLong(f[2]) > globalStep) continue;
                 kept.add(line);
                 if (f[0].equals("epoch")) history.add(parseEpoch(f));
             }

@@ -50,6 +50,8 @@ import java.util.function.Function;
  * @param workers       loader threads (0: one per core)
  * @param device        backend: "auto", "cpu" or "name[:option]"
  * @param logEvery      write a metrics row every n steps
+ * @param checkpointMinutes also checkpoint inside an epoch once this many minutes passed since the last save
+ *                      (0: at epoch ends only), so a crash loses at most that much work
  * @param outDir        where checkpoints and metrics go (null: nowhere, e.g. an embedded run)
  */
 public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limitTest, String arch, String stem,
@@ -57,7 +59,8 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
                           float momentum, float temperature, double lr, double weightDecay, double sgdMomentum,
                           int warmupEpochs, String schedule, int[] milestones, int bnSplits, boolean symmetric,
                           String augmentation, double cropScaleMin, double blurP, int knnEvery, int knnK,
-                          float knnT, long seed, int workers, String device, int logEvery, Path outDir) {
+                          float knnT, long seed, int workers, String device, int logEvery, double checkpointMinutes,
+                          Path outDir) {
 
     /** Where Debian's dataset-fashion-mnist package puts the files. */
     public static final Path FASHION_MNIST_DIR = Path.of("/usr/share/datasets/fashion-mnist");
@@ -109,6 +112,8 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
         require(workers >= 0, "workers must be >= 0 (0: one per core), got " + workers);
         require(device != null && !device.isBlank(), "device is not set");
         require(logEvery >= 1, "log-every must be >= 1, got " + logEvery);
+        require(checkpointMinutes >= 0 && Double.isFinite(checkpointMinutes),
+                "checkpoint-minutes must be >= 0 (0: at epoch ends only), got " + checkpointMinutes);
     }
 
     /** The Fashion-MNIST defaults (see the class comment). */
@@ -162,6 +167,7 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
         m.put("workers", workers);
         m.put("device", device);
         m.put("log_every", logEvery);
+        m.put("checkpoint_minutes", checkpointMinutes);
         return m;
     }
 
@@ -203,7 +209,8 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
         private HeadKind head = HeadKind.V2;
         private Mechanism mechanism = Mechanism.MOCO;
         private float momentum = 0.99f, temperature = 0.2f, knnT = 0.1f;
-        private double lr = 0.06, weightDecay = 5e-4, sgdMomentum = 0.9, cropScaleMin = Double.NaN, blurP = 0;
+        private double lr = 0.06, weightDecay = 5e-4, sgdMomentum = 0.9, cropScaleMin = Double.NaN, blurP = 0,
+                checkpointMinutes = 10;
         private boolean symmetric;
         private long seed;
 
@@ -239,13 +246,14 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
         public Builder workers(int v) { workers = v; return this; }
         public Builder device(String v) { device = v; return this; }
         public Builder logEvery(int v) { logEvery = v; return this; }
+        public Builder checkpointMinutes(double v) { checkpointMinutes = v; return this; }
         public Builder outDir(Path v) { outDir = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(dataset, dataDir, limitTrain, limitTest, arch, stem, head, dim, mechanism, epochs,
                     batch, queue, momentum, temperature, lr, weightDecay, sgdMomentum, warmupEpochs, schedule,
                     milestones, bnSplits, symmetric, augmentation, cropScaleMin, blurP, knnEvery, knnK, knnT, seed,
-                    workers, device, logEvery, outDir);
+                    workers, device, logEvery, checkpointMinutes, outDir);
         }
 
         /** A builder over asMap()-style values (objects or their strings). */
@@ -284,6 +292,7 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
             p.apply("workers", Integer::parseInt, b::workers);
             p.apply("device", s -> s, b::device);
             p.apply("log_every", Integer::parseInt, b::logEvery);
+            p.apply("checkpoint_minutes", Double::parseDouble, b::checkpointMinutes);
             return b;
         }
     }

@@ -58,8 +58,10 @@ import java.util.Objects;
  * until {@link #done()}, then {@link #close}. At each epoch end the trainer runs the kNN monitor when due
  * (every {@code knnEvery} epochs and after the last, on backbone features of f_q in eval mode: training split
  * as the bank, test split as the queries), writes the checkpoint atomically, appends to metrics.csv and
- * rewrites summary.json and curves.png (when an output folder is set), then tells the listeners. A non-finite
- * loss throws {@link TrainingDivergedException} and leaves the last checkpoint as it was.
+ * rewrites summary.json and curves.png (when an output folder is set), then tells the listeners. Inside an
+ * epoch, the checkpoint is also written every {@code checkpointMinutes}, and {@link #resume} continues from it
+ * at the next batch. A non-finite loss throws {@link TrainingDivergedException} and leaves the last checkpoint
+ * as it was.
  */
 public final class Trainer implements AutoCloseable {
     private final TrainConfig config;
@@ -86,6 +88,8 @@ public final class Trainer implements AutoCloseable {
     private int stepInEpoch;
     private double lossSum, acc1Sum, acc5Sum, lastLr;
     private long epochStart, trainNanos;
+    private Checkpoint.EpochProgress resumedProgress = Checkpoint.EpochProgress.NONE; // of a mid-epoch checkpoint
+    private long lastSave = System.nanoTime(), savedStep = -1;  // when and at which global step it last saved
 
     private Trainer(TrainConfig config) throws IOException {
         this.config = config;
@@ -276,6 +280,10 @@ public final class Trainer implements AutoCloseable {
         if (metrics != null && stepInEpoch % config.logEvery() == 0)
             io(() -> metrics.step(epochsDone + 1, globalStep(), stats, lr, imagesPerSecond, wallSeconds()));
         if (stepInEpoch == steps) finishEpoch(imagesPerSecond);
+        else if (config.outDir() != null && config.checkpointMinutes() > 0
+                && System.nanoTime() - lastSave >= config.checkpointMinutes() * 60e9)
+            io(() -> saveCheckpoint(new Checkpoint.EpochProgress(stepInEpoch, lossSum, acc1Sum, acc5Sum,
+                    (System.nanoTime() - epochStart) / 1e9)));
         return stats;
     }
 
@@ -304,10 +312,22 @@ public final class Trainer implements AutoCloseable {
     public double wallSeconds() { return wallBefore + trainNanos / 1e9; }
 
     private void beginEpoch() {
-        current = loader.epoch(epochsDone);
-        stepInEpoch = 0;
-        lossSum = acc1Sum = acc5Sum = 0;
-        epochStart = System.nanoTime();
+        Checkpoint.EpochProgress p = resumedProgress;
+        resumedProgress = Checkpoint.EpochProgress.NONE;
+        current = loader.epoch(epochsDone, p.steps());
+        stepInEpoch = p.steps();
+        lossSum = p.lossSum();
+        acc1Sum = p.acc1Sum();
+        acc5Sum = p.acc5Sum();
+        epochStart = System.nanoTime() - (long) (p.seconds() * 1e9);
+    }
+
+    /** Writes the checkpoint (atomically) with the run as it is now. */
+    private void saveCheckpoint(Checkpoint.EpochProgress progress) throws IOException {
+        Checkpoint.write(config.outDir(), new Checkpoint.State(config, architecture.id(), epochsDone, globalStep(),
+                wallSeconds(), progress, query, key, sgd, queue(), bank()));
+        lastSave = System.nanoTime();
+        savedStep = globalStep();
     }
 
     private void finishEpoch(double imagesPerSecond) {
@@ -324,8 +344,7 @@ public final class Trainer implements AutoCloseable {
                 imagesPerSecond, knn, knnNanos / 1e9, (System.nanoTime() - epochStart) / 1e9, wallSeconds());
         history.add(r);
         if (config.outDir() != null) io(() -> {
-            Checkpoint.write(config.outDir(), new Checkpoint.State(config, architecture.id(), epoch, globalStep(),
-                    wallSeconds(), query, key, sgd, queue(), bank()));
+            saveCheckpoint(Checkpoint.EpochProgress.NONE);
             metrics.epoch(r);
             JsonText.write(config.outDir().resolve("summary.json"), summary());
             CurvePlot.write(config.outDir(), history);
@@ -363,9 +382,8 @@ public final class Trainer implements AutoCloseable {
     private TrainingDivergedException diverged(NonFiniteLossException e) {
         int epoch = epochsDone + 1, step = stepInEpoch + 1;
         String kept = config.outDir() == null ? "no output folder is set"
-                : epochsDone == 0 || !Files.exists(config.outDir().resolve(Checkpoint.FILE))
-                ? "no checkpoint had been written yet" : "the last good checkpoint (epoch " + epochsDone + ") in "
-                + config.outDir() + " is kept";
+                : savedStep < 0 ? "no checkpoint had been written yet"
+                : "the last good checkpoint (step " + savedStep + ") in " + config.outDir() + " is kept";
         return new TrainingDivergedException("training diverged: the loss is " + e.value() + " at epoch " + epoch
                 + ", step " + step + " (step " + (globalStep() + 1) + " of the run); stopped, " + kept
                 + "; try a lower lr (now " + config.lr() + ")", epoch, step, e);
@@ -391,15 +409,18 @@ public final class Trainer implements AutoCloseable {
         if (epoch > config.epochs())
             throw new IllegalArgumentException("cannot resume " + file + ": it has " + epoch
                     + " epochs done, more than the " + config.epochs() + " configured");
-        if (step != (long) epoch * stepsPerEpoch())
+        Checkpoint.EpochProgress progress = Checkpoint.EpochProgress.read(c.metadata());
+        if (step != (long) epoch * stepsPerEpoch() + progress.steps() || progress.steps() >= stepsPerEpoch())
             throw new IllegalArgumentException("cannot resume " + file + ": global step " + step + " is not "
-                    + epoch + " epochs x " + stepsPerEpoch() + " steps");
+                    + epoch + " epochs x " + stepsPerEpoch() + " steps + " + progress.steps() + " steps into the next");
         Checkpoint.restoreEncoders(file, c, query, key, sgd);
         if (queue() != null) queue().load(Checkpoint.floats(file, c, Checkpoint.QUEUE,
                 (long) queue().capacity() * queue().dim()), Checkpoint.queuePointer(file, c));
         if (bank() != null) bank().load(Checkpoint.floats(file, c, Checkpoint.BANK, (long) bank().size() * bank().dim()));
         contrastive.resumeAt(step);
         epochsDone = epoch;
+        resumedProgress = progress;
+        savedStep = step;
         wallBefore = Double.parseDouble(c.metadata().getOrDefault(Checkpoint.WALL, "0"));
     }
 
@@ -412,7 +433,7 @@ public final class Trainer implements AutoCloseable {
     private void openOutputs(Path previousMetrics) throws IOException {
         if (config.outDir() == null) return;
         Files.createDirectories(config.outDir());
-        metrics = MetricsLog.open(config.outDir(), previousMetrics, epochsDone, history);
+        metrics = MetricsLog.open(config.outDir(), previousMetrics, globalStep(), history);
     }
 
     private MocoConfig mocoConfig() {
