@@ -2,12 +2,15 @@
 """jmoco against its peers in one invocation: runs the JMH suite, then bench/peer.py, and prints one table.
 
     mvn -q -o -f bench/pom.xml package            # compare.py builds nothing
-    /usr/bin/python3 bench/compare.py [--quick] [--out results.md] [--jar bench/target/benchmarks.jar] [REGEX]
+    /usr/bin/python3 bench/compare.py [--quick] [--moco] [-p NAME=VALUES] [--out results.md] [--jar JAR] [REGEX]
 
-REGEX is a JMH benchmark filter (default: the eight benchmarks below). The table gives, per op: the shape,
+REGEX is a JMH benchmark filter (default: the eight op benchmarks below; --moco adds MocoStepBench, a whole
+MoCo step for arch small and resnet18, which takes minutes on two cores). The table gives, per op: the shape,
 jmoco's time (JMH average, ms/op) and rate from hand-counted totals (GEMM 2mnk FLOPs; a convolution pass
-2 n k p q c r s; InfoNCE 4 N K C; EMA 12 bytes per element, copy 8, SGD 20), the peer's time (median, ms)
-and ratio = peer time / jmoco time (> 1: jmoco is faster). Then the project's bars, each PASS or MISS:
+2 n k p q c r s; InfoNCE 4 N K C; EMA 12 bytes per element, copy 8, SGD 20; a MoCo step its batch of images),
+the peer's time (median, ms) and ratio = peer time / jmoco time (> 1: jmoco is faster). MoCo step rows are
+also summarised as images/s of both sides; their peers run only for the archs JMH measured. Then the
+project's bars, each PASS or MISS:
 SGEMM >= 0.5 x numpy, InfoNCE >= 1.5 x PyTorch, EMA bandwidth >= 0.70 x the best copy bandwidth measured in
 the run (jmoco's copy and PyTorch's copy_). Both sides use the same thread count: the peer gets --threads and
 the benchmark JVM -XX:ActiveProcessorCount (the CPU backend uses every processor it is shown).
@@ -15,6 +18,7 @@ the benchmark JVM -XX:ActiveProcessorCount (the CPU backend uses every processor
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +28,8 @@ QUICK_JMH = ["-f", "1", "-wi", "2", "-i", "3", "-w", "1", "-r", "1"]
 ARENA = 11_176_512  # ResNet-18's parameter count: the size of the memory-bound benchmarks and their peers
 DEFAULT_FILTER = (r"\.(GemmBench\.sgemm|ConvBench\.(forward|backwardData|backwardFilter)|InfoNceBench\.forwardBackward"
                   r"|EmaBench\.ema|CopyBench\.copy|SgdBench\.sgd)$")
+MOCO_FILTER = r"\.MocoStepBench\.step$"
+MOCO_ARCHS = {"small": "1x28x28", "resnet18": "3x32x32"}  # MocoStepBench's archs and their peers' input shapes
 
 
 def param(params, name, default):
@@ -57,7 +63,15 @@ def stream(bytes_per_element):
     return count
 
 
-# JMH benchmark -> (op label, hand count from its params, peers as (label, peer.py key)).
+def moco_step(p):
+    """MocoStepBench: the work is the batch's images; the peers exist for its archs at batch 256, K 4096."""
+    arch, batch, queue = p.get("arch", "small"), param(p, "batch", 256), param(p, "queue", 4096)
+    shape = f"{arch} {MOCO_ARCHS.get(arch, '?')} b{batch} K{queue}"
+    return shape, float(batch), "image", arch in MOCO_ARCHS and (batch, queue) == (256, 4096)
+
+
+# JMH benchmark -> (op label, hand count from its params, peers as (label, peer.py key formatted with the
+# benchmark's params)).
 ROWS = {
     "GemmBench.sgemm": ("SGEMM", gemm, [("numpy", "numpy_sgemm"), ("torch", "torch_sgemm")]),
     "ConvBench.forward": ("conv 3x3 forward", conv, [("torch", "torch_conv_forward")]),
@@ -67,6 +81,7 @@ ROWS = {
     "EmaBench.ema": ("EMA", stream(12), [("torch", "torch_ema")]),
     "CopyBench.copy": ("copy", stream(8), [("torch", "torch_copy")]),
     "SgdBench.sgd": ("SGD step", stream(20), [("torch", "torch_sgd")]),
+    "MocoStepBench.step": ("MoCo step", moco_step, [("torch", "torch_moco_step_{arch}")]),
 }
 
 
@@ -84,18 +99,34 @@ def run_jmh(args):
     cmd = [java, "-jar", args.jar, args.filter, "-rf", "json", "-rff", result_file,
            "-jvmArgsPrepend", f"-XX:ActiveProcessorCount={args.threads}"]
     cmd += QUICK_JMH if args.quick else []
+    cmd += [arg for setting in args.param for arg in ("-p", setting)]
     print("compare: " + " ".join(cmd), file=sys.stderr, flush=True)
+    # An OpenCL driver (PoCL) replaces the JVM's signal handlers unless the JDK's signal-chaining library is
+    # preloaded (DESIGN.md, Known hazards); JMH's forked JVMs inherit the environment.
+    env = dict(os.environ)
+    jsig = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which(java) or java))), "lib",
+                        "libjsig.so")
+    if os.path.exists(jsig):
+        env["LD_PRELOAD"] = " ".join(p for p in (jsig, env.get("LD_PRELOAD")) if p)
     try:
-        subprocess.run(cmd, check=True, stdout=sys.stderr)
+        subprocess.run(cmd, check=True, stdout=sys.stderr, env=env)
         with open(result_file) as f:
             return json.load(f)
     finally:
         os.unlink(result_file)
 
 
-def run_peer(args):
+def peer_filter(jmh):
+    """peer.py's --only: every op peer, and the MoCo step peers (seconds each) of the archs that JMH measured
+    at the peers' shape."""
+    archs = sorted({r["params"]["arch"] for r in jmh
+                    if short_name(r) == "MocoStepBench.step" and moco_step(r.get("params", {}))[3]})
+    return "^(?!torch_moco_step_)" + (f"|^torch_moco_step_({'|'.join(archs)})$" if archs else "")
+
+
+def run_peer(args, jmh):
     """Runs bench/peer.py; returns ({name: ms}, its set-up lines worth keeping in the report)."""
-    cmd = [args.python, os.path.join(HERE, "peer.py"), "--threads", str(args.threads)]
+    cmd = [args.python, os.path.join(HERE, "peer.py"), "--threads", str(args.threads), "--only", peer_filter(jmh)]
     cmd += ["--quick"] if args.quick else []
     print("compare: " + " ".join(cmd), file=sys.stderr, flush=True)
     done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -111,7 +142,14 @@ def short_name(result):
 
 
 def rate(amount, unit, ms):
+    if unit == "image":
+        return f"{amount / (ms * 1e-3):.1f} img/s"
     return f"{amount / (ms * 1e-3) / 1e9:.1f} {'GFLOP/s' if unit == 'flop' else 'GB/s'}"
+
+
+def variant_of(params):
+    """Settings beside the shape (device, CPU GEMM path) that label a row when they are not the defaults."""
+    return ", ".join(f"{k}={v}" for k, v in params.items() if DEFAULT_SETTINGS.get(k, v) != v)
 
 
 def build_table(jmh, peer):
@@ -131,11 +169,11 @@ def build_table(jmh, peer):
         params = result.get("params", {})
         ms = metric["score"]
         shape, amount, unit, peer_shape = count(params)
-        # Settings beside the shape (device, CPU GEMM path) label the row when they are not the defaults.
-        variant = ", ".join(f"{k}={v}" for k, v in params.items() if DEFAULT_SETTINGS.get(k, v) != v)
+        variant = variant_of(params)
         name = f"{label} [{variant}]" if variant else label
         bars[(short, variant)] = (ms, amount)
         for peer_label, key in peers:
+            key = key.format(**params)
             peer_ms = peer.get(key) if peer_shape else None
             peer_cell = f"{peer_ms:.3f}" if peer_ms else ("n/a (other shape)" if not peer_shape else "n/a")
             ratio = f"{peer_ms / ms:.2f}" if peer_ms else "n/a"
@@ -181,20 +219,49 @@ def check_bars(bars, peer):
     return out
 
 
+def moco_summary(jmh, peer):
+    """Images/s (batch / step time) of a whole MoCo step, jmoco against PyTorch eager, per arch measured."""
+    out = []
+    for result in jmh:
+        if short_name(result) != "MocoStepBench.step":
+            continue
+        params = result.get("params", {})
+        shape, batch, _, peer_shape = moco_step(params)
+        variant = variant_of(params)
+        ms = result["primaryMetric"]["score"]
+        peer_ms = peer.get(f"torch_moco_step_{params.get('arch')}") if peer_shape else None
+        line = f"- {shape}{f' [{variant}]' if variant else ''}: jmoco {batch / (ms * 1e-3):.1f} img/s ({ms:.1f} ms)"
+        if peer_ms:
+            line += (f", PyTorch eager {batch / (peer_ms * 1e-3):.1f} img/s ({peer_ms:.1f} ms):"
+                     f" jmoco / PyTorch {peer_ms / ms:.2f} x")
+        else:
+            line += ", PyTorch n/a" + ("" if peer_shape else " (other shape)")
+        out.append(line)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("filter", nargs="?", default=DEFAULT_FILTER, help="JMH benchmark regex")
+    parser.add_argument("--moco", action="store_true",
+                        help="also run MocoStepBench (a whole MoCo step, arch small and resnet18) and its peers")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUES",
+                        help="a JMH parameter for the benchmarks that have it, e.g. arch=small (repeatable)")
     parser.add_argument("--jar", default=os.path.join(HERE, "target", "benchmarks.jar"))
     parser.add_argument("--quick", action="store_true", help="short JMH settings and a short peer run")
     parser.add_argument("--threads", type=int, default=2, help="threads for both sides (default 2)")
     parser.add_argument("--python", default="/usr/bin/python3", help="the python that has torch (peer.py)")
     parser.add_argument("--out", help="also write the table as markdown to this file")
     args = parser.parse_args()
+    if args.moco:
+        args.filter = f"(?:{args.filter})|{MOCO_FILTER}"
 
     jmh = run_jmh(args)
-    peer, notes = run_peer(args)
+    peer, notes = run_peer(args, jmh)
     lines, bars = build_table(jmh, peer)
-    report = lines + ["", "Bars:"] + check_bars(bars, peer) + ["", "Peer set-up:"] + [f"- {n}" for n in notes]
+    moco = moco_summary(jmh, peer)
+    report = lines + (["", "MoCo step, images/s (batch / step time):"] + moco if moco else [])
+    report += ["", "Bars:"] + check_bars(bars, peer) + ["", "Peer set-up:"] + [f"- {n}" for n in notes]
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:

@@ -35,6 +35,13 @@ INFONCE = dict(n=256, c=128, k=65536, t=0.07)
 ARENA = 11_176_512  # ResNet-18's parameter count
 EMA_M = 0.999
 SGD = dict(lr=0.03, momentum=0.9, weight_decay=1e-4)
+# MocoStepBench: the MoCo CIFAR demo's settings with the v2 head; arch -> (channels, side) of its input images
+MOCO_STEP = dict(batch=256, queue=4096, dim=128, t=0.1, m=0.99, bn_splits=8, lr=0.06, momentum=0.9,
+                 weight_decay=5e-4)
+MOCO_ARCHS = {"small": (1, 28), "resnet18": (3, 32)}
+GOLDEN_TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "golden")
+# peers that run with autograd on (the rest run under torch.no_grad())
+GRAD_PEERS = ("torch_infonce_fwd_bwd", "torch_moco_step_")
 
 
 def log(*args):
@@ -102,8 +109,68 @@ def median_ms(fn, quick):
     return statistics.median(samples)
 
 
-def benchmarks(torch, np):
-    """{name: zero-argument callable}; inputs are made here, outside the timed calls."""
+def small_backbone(torch, channels, norm):
+    """jmoco's "small" backbone (dev.jmoco.nn.Backbones#small; keep the two in step): conv3x3(32)-BN-ReLU,
+    conv3x3(64, stride 2)-BN-ReLU, conv3x3(128, stride 2)-BN-ReLU, max pool to a 2x2 grid (GridMaxPool2d, which
+    is AdaptiveMaxPool2d(2)), flatten; 512 features."""
+    nn = torch.nn
+    layers = []
+    for c_in, c_out, stride in ((channels, 32, 1), (32, 64, 2), (64, 128, 2)):
+        layers += [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), norm(c_out), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers, nn.AdaptiveMaxPool2d(2), nn.Flatten(1)), 128 * 2 * 2
+
+
+def cifar_resnet18_backbone(torch, channels, norm):
+    """torchvision's ResNet-18 with the CIFAR stem (3x3 conv1 stride 1, no max pool) and no fc; 512 features."""
+    import torchvision
+    m = torchvision.models.resnet18(norm_layer=norm)
+    m.conv1 = torch.nn.Conv2d(channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    m.maxpool = torch.nn.Identity()
+    m.fc = torch.nn.Identity()
+    return m, 512
+
+
+def moco_step(torch, arch):
+    """One training step of the MoCo CIFAR demo's ModelMoCo (tools/golden/make_moco_fixtures.py, the model the
+    golden tests check jmoco against) on MocoStepBench's shapes: the backbone with SplitBatchNorm (bn_splits
+    groups), the v2 head Linear-ReLU-Linear, f_k a copy of f_q without gradient, a random unit queue, SGD with
+    jmoco's decay rule; two fixed random batches. Each call: momentum update, torch.randperm shuffle, both
+    passes, logits, cross_entropy, backward, SGD step, enqueue, then loss.item() as the demo's loop does."""
+    import copy
+    import functools
+    sys.path.insert(0, GOLDEN_TOOLS)
+    from make_fixtures import SplitBatchNorm
+    from make_moco_fixtures import ModelMoCo, reference_sgd
+
+    s = MOCO_STEP
+    channels, side = MOCO_ARCHS[arch]
+    F = torch.nn.functional
+    norm = functools.partial(SplitBatchNorm, num_splits=s["bn_splits"])
+    make_backbone = small_backbone if arch == "small" else cifar_resnet18_backbone
+    backbone, features = make_backbone(torch, channels, norm)
+    head = torch.nn.Sequential(torch.nn.Linear(features, features), torch.nn.ReLU(),
+                               torch.nn.Linear(features, s["dim"]))
+    enc_q = torch.nn.Sequential(backbone, head)
+    enc_k = copy.deepcopy(enc_q)
+    for p in enc_k.parameters():
+        p.requires_grad = False
+    gen = torch.Generator().manual_seed(1)
+    queue = F.normalize(torch.randn(s["queue"], s["dim"], generator=gen), dim=1)
+    model = ModelMoCo(enc_q, enc_k, reference_sgd(enc_q, s["lr"], s["momentum"], s["weight_decay"]), queue, 0,
+                      s["t"], s["m"], False, lambda logits, labels: (F.cross_entropy(logits, labels), None))
+    n = s["batch"]
+    x1, x2 = (torch.rand(n, channels, side, side, generator=gen) * 2 - 1 for _ in range(2))
+
+    def step():
+        loss, _ = model.step(x1, x2, lambda draw: torch.randperm(n))
+        loss.item()
+
+    return step
+
+
+def benchmarks(torch, np, only):
+    """{name: zero-argument callable}; inputs are made here, outside the timed calls. The MoCo steps (whole
+    models) are built only when `only` selects them."""
     F = torch.nn.functional
     gen = torch.Generator().manual_seed(0)
 
@@ -158,6 +225,10 @@ def benchmarks(torch, np):
     sgd = torch.optim.SGD([param], **SGD)
     sgd.step()  # creates the momentum buffer outside the timing
     suite["torch_sgd"] = sgd.step
+
+    for arch in MOCO_ARCHS:
+        if re.search(only, f"torch_moco_step_{arch}"):
+            suite[f"torch_moco_step_{arch}"] = moco_step(torch, arch)
     return suite
 
 
@@ -176,10 +247,10 @@ def main():
 
     results = {}
     with torch.no_grad():
-        for name, fn in benchmarks(torch, np).items():
+        for name, fn in benchmarks(torch, np, args.only).items():
             if not re.search(args.only, name):
                 continue
-            with torch.enable_grad() if name == "torch_infonce_fwd_bwd" else contextlib.nullcontext():
+            with torch.enable_grad() if name.startswith(GRAD_PEERS) else contextlib.nullcontext():
                 results[name] = median_ms(fn, args.quick)
             log(f"peer: {name:28s} {results[name]:10.3f} ms")
     forms = {k: v for k, v in results.items() if k.startswith("torch_ema_")}

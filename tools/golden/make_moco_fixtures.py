@@ -42,7 +42,6 @@ from make_fixtures import Case, SplitBatchNorm, require_clear_ranks, save_all, t
 
 N, C, HW, WIDTH, DIM, K = 8, 3, 6, 8, 16, 64
 T, M, LR, MOMENTUM, WD, BANK_SIZE, BANK_M = 0.1, 0.99, 0.06, 0.9, 5e-4, 32, 0.5
-DECAYED = ("conv1.weight", "fc.weight")
 
 
 class TinyEncoder(torch.nn.Module):
@@ -71,10 +70,16 @@ def make_encoder(case, bn_splits):
 
 
 def make_sgd(enc):
-    named = dict(enc.named_parameters())
-    return torch.optim.SGD([{"params": [named[n] for n in DECAYED], "weight_decay": WD},
-                            {"params": [p for n, p in named.items() if n not in DECAYED], "weight_decay": 0.0}],
-                           lr=LR, momentum=MOMENTUM)
+    return reference_sgd(enc, LR, MOMENTUM, WD)
+
+
+def reference_sgd(model, lr, momentum, weight_decay):
+    """torch.optim.SGD with jmoco's default decay rule (DecayPolicy.EXEMPT_NORM_AND_BIAS): convolution and
+    linear weights (the tensors of rank > 1) decay, biases and BN parameters do not, in two param groups."""
+    params = list(model.parameters())
+    return torch.optim.SGD([{"params": [p for p in params if p.dim() > 1], "weight_decay": weight_decay},
+                            {"params": [p for p in params if p.dim() <= 1], "weight_decay": 0.0}],
+                           lr=lr, momentum=momentum)
 
 
 def unit_rows(case, name, rows):
@@ -105,11 +110,16 @@ def put_grads(case, enc, step):
         case.put(f"grad.{name}_{step}", p.grad)
 
 
-def infonce(case, q, k, queue):
-    """The reference's loss (moco/builder.py), queue stored [K, dim] here; returns loss and [loss, acc1, acc5]."""
+def moco_logits(q, k, queue, t):
+    """The reference's logits (moco/builder.py) [l_pos, l_neg] / t, the queue stored [K, dim] here."""
     l_pos = torch.einsum("nc,nc->n", [q, k]).unsqueeze(-1)
     l_neg = torch.einsum("nc,ck->nk", [q, queue.T.clone().detach()])
-    logits = torch.cat([l_pos, l_neg], dim=1) / T
+    return torch.cat([l_pos, l_neg], dim=1) / t
+
+
+def infonce(case, q, k, queue):
+    """The reference's loss, labels 0 (the positive); returns loss and [loss, acc1, acc5]."""
+    logits = moco_logits(q, k, queue, T)
     labels = torch.zeros(logits.shape[0], dtype=torch.long)
     return cross_entropy(case, logits, labels)
 
@@ -118,6 +128,53 @@ def cross_entropy(case, logits, labels):
     require_clear_ranks(case, logits, labels)
     loss = F.cross_entropy(logits, labels)
     return loss, [loss.item(), *topk_accuracy(logits.detach(), labels)]
+
+
+class ModelMoCo:
+    """The CIFAR demo's ModelMoCo (colab/moco_cifar10_demo.ipynb) and its training loop's step, around given
+    encoders; used by the fixtures here and by bench/peer.py's MoCo-step peers.
+
+    step(im_1, im_2, shuffle), as the demo: momentum update first (param_k.data = param_k.data * m +
+    param_q.data * (1 - m)); per loss q = normalize(f_q(im_q)) and, without gradient, k = normalize(f_k(im_k[p]))
+    unshuffled by argsort(p); logits [l_pos, l_neg] / t, criterion(logits, labels 0); optimizer.zero_grad(),
+    backward, optimizer.step(); enqueue (symmetric: loss_12 + loss_21 and the keys cat([k1, k2])). Differences
+    that change no result: the queue is stored [K, dim] (the demo's transposed; jmoco's layout), shuffle(draw)
+    supplies the permutation of the draw-th key pass (the fixtures draw theirs with numpy and store them, the
+    peer calls torch.randperm as the demo), and the enqueue follows the optimizer step (the demo enqueues in
+    forward, but the logits hold a copy of the queue). Returns the loss and the criterion's stats per term.
+    """
+
+    def __init__(self, enc_q, enc_k, optimizer, queue, ptr, t, m, symmetric, criterion):
+        self.enc_q, self.enc_k, self.optimizer, self.queue, self.ptr = enc_q, enc_k, optimizer, queue, ptr
+        self.t, self.m, self.symmetric, self.criterion = t, m, symmetric, criterion
+
+    def step(self, im_1, im_2, shuffle):
+        with torch.no_grad():  # _momentum_update_key_encoder(), first, with f_q before this step's SGD
+            for p_q, p_k in zip(self.enc_q.parameters(), self.enc_k.parameters()):
+                p_k.data = p_k.data * self.m + p_q.data * (1.0 - self.m)
+        if self.symmetric:
+            loss_12, s12, k2 = self.contrastive_loss(im_1, im_2, shuffle(0))
+            loss_21, s21, k1 = self.contrastive_loss(im_2, im_1, shuffle(1))
+            loss, stats, keys = loss_12 + loss_21, [s12, s21], torch.cat([k1, k2], dim=0)
+        else:
+            loss, s12, keys = self.contrastive_loss(im_1, im_2, shuffle(0))
+            stats = [s12]
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        with torch.no_grad():  # _dequeue_and_enqueue, on the transposed queue
+            assert self.queue.shape[0] % keys.shape[0] == 0
+            self.queue[self.ptr:self.ptr + keys.shape[0]] = keys
+            self.ptr = (self.ptr + keys.shape[0]) % self.queue.shape[0]
+        return loss, stats
+
+    def contrastive_loss(self, im_q, im_k, perm):
+        q = F.normalize(self.enc_q(im_q), dim=1)
+        with torch.no_grad():
+            k = F.normalize(self.enc_k(im_k[perm]), dim=1)[torch.argsort(perm)]
+        logits = moco_logits(q, k, self.queue, self.t)
+        loss, stats = self.criterion(logits, torch.zeros(logits.shape[0], dtype=torch.long))
+        return loss, stats, k
 
 
 def moco_case(name, symmetric, ptr, seed):
@@ -129,43 +186,22 @@ def moco_case(name, symmetric, ptr, seed):
     enc_k.load_state_dict(enc_q.state_dict())
     for p in enc_k.parameters():
         p.requires_grad = False
-    optimizer = make_sgd(enc_q)
     queue = unit_rows(case, "queue_init", K)
     case.put("queue_ptr_init", [ptr])
-
-    def contrastive_loss(im_q, im_k, perm):  # ModelMoCo.contrastive_loss with the shuffle passed in
-        q = F.normalize(enc_q(im_q), dim=1)
-        with torch.no_grad():
-            k = F.normalize(enc_k(im_k[perm]), dim=1)[torch.argsort(perm)]
-        loss, stats = infonce(case, q, k, queue)
-        return loss, stats, k
+    model = ModelMoCo(enc_q, enc_k, make_sgd(enc_q), queue, ptr, T, M, symmetric,
+                      lambda logits, labels: cross_entropy(case, logits, labels))
 
     for step in range(steps):
         x1, x2 = images(case, f"x_q_{step}"), images(case, f"x_k_{step}")
-        with torch.no_grad():  # _momentum_update_key_encoder(), first, with f_q before this step's SGD
-            for p_q, p_k in zip(enc_q.parameters(), enc_k.parameters()):
-                p_k.data = p_k.data * M + p_q.data * (1.0 - M)
-        if symmetric:
-            loss_12, s12, k2 = contrastive_loss(x1, x2, permutation(case, step, 0))
-            loss_21, s21, k1 = contrastive_loss(x2, x1, permutation(case, step, 1))
-            loss = loss_12 + loss_21
-            stats = [s12[0] + s21[0], (s12[1] + s21[1]) / 2, (s12[2] + s21[2]) / 2]
-            keys = torch.cat([k1, k2], dim=0)
-        else:
-            loss, stats, keys = contrastive_loss(x1, x2, permutation(case, step, 0))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():  # _dequeue_and_enqueue, on the transposed queue
-            assert K % keys.shape[0] == 0
-            queue[ptr:ptr + keys.shape[0]] = keys
-            ptr = (ptr + keys.shape[0]) % K
+        _, terms = model.step(x1, x2, lambda draw: permutation(case, step, draw))
+        # [loss, acc1, acc5]: the terms' losses add, their accuracies average (symmetric: two terms)
+        stats = [sum(s[0] for s in terms)] + [sum(s[i] for s in terms) / len(terms) for i in (1, 2)]
         case.put(f"stats_{step}", stats)
         put_grads(case, enc_q, step)
         put_state(case, "q", enc_q, step)
         put_state(case, "k", enc_k, step)
-        case.put(f"queue_{step}", queue)
-        case.put(f"queue_ptr_{step}", [ptr])
+        case.put(f"queue_{step}", model.queue)
+        case.put(f"queue_ptr_{step}", [model.ptr])
     return case
 
 

@@ -16,6 +16,12 @@ public interface BackendProvider {
     Availability availability();
 
     /**
+     * Whether {@code --device name:option} can run here (e.g. "cpu" in "opencl:cpu"); {@code option} may be
+     * empty. Must be cheap and must not throw. By default the option does not change the answer.
+     */
+    default Availability availability(String option) { return availability(); }
+
+    /**
      * Creates a backend. {@code option} is the part after the colon in {@code --device name:option}
      * (e.g. "cpu" in "opencl:cpu"), or empty.
      */

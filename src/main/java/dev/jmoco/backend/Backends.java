@@ -34,7 +34,7 @@ public final class Backends {
         }
         for (BackendProvider p : providers) {
             if (!p.name().equals(name)) continue;
-            BackendProvider.Availability a = p.availability();
+            BackendProvider.Availability a = p.availability(option);
             if (!a.available())
                 throw new IllegalArgumentException("device '" + device + "' cannot run here: " + a.reason());
             return p.create(option);

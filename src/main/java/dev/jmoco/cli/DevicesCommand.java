@@ -2,6 +2,8 @@ package dev.jmoco.cli;
 
 import dev.jmoco.backend.BackendProvider;
 import dev.jmoco.backend.Backends;
+import dev.jmoco.backend.opencl.ClDevice;
+import dev.jmoco.backend.opencl.ClDevices;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -9,9 +11,13 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
-/** {@code jmoco devices}: every backend found, whether it can run here, and why not. */
+/**
+ * {@code jmoco devices}: every backend found, whether it can run here, and why not; then the OpenCL platforms
+ * and devices of this machine (or why there are none), since "opencl" is unavailable without a GPU even where
+ * a CPU device can run it ({@code --device opencl:cpu}).
+ */
 @Command(name = "devices", mixinStandardHelpOptions = true,
-        description = "List the backends and whether each can run on this machine.")
+        description = "List the backends and whether each can run on this machine, and the OpenCL devices found.")
 final class DevicesCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -22,6 +28,14 @@ final class DevicesCommand implements Callable<Integer> {
         for (BackendProvider p : Backends.providers()) {
             BackendProvider.Availability a = p.availability();
             out.printf("%-8s %-13s %s%n", p.name(), a.available() ? "available" : "unavailable", a.reason());
+        }
+        ClDevices.Discovery cl = ClDevices.discover();
+        if (cl.problem() != null) out.printf("%nOpenCL devices: none (%s)%n", cl.problem());
+        else if (cl.devices().isEmpty()) out.printf("%nOpenCL devices: none (platforms without devices)%n");
+        else {
+            out.printf("%nOpenCL devices:%n");
+            for (ClDevice d : cl.devices())
+                out.printf("  %s%n", d.describe());
         }
         out.flush();
         return 0;

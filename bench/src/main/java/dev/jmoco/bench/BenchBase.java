@@ -23,6 +23,11 @@ import java.util.concurrent.TimeUnit;
  * its result against a reference in its set-up before anything is timed. Rates (GFLOP/s, GB/s) are computed
  * by {@code bench/compare.py} from JMH's scores and the hand-counted FLOP and byte totals it holds for each
  * shape, next to the peers (PyTorch, numpy's BLAS) run on the same shapes in the same invocation.
+ *
+ * <p>Device ops may only be queued when they return, so every timed method ends with
+ * {@link Backend#synchronize()}: the score is the time until the device has finished. An OpenCL driver (PoCL)
+ * replaces the JVM's signal handlers; the forked JVM inherits the environment, so run device benchmarks as
+ * {@code LD_PRELOAD=$JAVA_HOME/lib/libjsig.so java -jar benchmarks.jar ...} (DESIGN.md, Known hazards).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -14,7 +14,9 @@ import java.util.SplittableRandom;
  * The three convolution passes at a ResNet-18 CIFAR layer: batch 64, 64 -> 64 channels, 32 x 32, 3 x 3,
  * stride 1, pad 1 (FLOPs per pass: ConvShape.flops() = 2 N K P Q C R S). Backward passes accumulate into their
  * gradients, which only grow while timed; that costs nothing. The {@code gemm} parameter picks the CPU GEMM
- * path (jmoco.cpu.gemm). The peer is PyTorch's conv2d and convolution_backward (bench/peer.py).
+ * path (jmoco.cpu.gemm). Each timed method waits for the device ({@code synchronize}). On PoCL
+ * ({@code -p device=opencl:cpu}) a pass at the default batch takes about 6 s: use {@code -p n=8} there.
+ * The peer is PyTorch's conv2d and convolution_backward (bench/peer.py).
  */
 public class ConvBench extends BenchBase {
     @Param({"64"}) public int n;

@@ -12,7 +12,9 @@ import java.util.SplittableRandom;
 /**
  * SGEMM C = A B at m = n = k = 1024 (FLOPs: 2 m n k). On the CPU backend the {@code gemm} parameter picks the
  * path through the system property jmoco.cpu.gemm ({@code -p gemm=java,openblas}); the set-up prints which one
- * ran. The peers are numpy's and PyTorch's matmul on OpenBLAS (bench/peer.py).
+ * ran. On {@code -p device=opencl:cpu} (or opencl) it times the tiled kernel of kernels/gemm.cl; the timed
+ * method waits for the device ({@code synchronize}), so each score is a whole GEMM. The peers are numpy's and
+ * PyTorch's matmul on OpenBLAS (bench/peer.py).
  */
 public class GemmBench extends BenchBase {
     @Param({"1024"}) public int size;

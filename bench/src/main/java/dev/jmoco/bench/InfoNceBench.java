@@ -11,7 +11,12 @@ import java.util.SplittableRandom;
 /**
  * The fused InfoNCE forward + backward at MoCo's shape (n = 256, c = 128, K = 65536, t = 0.07, unit rows),
  * dk omitted as in MoCo (the key encoder gets no gradient). FLOPs counted: 4 n K c (the logits and dq
- * products). The PyTorch peer runs the reference MoCo computation (einsum, cat, /t, cross_entropy, backward).
+ * products); {@code bench/compare.py} turns the time into GFLOP/s. The PyTorch peer runs the reference MoCo
+ * computation (einsum, cat, /t, cross_entropy, backward).
+ *
+ * <p>Runs on every backend named by {@code -p device=cpu,opencl:cpu}: the measured method waits for the device
+ * ({@link dev.jmoco.backend.Backend#synchronize}), so a queued GPU launch is not timed as free. An OpenCL
+ * device needs the JVM started with {@code LD_PRELOAD=$JAVA_HOME/lib/libjsig.so} (see DESIGN.md).
  */
 public class InfoNceBench extends BenchBase {
     @Param({"256"}) public int n;

@@ -35,10 +35,6 @@ final class CpuBatchNorm {
 
     void train(BatchNormShape s, CpuBuffer x, CpuBuffer gamma, CpuBuffer beta, CpuBuffer y, CpuBuffer mean,
                CpuBuffer invStd, CpuBuffer runningMean, CpuBuffer runningVar, float momentum, float eps) {
-        // The unbiased variance of one value is undefined; PyTorch refuses too.
-        if ((long) s.groupSize() * s.hw() == 1)
-            throw new IllegalArgumentException("batchnorm: training needs more than one value per channel and group,"
-                    + " got n = " + s.n() + ", groups = " + s.groups() + ", hw = " + s.hw());
         var io = new TrainIo(x, gamma, beta, y, mean, invStd, runningMean, runningVar);
         parallel.forRange(s.c(), channelGrain(s), (c0, c1) -> {
             if (s.hw() == 1) trainRows(s, io, c0, c1, momentum, eps);

@@ -1,0 +1,178 @@
+package dev.jmoco.backend.conformance;
+
+import dev.jmoco.backend.Backend;
+import dev.jmoco.backend.Backends;
+import dev.jmoco.backend.BackendProvider;
+import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.cpu.CpuBackend;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+/**
+ * The backends under test on this machine, each paired with the CPU reference, and the leak check of the
+ * conformance suite. Usage in a conformance test:
+ * <pre>{@code
+ * @RegisterExtension static final ConformanceBackends backends = new ConformanceBackends();
+ *
+ * @ParameterizedTest @MethodSource("dev.jmoco.backend.conformance.ConformanceBackends#targets")
+ * void addMatchesCpu(ConformanceBackends.Target t) { ... t.device() ... t.cpu() ... }
+ * }</pre>
+ * Targets: "opencl:cpu" (an OpenCL CPU device, PoCL in CI) and "opencl" (the first OpenCL GPU), each where
+ * present; later CUDA. They are opened once per test JVM (building the kernels takes seconds) and closed when
+ * the run ends. After every test, the live root buffers of the device AND of the CPU reference must be what they
+ * were before it.
+ *
+ * <p>When no OpenCL runtime or device exists, {@link #targets()} yields one placeholder and every test is
+ * skipped by an assumption, unless the environment sets {@code JMOCO_REQUIRE_OPENCL=1} (CI does): then it
+ * fails. A device that exists but cannot be opened always fails.
+ */
+public final class ConformanceBackends implements BeforeEachCallback, AfterEachCallback {
+    /** Environment variable that turns "no OpenCL device" from a skip into a failure. */
+    static final String REQUIRE = "JMOCO_REQUIRE_OPENCL";
+
+    /**
+     * A backend under test with its CPU reference. {@code device} is null only in the placeholder that stands
+     * for "nothing to test here" (its tests are skipped before they run).
+     */
+    public record Target(String name, Backend device, CpuBackend cpu) {
+        @Override public String toString() { return name; }
+    }
+
+    /**
+     * Views at chosen offsets into roots whose margins hold a sentinel, on any backend; closing closes the
+     * roots. A kernel that ignores a view's offset reads wrong data; one that writes outside its view is caught
+     * by {@link #assertGuardsIntact()}.
+     */
+    public static final class Views implements AutoCloseable {
+        /** Floats of sentinel after each view (and before it, when placed at the default offset). */
+        public static final int GUARD = 7;
+        public static final float SENTINEL = -12345.5f;
+
+        private final Backend backend;
+        private final List<Buffer> roots = new ArrayList<>();
+        private final List<Integer> starts = new ArrayList<>(), ends = new ArrayList<>();
+
+        public Views(Backend backend) { this.backend = backend; }
+
+        /** A view holding a copy of {@code values}, {@link #GUARD} floats into its root. */
+        public Buffer of(float[] values) { return at(GUARD, values); }
+
+        /** A view holding a copy of {@code values}, {@code offset} floats into its root. */
+        public Buffer at(int offset, float[] values) {
+            Buffer root = backend.allocate(offset + values.length + (long) GUARD);
+            roots.add(root);
+            starts.add(offset);
+            ends.add(offset + values.length);
+            float[] all = new float[offset + values.length + GUARD];
+            Arrays.fill(all, SENTINEL);
+            System.arraycopy(values, 0, all, offset, values.length);
+            backend.upload(all, 0, root);
+            return root.slice(offset, values.length);
+        }
+
+        /** The contents of {@code buffer} (waits for queued work). */
+        public float[] read(Buffer buffer) {
+            float[] out = new float[(int) buffer.size()];
+            backend.download(buffer, out, 0);
+            return out;
+        }
+
+        /** Fails if an op wrote outside the views handed out. */
+        public void assertGuardsIntact() {
+            for (int r = 0; r < roots.size(); r++) {
+                float[] all = read(roots.get(r));
+                for (int i = 0; i < all.length; i++)
+                    if (i < starts.get(r) || i >= ends.get(r))
+                        Assertions.assertEquals(SENTINEL, all[i], backend.name() + ": write outside a view, at "
+                                + (i - starts.get(r)) + " of a view of " + (ends.get(r) - starts.get(r)));
+            }
+        }
+
+        @Override public void close() { roots.forEach(Buffer::close); }
+    }
+
+    /** {@code n} values uniform in [lo, hi). */
+    public static float[] uniform(Random random, int n, float lo, float hi) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = lo + (hi - lo) * random.nextFloat();
+        return v;
+    }
+
+    private static List<Target> targets;
+    private static String missing;
+    private long[] liveBefore;
+
+    /** The targets, as a {@code @MethodSource}: one per backend under test, or one placeholder. */
+    public static synchronized Stream<Target> targets() {
+        open();
+        return targets.isEmpty() ? Stream.of(new Target("no OpenCL device", null, null)) : targets.stream();
+    }
+
+    private static void open() {
+        if (targets != null) return;
+        List<Target> list = new ArrayList<>();
+        List<String> absent = new ArrayList<>();
+        CpuBackend cpu = new CpuBackend();
+        BackendProvider opencl = Backends.providers().stream().filter(p -> p.name().equals("opencl")).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no opencl provider on the class path"));
+        for (String option : List.of("cpu", "")) {
+            String device = option.isEmpty() ? "opencl" : "opencl:" + option;
+            BackendProvider.Availability a = opencl.availability(option);
+            if (a.available()) list.add(new Target(device, Backends.create(device), cpu));
+            else absent.add(device + ": " + a.reason());
+        }
+        targets = List.copyOf(list);
+        missing = String.join("; ", absent);
+        if (targets.isEmpty()) cpu.close();
+        // Close when the whole test run ends (this JVM's test plan), not per class: opening costs seconds.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Target t : targets) t.device().close();
+            if (!targets.isEmpty()) targets.getFirst().cpu().close();
+        }));
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        List<Target> ts;
+        synchronized (ConformanceBackends.class) {
+            open();
+            ts = targets;
+        }
+        if (ts.isEmpty()) {
+            if ("1".equals(System.getenv(REQUIRE)))
+                Assertions.fail(REQUIRE + "=1 but no OpenCL device can run the conformance suite: " + missing);
+            Assumptions.abort("no OpenCL device (" + missing + ")");
+        }
+        liveBefore = live(ts);
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        if (liveBefore == null) return;
+        long[] after = live(targets);
+        for (int i = 0; i < targets.size(); i++) {
+            Target t = targets.get(i);
+            Assertions.assertEquals(liveBefore[2 * i], after[2 * i], t.name() + ": device buffers left open");
+            Assertions.assertEquals(liveBefore[2 * i + 1], after[2 * i + 1], t.name() + ": cpu buffers left open");
+        }
+        liveBefore = null;
+    }
+
+    private static long[] live(List<Target> ts) {
+        long[] live = new long[2 * ts.size()];
+        for (int i = 0; i < ts.size(); i++) {
+            live[2 * i] = ts.get(i).device().poolStats().live();
+            live[2 * i + 1] = ts.get(i).cpu().poolStats().live();
+        }
+        return live;
+    }
+}
