@@ -41,6 +41,13 @@
         BARRIER();                                                                    \
     }
 
+/* The same over the BN_TILE_R rows of each column of a rows work-group's [BN_TILE_R][BN_TILE_C] arrays. */
+#define BN_COLUMN_SUM2(a, b)                                                          \
+    for (int s_ = BN_TILE_R / 2; s_ > 0; s_ >>= 1) {                                  \
+        if (ty < s_) { (a)[ty][tx] += (a)[ty + s_][tx]; (b)[ty][tx] += (b)[ty + s_][tx]; } \
+        BARRIER();                                                                    \
+    }
+
 /*
  * A thread's walk over the values e = first, first + BN_WG, ... of slice (g, ch) in (sample j within the
  * group, pixel r) order, without an integer division per value: the stride BN_WG advances j by BN_WG / hw and
@@ -144,10 +151,7 @@ KERNEL void bn_stats_rows(GLOBAL const float* x, int x_off, GLOBAL float* part, 
     sa[ty][tx] = d1;
     sb[ty][tx] = d2;
     BARRIER();
-    for (int s_ = BN_TILE_R / 2; s_ > 0; s_ >>= 1) {
-        if (ty < s_) { sa[ty][tx] += sa[ty + s_][tx]; sb[ty][tx] += sb[ty + s_][tx]; }
-        BARRIER();
-    }
+    BN_COLUMN_SUM2(sa, sb);
     if (ty == 0 && live) {
         int at = part_off + ((g * c + ch) * chunks + k) * 2;
         part[at] = est + sa[0][tx] / len;
@@ -288,10 +292,7 @@ KERNEL void bn_grad_rows(GLOBAL const float* x, int x_off, GLOBAL const float* d
     sa[ty][tx] = s1;
     sb[ty][tx] = s2;
     BARRIER();
-    for (int s_ = BN_TILE_R / 2; s_ > 0; s_ >>= 1) {
-        if (ty < s_) { sa[ty][tx] += sa[ty + s_][tx]; sb[ty][tx] += sb[ty + s_][tx]; }
-        BARRIER();
-    }
+    BN_COLUMN_SUM2(sa, sb);
     if (ty == 0 && live) {
         int at = part_off + ((g * c + ch) * chunks + k) * 2;
         part[at] = sa[0][tx];
