@@ -8,7 +8,11 @@ REGEX is a JMH benchmark filter (default: the eight op benchmarks below; --moco 
 MoCo step for arch small and resnet18, which takes minutes on two cores). The table gives, per op: the shape,
 jmoco's time (JMH average, ms/op) and rate from hand-counted totals (GEMM 2mnk FLOPs; a convolution pass
 2 n k p q c r s; InfoNCE 4 N K C; EMA 12 bytes per element, copy 8, SGD 20; a MoCo step its batch of images),
-the peer's time (median, ms) and ratio = peer time / jmoco time (> 1: jmoco is faster). MoCo step rows are
+its share of this run's measured peak ("of peak": memory-bound rows over the CPU backend's copy bandwidth,
+FLOP rows over its fastest SGEMM, when CopyBench.copy and GemmBench.sgemm ran on device=cpu in the same run),
+the peer's time (median, ms) and ratio = peer time / jmoco time (> 1: jmoco is faster). The other op
+benchmarks (BatchNormBench, ElementwiseBench, PoolingBench, RowsBench, SoftmaxBench; bytes per call counted
+in ROWS) run when a filter names them; they have no peers (n/a). MoCo step rows are
 also summarised as images/s of both sides; their peers run only for the archs JMH measured. Then the
 project's bars, each PASS or MISS:
 SGEMM >= 0.5 x numpy, InfoNCE >= 1.5 x PyTorch, EMA bandwidth >= 0.70 x the best copy bandwidth measured in
@@ -63,6 +67,52 @@ def stream(bytes_per_element):
     return count
 
 
+def per_element(bytes_per_element, size, shape):
+    """A memory-bound op of a benchmark with its own shape parameters: bytes_per_element times size(params)
+    elements; shape(params) labels the row. Their peers are not run (n/a)."""
+    def count(p):
+        return shape(p), float(bytes_per_element) * size(p), "byte", True
+    return count
+
+
+def elementwise(bytes_per_element, bias=False):
+    """ElementwiseBench: size floats ([256, 64, 32, 32] by default), seen as [size / cols, cols] by the bias
+    ops."""
+    def shape(p):
+        size, cols = param(p, "size", 1 << 24), param(p, "cols", 64)
+        return f"[{size // cols}, {cols}]" if bias else f"{size:,} floats"
+    return per_element(bytes_per_element, lambda p: param(p, "size", 1 << 24), shape)
+
+
+def max_pool(per_input, per_output):
+    """PoolingBench's max pool, 3 x 3 / 2, pad 1, over [n, c, hw, hw]: bytes per input and per output element."""
+    def count(p):
+        n, c, hw = param(p, "n", 256), param(p, "c", 64), param(p, "hw", 32)
+        out = (hw + 2 - 3) // 2 + 1
+        return (f"n{n} c{c} {hw}x{hw} 3x3/2 p1", float(per_input) * n * c * hw * hw + per_output * n * c * out * out,
+                "byte", True)
+    return count
+
+
+def global_avg_pool(per_input):
+    return per_element(per_input, lambda p: param(p, "n", 256) * param(p, "gc", 512) * param(p, "ghw", 16),
+                       lambda p: f"n{param(p, 'n', 256)} c{param(p, 'gc', 512)} hw{param(p, 'ghw', 16)}")
+
+
+def rows_op(bytes_per_element, cols=128, queue=False):
+    """RowsBench and SoftmaxBench: [rows, cols] (RowsBench's enqueue: into a queue of capacity rows)."""
+    return per_element(bytes_per_element, lambda p: param(p, "rows", 256) * param(p, "cols", cols),
+                       lambda p: f"[{param(p, 'rows', 256)}, {param(p, 'cols', cols)}]"
+                                 + (f" into {param(p, 'capacity', 4096)}" if queue else ""))
+
+
+def batch_norm(bytes_per_element):
+    return per_element(bytes_per_element,
+                       lambda p: param(p, "n", 256) * param(p, "c", 64) * param(p, "hw", 1024),
+                       lambda p: f"n{param(p, 'n', 256)} c{param(p, 'c', 64)} hw{param(p, 'hw', 1024)}"
+                                 f" g{param(p, 'groups', 1)}")
+
+
 def moco_step(p):
     """MocoStepBench: the work is the batch's images; the peers exist for its archs at batch 256, K 4096."""
     arch, batch, queue = p.get("arch", "small"), param(p, "batch", 256), param(p, "queue", 4096)
@@ -81,6 +131,24 @@ ROWS = {
     "EmaBench.ema": ("EMA", stream(12), [("torch", "torch_ema")]),
     "CopyBench.copy": ("copy", stream(8), [("torch", "torch_copy")]),
     "SgdBench.sgd": ("SGD step", stream(20), [("torch", "torch_sgd")]),
+    "BatchNormBench.train": ("batch norm train", batch_norm(12), []),
+    "BatchNormBench.eval": ("batch norm eval", batch_norm(8), []),
+    "BatchNormBench.backward": ("batch norm backward", batch_norm(24), []),
+    "ElementwiseBench.relu": ("relu", elementwise(8), []),
+    "ElementwiseBench.reluBackward": ("relu backward", elementwise(16), []),
+    "ElementwiseBench.add": ("add", elementwise(12), []),
+    "ElementwiseBench.addBias": ("addBias", elementwise(8, bias=True), []),
+    "ElementwiseBench.biasBackward": ("biasBackward", elementwise(4, bias=True), []),
+    "PoolingBench.maxPool": ("maxPool", max_pool(4, 8), []),
+    "PoolingBench.maxPoolBackward": ("maxPool backward", max_pool(8, 8), []),
+    "PoolingBench.globalAvgPool": ("globalAvgPool", global_avg_pool(4), []),
+    "PoolingBench.globalAvgPoolBackward": ("globalAvgPool backward", global_avg_pool(8), []),
+    "RowsBench.l2NormalizeRows": ("l2NormalizeRows", rows_op(8), []),
+    "RowsBench.l2NormalizeRowsBackward": ("l2NormalizeRows backward", rows_op(16), []),
+    "RowsBench.gatherRows": ("gatherRows (permutation)", rows_op(8), []),
+    "RowsBench.scatterRows": ("scatterRows accumulate", rows_op(12), []),
+    "RowsBench.enqueue": ("enqueue (wraps)", rows_op(8, queue=True), []),
+    "SoftmaxBench.softmaxCrossEntropy": ("softmax cross-entropy", rows_op(8, cols=10), []),
     "MocoStepBench.step": ("MoCo step", moco_step, [("torch", "torch_moco_step_{arch}")]),
 }
 
@@ -152,11 +220,25 @@ def variant_of(params):
     return ", ".join(f"{k}={v}" for k, v in params.items() if DEFAULT_SETTINGS.get(k, v) != v)
 
 
+def measured_peaks(jmh):
+    """This run's attainable peaks on the CPU backend: {"byte": the copy's bytes/s (CopyBench.copy), "flop":
+    the fastest SGEMM's FLOP/s (GemmBench.sgemm over its GEMM paths)}; missing when not measured."""
+    peaks = {}
+    for result in jmh:
+        short, params = short_name(result), result.get("params", {})
+        if short in ("CopyBench.copy", "GemmBench.sgemm") and params.get("device", "cpu") == "cpu":
+            _, amount, unit, _ = ROWS[short][1](params)
+            peaks[unit] = max(peaks.get(unit, 0.0), amount / (result["primaryMetric"]["score"] * 1e-3))
+    return peaks
+
+
 def build_table(jmh, peer):
-    """Markdown rows, plus {key: value} for the bars."""
-    lines = ["| op | shape | jmoco ms | jmoco rate | peer | peer ms | ratio (peer/jmoco) |",
-             "|---|---|---:|---:|---|---:|---:|"]
+    """Markdown rows, plus {key: value} for the bars. "of peak" is a row's rate over this run's measured peak
+    (measured_peaks): memory-bound rows against the CPU backend's copy bandwidth, FLOP rows against its SGEMM."""
+    lines = ["| op | shape | jmoco ms | jmoco rate | of peak | peer | peer ms | ratio (peer/jmoco) |",
+             "|---|---|---:|---:|---:|---|---:|---:|"]
     bars = {}
+    peaks = measured_peaks(jmh)
     order = list(ROWS)
     for result in sorted(jmh, key=lambda r: order.index(short_name(r)) if short_name(r) in ROWS else len(order)):
         short = short_name(result)
@@ -172,12 +254,17 @@ def build_table(jmh, peer):
         variant = variant_of(params)
         name = f"{label} [{variant}]" if variant else label
         bars[(short, variant)] = (ms, amount)
+        of_peak = f"{amount / (ms * 1e-3) / peaks[unit]:.2f}" if unit in peaks else "n/a"
+        ms_cell = f"{ms:.3f}" if ms >= 1 else f"{ms:.4g}"  # row ops take microseconds: keep 4 digits
+        jmoco = f"| {name} | {shape} | {ms_cell} | {rate(amount, unit, ms)} | {of_peak} |"
+        if not peers:
+            lines.append(f"{jmoco} - | n/a | n/a |")
         for peer_label, key in peers:
             key = key.format(**params)
             peer_ms = peer.get(key) if peer_shape else None
             peer_cell = f"{peer_ms:.3f}" if peer_ms else ("n/a (other shape)" if not peer_shape else "n/a")
             ratio = f"{peer_ms / ms:.2f}" if peer_ms else "n/a"
-            lines.append(f"| {name} | {shape} | {ms:.3f} | {rate(amount, unit, ms)} | {peer_label} | {peer_cell} | {ratio} |")
+            lines.append(f"{jmoco} {peer_label} | {peer_cell} | {ratio} |")
     return lines, bars
 
 
