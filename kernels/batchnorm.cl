@@ -192,7 +192,7 @@ KERNEL void bn_finalize_stats(GLOBAL const float* part, int part_off, GLOBAL flo
 }
 
 /*
- * The elementwise passes below walk planes: work-item (lane, p) of a 2-D launch (see ClPlanes) handles values
+ * The elementwise passes below walk planes: work-item (lane, p) of a 2-D launch (see PlaneLayout) handles values
  * lane, lane + lanes, ... of plane p, so the per-plane factors (one integer division to find the channel and
  * group, four loads) are computed once per plane and thread, not once per value; consecutive lanes read
  * consecutive floats, and with hw = 1 (lanes = 1) consecutive planes do. Planes advance by the grid's height,

@@ -1,7 +1,7 @@
 #include "jmoco.h"
 
 /*
- * Convolution as GEMM (see ClConv). The column matrix of a group of G images x [G, C, H, W] is
+ * Convolution as GEMM (see ConvKernels). The column matrix of a group of G images x [G, C, H, W] is
  * col [C R S, G P Q]: row (c, r, s) and column (g, p, q) hold x[g][c][p stride - pad + r][q stride - pad + s],
  * zero in the padding. With W as [K, C R S]:
  *   forward          Y  [K, G P Q]  = W col       (conv_fwd_implicit)
@@ -67,7 +67,7 @@ KERNEL void conv_flip_filter(int k, int c, int r, int s, const GLOBAL float* RES
  * col gathered straight from x while they are staged, so the column matrix never exists in memory. Tiling,
  * work-item blocks and local-memory padding are those of gemm_tiled (kernels/gemm.cl, where they are
  * explained): 16 x 16 work-items per 64 x 64 tile of Y, a 4 x 4 block each, steps of 16 along C R S.
- * With accumulate != 0 it adds into y (backward data runs through here as a convolution of dy, see ClConv).
+ * With accumulate != 0 it adds into y (backward data runs through here as a convolution of dy, see ConvKernels).
  * Launch: local (16, 16), global (16 ceil(N P Q / 64), 16 ceil(K / 64)).
  */
 #define CONV_TILE 64

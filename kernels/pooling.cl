@@ -65,7 +65,7 @@ KERNEL void pool_max_bwd(GLOBAL const float* dy, int dy_off, GLOBAL const float*
 }
 
 /*
- * y[plane] = mean of its hw values. Work-item (lane, p) of a 2-D launch (see ClPlanes) sums values lane,
+ * y[plane] = mean of its hw values. Work-item (lane, p) of a 2-D launch (see PlaneLayout) sums values lane,
  * lane + lanes, ... of plane p, lanes a power of two chosen by the host near hw / 4: small planes (4 x 4, 7 x 7
  * at the end of a ResNet) then share a work-group of POOL_WG threads instead of idling most of one, and
  * consecutive lanes read consecutive floats. Each plane's lanes are summed by a fixed tree in local memory
@@ -90,7 +90,7 @@ KERNEL void pool_avg_fwd(GLOBAL const float* x, int x_off, GLOBAL float* y, int 
     }
 }
 
-/* dx[plane, k] += dy[plane] / hw; work-item (lane, p) walks planes as bn_normalize (see ClPlanes). */
+/* dx[plane, k] += dy[plane] / hw; work-item (lane, p) walks planes as bn_normalize (see PlaneLayout). */
 KERNEL void pool_avg_bwd(GLOBAL const float* dy, int dy_off, GLOBAL float* dx, int dx_off, int planes, int hw) {
     for (int plane = GLOBAL_ID(1); plane < planes; plane += NUM_GROUPS(1) * LOCAL_SIZE(1)) {
         float share = dy[dy_off + plane] / (float) hw;

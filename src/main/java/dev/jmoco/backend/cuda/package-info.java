@@ -1,7 +1,10 @@
 /**
- * The CUDA backend (in progress). So far {@link dev.jmoco.backend.cuda.CudaKernels}: the kernels of
- * {@code kernels/}, compiled by nvcc at build time (pom.xml, profile {@code cuda-kernels}) into one fatbin that
- * travels in the jar, for the backend to load as one module with {@code cuModuleLoadDataEx}. A jar built
- * without nvcc has no CUDA kernels, and says so.
+ * The CUDA backend, through JCuda's driver API only. {@link dev.jmoco.backend.cuda.CudaBackend} is a
+ * {@link dev.jmoco.backend.kernel.KernelRuntime} (one primary context, one stream, one module loaded from the
+ * fatbin of {@link dev.jmoco.backend.cuda.CudaKernels}, a caching device allocator) and delegates every op to the
+ * op-family classes shared with OpenCL. {@link dev.jmoco.backend.cuda.CudaBackendProvider} answers, from one
+ * cached probe ({@link dev.jmoco.backend.cuda.CudaDevices}), whether a driver, a GPU and the kernels exist; a
+ * machine without a driver gets "no CUDA driver" and JCuda is never touched again. The launch geometry, argument
+ * packing and size classes live in small classes free of JCuda natives, tested without a GPU.
  */
 package dev.jmoco.backend.cuda;

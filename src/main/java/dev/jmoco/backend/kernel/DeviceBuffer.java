@@ -10,4 +10,8 @@ public interface DeviceBuffer extends Buffer {
 
     /** Offset of this view into its root's memory, in floats. */
     long offset();
+
+    /** A view of this buffer's root, so that a view of a device buffer is one too. */
+    @Override
+    DeviceBuffer slice(long offset, long size);
 }

@@ -1,7 +1,7 @@
 package dev.jmoco.backend.opencl;
 
 import dev.jmoco.backend.Backend;
-import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.kernel.DeviceBuffer;
 import org.jocl.cl_mem;
 
 /**
@@ -10,7 +10,7 @@ import org.jocl.cl_mem;
  * CL_DEVICE_MEM_BASE_ADDR_ALIGN, which per-layer views of a parameter arena are not. Closing a root returns its
  * cl_mem to the pool; closing a view does nothing.
  */
-final class ClBuffer implements Buffer {
+final class ClBuffer implements DeviceBuffer {
     private final OpenClBackend backend;
     private final cl_mem mem;
     private final long offset;
@@ -30,7 +30,7 @@ final class ClBuffer implements Buffer {
     cl_mem mem() { return mem; }
 
     /** Offset of this view into {@link #mem()}, in floats. */
-    long offset() { return offset; }
+    @Override public long offset() { return offset; }
 
     @Override public long size() { return size; }
     @Override public Backend backend() { return backend; }

@@ -7,6 +7,15 @@ import dev.jmoco.backend.ConvShape;
 import dev.jmoco.backend.OpChecks;
 import dev.jmoco.backend.PoolShape;
 import dev.jmoco.backend.PoolStats;
+import dev.jmoco.backend.kernel.BatchNormKernels;
+import dev.jmoco.backend.kernel.ConvKernels;
+import dev.jmoco.backend.kernel.ElementwiseKernels;
+import dev.jmoco.backend.kernel.GemmKernels;
+import dev.jmoco.backend.kernel.KernelRuntime;
+import dev.jmoco.backend.kernel.LossKernels;
+import dev.jmoco.backend.kernel.PoolingKernels;
+import dev.jmoco.backend.kernel.RowsKernels;
+import dev.jmoco.backend.kernel.UpdateKernels;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -21,13 +30,14 @@ import java.nio.ByteBuffer;
 /**
  * The OpenCL backend: one device, one context, one in-order command queue, and one program built once from
  * {@code kernels/jmoco.h} and every {@code kernels/*.cl}. This class checks arguments ({@link OpChecks}, shared
- * with the CPU backend), unwraps buffers and delegates to one class per op family; those enqueue kernels
- * through {@link #launch}. Ops only enqueue: nothing waits for the device except {@link #download},
- * {@link #readScalars} and {@link #synchronize}.
+ * with the CPU backend), unwraps buffers and delegates to one class per op family of
+ * {@link dev.jmoco.backend.kernel} (shared with the CUDA backend); those enqueue kernels through this backend's
+ * {@link KernelRuntime} side ({@link #launch}, {@link #scratch}, {@link #ints}). Ops only enqueue: nothing waits
+ * for the device except {@link #download}, {@link #readScalars} and {@link #synchronize}.
  *
  * <p>Not thread-safe: kernel arguments are set on shared cl_kernel objects, as one training loop does.
  */
-public final class OpenClBackend implements Backend {
+public final class OpenClBackend implements Backend, KernelRuntime {
     private static final long MAX_STAGED_BYTES = 64L << 20;
 
     private final ClDevice device;
@@ -38,14 +48,14 @@ public final class OpenClBackend implements Backend {
     private final ClStaging staging = new ClStaging();
     private final long maxWorkGroupSize;
     private final long localMemBytes;
-    private final ClElementwise elementwise;
-    private final ClUpdates updates;
-    private final ClGemm gemm;
-    private final ClConv conv;
-    private final ClBatchNorm batchNorm;
-    private final ClPooling pooling;
-    private final ClRows rows;
-    private final ClLosses losses;
+    private final ElementwiseKernels elementwise;
+    private final UpdateKernels updates;
+    private final GemmKernels gemm;
+    private final ConvKernels conv;
+    private final BatchNormKernels batchNorm;
+    private final PoolingKernels pooling;
+    private final RowsKernels rows;
+    private final LossKernels losses;
     private boolean closed;
 
     /** Opens {@code device} (from {@link ClDevices#discover()}) and builds the kernels for it. */
@@ -76,14 +86,14 @@ public final class OpenClBackend implements Backend {
         pool = new ClPool(context);
         maxWorkGroupSize = ClDevices.deviceLong(id, CL.CL_DEVICE_MAX_WORK_GROUP_SIZE);
         localMemBytes = ClDevices.deviceLong(id, CL.CL_DEVICE_LOCAL_MEM_SIZE);
-        elementwise = new ClElementwise(this);
-        updates = new ClUpdates(this);
-        gemm = new ClGemm(this);
-        conv = new ClConv(this, gemm);
-        batchNorm = new ClBatchNorm(this);
-        pooling = new ClPooling(this);
-        rows = new ClRows(this);
-        losses = new ClLosses(this, gemm);
+        elementwise = new ElementwiseKernels(this);
+        updates = new UpdateKernels(this);
+        gemm = new GemmKernels(this);
+        conv = new ConvKernels(this, gemm);
+        batchNorm = new BatchNormKernels(this);
+        pooling = new PoolingKernels(this);
+        rows = new RowsKernels(this);
+        losses = new LossKernels(this, gemm);
     }
 
     /**
@@ -100,22 +110,24 @@ public final class OpenClBackend implements Backend {
     /** The device this backend runs on. */
     public ClDevice device() { return device; }
 
-    // ---- helpers for the op-family classes ---------------------------------------------------------------
+    // ---- KernelRuntime: what the op-family classes use ----------------------------------------------------
 
     /** A launch of the kernel {@code kernelName} (cached cl_kernel of the one program). */
-    ClLaunch launch(String kernelName) {
+    @Override
+    public ClLaunch launch(String kernelName) {
         if (closed) throw new IllegalStateException(kernelName + ": " + name() + " backend is closed");
         return new ClLaunch(queue, program.kernel(kernelName), kernelName);
     }
 
     /** A pooled root buffer of {@code floats} floats for intermediate results; the caller closes it. */
-    ClBuffer scratch(long floats) { return (ClBuffer) allocate(floats); }
+    @Override public ClBuffer scratch(long floats) { return (ClBuffer) allocate(floats); }
 
     /**
      * A pooled root buffer holding {@code values} (indices, labels); the caller closes it. The upload does not
      * block: its host copy is held until the queue has been waited on.
      */
-    ClBuffer ints(int[] values) {
+    @Override
+    public ClBuffer ints(int[] values) {
         // Bounds the host memory held between waits (an index-heavy loop that never synchronizes).
         if (staging.heldBytes() > MAX_STAGED_BYTES) synchronize();
         ClBuffer b = scratch(values.length);
@@ -139,7 +151,8 @@ public final class OpenClBackend implements Backend {
     }
 
     /** {@link #cl} for this backend's own buffers: a cl_mem of another context must never reach the driver. */
-    private ClBuffer own(String op, Buffer b) {
+    @Override
+    public ClBuffer own(String op, Buffer b) {
         ClBuffer c = cl(op, b);
         if (c.backend() != this)
             throw new IllegalArgumentException(op + ": buffer " + b + " belongs to another OpenCL backend");
@@ -148,10 +161,13 @@ public final class OpenClBackend implements Backend {
     }
 
     /** CL_DEVICE_MAX_WORK_GROUP_SIZE. */
-    long maxWorkGroupSize() { return maxWorkGroupSize; }
+    @Override public long maxWorkGroupSize() { return maxWorkGroupSize; }
 
     /** CL_DEVICE_LOCAL_MEM_SIZE in bytes. */
-    long localMemBytes() { return localMemBytes; }
+    @Override public long localMemBytes() { return localMemBytes; }
+
+    /** CL_DEVICE_MAX_COMPUTE_UNITS. */
+    @Override public int computeUnits() { return device.computeUnits(); }
 
     /** Blocking read of {@code dst.length} floats from the start of {@code b} (loss statistics). */
     void readScalars(ClBuffer b, float[] dst) { read("readScalars", b, dst, 0, dst.length); }

@@ -27,17 +27,21 @@ import java.util.stream.Stream;
  * void addMatchesCpu(ConformanceBackends.Target t) { ... t.device() ... t.cpu() ... }
  * }</pre>
  * Targets: "opencl:cpu" (an OpenCL CPU device, PoCL in CI) and "opencl" (the first OpenCL GPU), each where
- * present; later CUDA. They are opened once per test JVM (building the kernels takes seconds) and closed when
- * the run ends. After every test, the live root buffers of the device AND of the CPU reference must be what they
- * were before it.
+ * present, and "cuda" (the first CUDA GPU) where its provider reports it available. They are opened once per
+ * test JVM (building the kernels takes seconds) and closed when the run ends. After every test, the live root
+ * buffers of the device AND of the CPU reference must be what they were before it.
  *
- * <p>When no OpenCL runtime or device exists, {@link #targets()} yields one placeholder and every test is
- * skipped by an assumption, unless the environment sets {@code JMOCO_REQUIRE_OPENCL=1} (CI does): then it
- * fails. A device that exists but cannot be opened always fails.
+ * <p>When no device exists, {@link #targets()} yields one placeholder and every test is skipped by an
+ * assumption, unless the environment sets {@code JMOCO_REQUIRE_OPENCL=1} (CI does) or
+ * {@code JMOCO_REQUIRE_CUDA=1} (native-tests/run-gpu.sh does): then it fails. Each flag also fails every test
+ * when its own kind of device is absent although others are present. A device that exists but cannot be
+ * opened always fails.
  */
 public final class ConformanceBackends implements BeforeEachCallback, AfterEachCallback {
     /** Environment variable that turns "no OpenCL device" from a skip into a failure. */
     static final String REQUIRE = "JMOCO_REQUIRE_OPENCL";
+    /** Environment variable that turns "no CUDA device" from a skip into a failure. */
+    static final String REQUIRE_CUDA = "JMOCO_REQUIRE_CUDA";
 
     /**
      * A backend under test with its CPU reference. {@code device} is null only in the placeholder that stands
@@ -109,12 +113,13 @@ public final class ConformanceBackends implements BeforeEachCallback, AfterEachC
 
     private static List<Target> targets;
     private static String missing;
+    private static String missingCuda;
     private long[] liveBefore;
 
     /** The targets, as a {@code @MethodSource}: one per backend under test, or one placeholder. */
     public static synchronized Stream<Target> targets() {
         open();
-        return targets.isEmpty() ? Stream.of(new Target("no OpenCL device", null, null)) : targets.stream();
+        return targets.isEmpty() ? Stream.of(new Target("no device", null, null)) : targets.stream();
     }
 
     private static void open() {
@@ -130,6 +135,16 @@ public final class ConformanceBackends implements BeforeEachCallback, AfterEachC
             if (a.available()) list.add(new Target(device, Backends.create(device), cpu));
             else absent.add(device + ": " + a.reason());
         }
+        // The cuda provider reports "no CUDA driver" (not an error) where libcuda.so.1 is missing.
+        BackendProvider cuda = Backends.providers().stream().filter(p -> p.name().equals("cuda")).findFirst()
+                .orElse(null);
+        if (cuda == null) missingCuda = "cuda: no cuda provider on the class path";
+        else {
+            BackendProvider.Availability a = cuda.availability();
+            if (a.available()) list.add(new Target("cuda", Backends.create("cuda"), cpu));
+            else missingCuda = "cuda: " + a.reason();
+        }
+        if (missingCuda != null) absent.add(missingCuda);
         targets = List.copyOf(list);
         missing = String.join("; ", absent);
         if (targets.isEmpty()) cpu.close();
@@ -147,11 +162,11 @@ public final class ConformanceBackends implements BeforeEachCallback, AfterEachC
             open();
             ts = targets;
         }
-        if (ts.isEmpty()) {
-            if ("1".equals(System.getenv(REQUIRE)))
-                Assertions.fail(REQUIRE + "=1 but no OpenCL device can run the conformance suite: " + missing);
-            Assumptions.abort("no OpenCL device (" + missing + ")");
-        }
+        if ("1".equals(System.getenv(REQUIRE_CUDA)) && missingCuda != null)
+            Assertions.fail(REQUIRE_CUDA + "=1 but no CUDA device can run the conformance suite: " + missingCuda);
+        if ("1".equals(System.getenv(REQUIRE)) && ts.stream().noneMatch(t -> t.name().startsWith("opencl")))
+            Assertions.fail(REQUIRE + "=1 but no OpenCL device can run the conformance suite: " + missing);
+        if (ts.isEmpty()) Assumptions.abort("no device (" + missing + ")");
         liveBefore = live(ts);
     }
 

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
  * that maps one language onto another needs its own checks). The kernels of
  * src/test/resources/dev/jmoco/kerneltest/header_test.cl run on the OpenCL device and their results are
  * compared with values computed here: ids exactly, math within 4 float ulps (OpenCL allows exp and log 3 ulps).
- * The same file is compiled by nvcc in the build (profile cuda-compile-check), where static_asserts check
+ * The same file is compiled by nvcc in the build (profile cuda-kernels), where static_asserts check
  * that the math names resolve to float functions. Skipped, like the conformance suite, without OpenCL.
  */
 class PortabilityHeaderTest {

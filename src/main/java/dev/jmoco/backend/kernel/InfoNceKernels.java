@@ -1,4 +1,4 @@
-package dev.jmoco.backend.opencl;
+package dev.jmoco.backend.kernel;
 
 /**
  * MoCo's InfoNCE forward + backward in one pass over the queue, split over work-groups (split-K): the kernels
@@ -10,7 +10,7 @@ package dev.jmoco.backend.opencl;
  * partial kernel (a full wave or more on a GPU: on a 132-SM H100 at MoCo's n = 256, c = 128 that is 8 row
  * blocks x 128 chunks of 512 keys); more chunks would only grow the partial state the combine step reads back.
  */
-final class ClInfoNce {
+final class InfoNceKernels {
     // Must match the #defines of the same names (INFONCE_...) in kernels/losses.cl.
     private static final int THREADS = 256;
     private static final int ROWS = 32;
@@ -23,38 +23,38 @@ final class ClInfoNce {
     /** Work-groups of infonce_partial to aim for, per compute unit. */
     private static final int GROUPS_PER_UNIT = 8;
 
-    private final OpenClBackend cl;
+    private final KernelRuntime rt;
 
-    ClInfoNce(OpenClBackend cl) { this.cl = cl; }
+    InfoNceKernels(KernelRuntime rt) { this.rt = rt; }
 
-    void run(int n, int c, int kq, float t, ClBuffer q, ClBuffer k, ClBuffer queue, float gradScale,
-             ClBuffer stats, ClBuffer dq, ClBuffer dk) {
-        if (cl.maxWorkGroupSize() < THREADS || cl.localMemBytes() < LOCAL_BYTES)
+    void run(int n, int c, int kq, float t, DeviceBuffer q, DeviceBuffer k, DeviceBuffer queue, float gradScale,
+             DeviceBuffer stats, DeviceBuffer dq, DeviceBuffer dk) {
+        if (rt.maxWorkGroupSize() < THREADS || rt.localMemBytes() < LOCAL_BYTES)
             throw new UnsupportedOperationException("infoNce needs work-groups of " + THREADS + " threads and "
-                    + LOCAL_BYTES / 1024 + " KB of local memory; this device offers " + cl.maxWorkGroupSize()
-                    + " and " + cl.localMemBytes() / 1024 + " KB");
-        run(Plan.of(n, c, kq, GROUPS_PER_UNIT * Math.max(1, cl.device().computeUnits())), n, c, kq, t, q, k, queue,
+                    + LOCAL_BYTES / 1024 + " KB of local memory; this device offers " + rt.maxWorkGroupSize()
+                    + " and " + rt.localMemBytes() / 1024 + " KB");
+        run(Plan.of(n, c, kq, GROUPS_PER_UNIT * Math.max(1, rt.computeUnits())), n, c, kq, t, q, k, queue,
                 gradScale, stats, dq, dk);
     }
 
     /** {@link #run} with a given split (tests force many chunks on a device with few compute units). */
-    void run(Plan p, int n, int c, int kq, float t, ClBuffer q, ClBuffer k, ClBuffer queue, float gradScale,
-             ClBuffer stats, ClBuffer dq, ClBuffer dk) {
+    void run(Plan p, int n, int c, int kq, float t, DeviceBuffer q, DeviceBuffer k, DeviceBuffer queue,
+             float gradScale, DeviceBuffer stats, DeviceBuffer dq, DeviceBuffer dk) {
         float invT = 1 / t;
         long accFloats = (long) p.chunks * n * c, partFloats = 3L * p.chunks * n;
-        try (ClBuffer scratch = cl.scratch(accFloats + partFloats + 3L * n)) {
-            ClBuffer acc = scratch.slice(0, accFloats);
-            ClBuffer part = scratch.slice(accFloats, partFloats);
-            ClBuffer pos = scratch.slice(accFloats + partFloats, n);
-            ClBuffer rowStats = scratch.slice(accFloats + partFloats + n, 2L * n);
-            cl.launch("infonce_partial").arg(q).arg(k).arg(queue).arg(n).arg(c).arg(kq).arg(invT)
+        try (DeviceBuffer scratch = rt.scratch(accFloats + partFloats + 3L * n)) {
+            DeviceBuffer acc = scratch.slice(0, accFloats);
+            DeviceBuffer part = scratch.slice(accFloats, partFloats);
+            DeviceBuffer pos = scratch.slice(accFloats + partFloats, n);
+            DeviceBuffer rowStats = scratch.slice(accFloats + partFloats + n, 2L * n);
+            rt.launch("infonce_partial").arg(q).arg(k).arg(queue).arg(n).arg(c).arg(kq).arg(invT)
                     .arg(p.panels).arg(p.keysPerChunk).arg(part).arg(acc).arg(pos)
                     .run((long) p.rowBlocks * p.panels * THREADS, p.chunks, THREADS, 1);
-            cl.launch("infonce_combine").arg(q).arg(k).arg(n).arg(c).arg(invT).arg(gradScale / (n * t))
+            rt.launch("infonce_combine").arg(q).arg(k).arg(n).arg(c).arg(invT).arg(gradScale / (n * t))
                     .arg(p.chunks).arg(part).arg(acc).arg(pos).arg(dq).arg(dk == null ? 0 : 1)
                     .arg(dk == null ? dq : dk).arg(rowStats)
                     .run((long) n * COMBINE_THREADS, COMBINE_THREADS);
-            ClLosses.reduceStats(cl, rowStats, n, stats);
+            LossKernels.reduceStats(rt, rowStats, n, stats);
         }
     }
 

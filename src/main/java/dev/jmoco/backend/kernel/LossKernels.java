@@ -1,27 +1,27 @@
-package dev.jmoco.backend.opencl;
+package dev.jmoco.backend.kernel;
 
 /**
- * The fused losses on an OpenCL device (kernels in kernels/losses.cl): softmax cross-entropy here, MoCo's
- * InfoNCE in {@link ClInfoNce}. Both leave one (loss, rank) pair per row in device scratch and finish with
+ * The fused losses on an OpenCL or CUDA device (kernels in kernels/losses.cl): softmax cross-entropy here, MoCo's
+ * InfoNCE in {@link InfoNceKernels}. Both leave one (loss, rank) pair per row in device scratch and finish with
  * {@link #reduceStats}, so stats = [loss, acc@1, acc@5] are computed on the device in a fixed order (no host
  * round trip, the same bits on every run). Ranks follow the CPU backend's rule: ties count against the row.
  */
-final class ClLosses {
+public final class LossKernels {
     /** Work-group size of losses_stats (LOSSES_STATS_THREADS in losses.cl). */
     private static final int STATS_THREADS = 256;
     /** Largest work-group of softmax_xent_rows (XENT_MAX_THREADS in losses.cl); must be a power of two. */
     private static final int XENT_MAX_THREADS = 256;
 
-    private final OpenClBackend cl;
-    private final ClInfoNce infoNce;
+    private final KernelRuntime rt;
+    private final InfoNceKernels infoNce;
 
     /**
      * {@code gemm} is part of the family constructors' contract but unused: InfoNCE's products are fused into
      * its own kernel (a GEMM would store the n x K logits that the fused kernel exists to avoid).
      */
-    ClLosses(OpenClBackend cl, ClGemm gemm) {
-        this.cl = cl;
-        this.infoNce = new ClInfoNce(cl);
+    public LossKernels(KernelRuntime rt, GemmKernels gemm) {
+        this.rt = rt;
+        this.infoNce = new InfoNceKernels(rt);
     }
 
     /**
@@ -29,19 +29,19 @@ final class ClLosses {
      * idle 246 threads): see softmax_xent_rows. The labels travel in a pooled int buffer that is released
      * right after enqueueing (the queue is in order, so the kernel has its data).
      */
-    void softmaxCrossEntropy(int rows, int cols, ClBuffer logits, int[] labels, float gradScale, ClBuffer stats,
-                             ClBuffer dlogits) {
-        int threads = Math.min(Math.min(XENT_MAX_THREADS, Integer.highestOneBit((int) cl.maxWorkGroupSize())),
+    public void softmaxCrossEntropy(int rows, int cols, DeviceBuffer logits, int[] labels, float gradScale,
+                                    DeviceBuffer stats, DeviceBuffer dlogits) {
+        int threads = Math.min(Math.min(XENT_MAX_THREADS, Integer.highestOneBit((int) rt.maxWorkGroupSize())),
                 Math.max(1, Integer.highestOneBit(cols - 1) << 1));
-        try (ClBuffer labelBuf = cl.ints(labels); ClBuffer rowStats = cl.scratch(2L * rows)) {
-            cl.launch("softmax_xent_rows").arg(logits).arg(labelBuf).arg(cols).arg(gradScale / rows)
+        try (DeviceBuffer labelBuf = rt.ints(labels); DeviceBuffer rowStats = rt.scratch(2L * rows)) {
+            rt.launch("softmax_xent_rows").arg(logits).arg(labelBuf).arg(cols).arg(gradScale / rows)
                     .arg(dlogits).arg(rowStats).arg(rows).run((long) rows * threads, threads);
-            reduceStats(cl, rowStats, rows, stats);
+            reduceStats(rt, rowStats, rows, stats);
         }
     }
 
-    void infoNce(int n, int c, int kq, float t, ClBuffer q, ClBuffer k, ClBuffer queue, float gradScale,
-                 ClBuffer stats, ClBuffer dq, ClBuffer dk) {
+    public void infoNce(int n, int c, int kq, float t, DeviceBuffer q, DeviceBuffer k, DeviceBuffer queue,
+                        float gradScale, DeviceBuffer stats, DeviceBuffer dq, DeviceBuffer dk) {
         infoNce.run(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk);
     }
 
@@ -49,7 +49,7 @@ final class ClLosses {
      * stats = [mean loss, acc@1, acc@5] from {@code rowStats} (loss of row r at [r], rank at [rows + r]), by one
      * work-group (rows are few: a batch).
      */
-    static void reduceStats(OpenClBackend cl, ClBuffer rowStats, int rows, ClBuffer stats) {
-        cl.launch("losses_stats").arg(rowStats).arg(rows).arg(stats).run(STATS_THREADS, STATS_THREADS);
+    static void reduceStats(KernelRuntime rt, DeviceBuffer rowStats, int rows, DeviceBuffer stats) {
+        rt.launch("losses_stats").arg(rowStats).arg(rows).arg(stats).run(STATS_THREADS, STATS_THREADS);
     }
 }

@@ -1,4 +1,4 @@
-package dev.jmoco.backend.opencl;
+package dev.jmoco.backend.kernel;
 
 /**
  * Launch geometry of the kernels that walk NCHW planes (batch norm's elementwise passes, average pooling): a
@@ -6,7 +6,7 @@ package dev.jmoco.backend.opencl;
  * {@link #THREADS} / lanes planes per work-group. Per-plane factors are then computed once per thread instead of
  * once per value, and lanes read consecutive floats.
  */
-final class ClPlanes {
+final class PlaneLayout {
     /** Threads of a work-group (POOL_WG in pooling.cl: the average pool's local sums hold one per thread). */
     static final int THREADS = 256;
 
@@ -16,10 +16,10 @@ final class ClPlanes {
      */
     private static final long MAX_GROUPS = 65535;
 
-    private ClPlanes() {}
+    private PlaneLayout() {}
 
     /** Enqueues {@code launch} over {@code planes} planes with {@code lanes} work-items per plane. */
-    static void run(ClLaunch launch, long planes, int lanes) {
+    static void run(KernelLaunch launch, long planes, int lanes) {
         int perGroup = THREADS / lanes;
         launch.run(lanes, Math.min(planes, MAX_GROUPS * perGroup), lanes, perGroup);
     }

@@ -1,7 +1,7 @@
-package dev.jmoco.backend.opencl;
+package dev.jmoco.backend.kernel;
 
 /**
- * SGEMM on an OpenCL device (see Backend#gemm for the contract): the tiled kernel {@code gemm_tiled} of
+ * SGEMM on an OpenCL or CUDA device (see Backend#gemm for the contract): the tiled kernel {@code gemm_tiled} of
  * kernels/gemm.cl, one work-group of 16 x 16 work-items per 64 x 64 tile of C, each work-item computing a
  * 4 x 4 block in registers. Transposes are read in place (no copies). Devices whose work-groups cannot hold
  * 256 work-items get the naive one-element-per-work-item kernel instead.
@@ -17,7 +17,7 @@ package dev.jmoco.backend.opencl;
  * barrier-free register-blocked variant reached only about 2 GFLOP/s. Split-k changed nothing there (2 compute
  * units). PoCL is the test bed; the kernel's targets are GPUs.
  */
-final class ClGemm {
+public final class GemmKernels {
     /** Tile of C per work-group, and work-items per tile side (constants of kernels/gemm.cl). */
     private static final int TILE = 64, GROUP_SIDE = 16, TILE_K = 16;
     /** Work-group side of the naive kernel (64 work-items: allowed everywhere). */
@@ -28,22 +28,22 @@ final class ClGemm {
     static final int MIN_SLICE = 256;
     private static final int LOCAL = 256;
 
-    private final OpenClBackend cl;
+    private final KernelRuntime rt;
     private final boolean tiled;
     private final long targetGroups;
 
-    ClGemm(OpenClBackend cl) {
-        this.cl = cl;
-        this.tiled = cl.maxWorkGroupSize() >= (long) GROUP_SIDE * GROUP_SIDE;
-        this.targetGroups = (long) GROUPS_PER_UNIT * Math.max(1, cl.device().computeUnits());
+    public GemmKernels(KernelRuntime rt) {
+        this.rt = rt;
+        this.tiled = rt.maxWorkGroupSize() >= (long) GROUP_SIDE * GROUP_SIDE;
+        this.targetGroups = (long) GROUPS_PER_UNIT * Math.max(1, rt.computeUnits());
     }
 
     /** C = alpha op(A) op(B) + beta C; buffers already checked for size. */
-    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, ClBuffer a, ClBuffer b,
-              float beta, ClBuffer c) {
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, DeviceBuffer a, DeviceBuffer b,
+                     float beta, DeviceBuffer c) {
         Math.toIntExact(Math.max((long) m * k, Math.max((long) k * n, (long) m * n))); // kernels index with int
         if (!tiled) {
-            cl.launch("gemm_naive").arg(transA ? 1 : 0).arg(transB ? 1 : 0).arg(m).arg(n).arg(k).arg(alpha)
+            rt.launch("gemm_naive").arg(transA ? 1 : 0).arg(transB ? 1 : 0).arg(m).arg(n).arg(k).arg(alpha)
                     .arg(a).arg(b).arg(beta).arg(c).run(n, m, NAIVE_SIDE, NAIVE_SIDE);
             return;
         }
@@ -53,7 +53,7 @@ final class ClGemm {
             return;
         }
         int slices = (k + slice - 1) / slice;
-        try (ClBuffer partial = cl.scratch((long) slices * m * n)) {
+        try (DeviceBuffer partial = rt.scratch((long) slices * m * n)) {
             tiled(transA, transB, m, n, k, slice, slices, 1f, a, b, 0f, partial);
             reduceSlices(m * n, slices, alpha, partial, beta, c);
         }
@@ -71,14 +71,14 @@ final class ClGemm {
     }
 
     /** c = alpha (sum of the {@code slices} partial outputs of {@code count} floats, in order) + beta c. */
-    void reduceSlices(int count, int slices, float alpha, ClBuffer partial, float beta, ClBuffer c) {
-        cl.launch("gemm_splitk_reduce").arg(count).arg(slices).arg(alpha).arg(partial).arg(beta).arg(c)
+    void reduceSlices(int count, int slices, float alpha, DeviceBuffer partial, float beta, DeviceBuffer c) {
+        rt.launch("gemm_splitk_reduce").arg(count).arg(slices).arg(alpha).arg(partial).arg(beta).arg(c)
                 .run(count, LOCAL);
     }
 
     private void tiled(boolean transA, boolean transB, int m, int n, int k, int slice, int slices, float alpha,
-                       ClBuffer a, ClBuffer b, float beta, ClBuffer c) {
-        cl.launch("gemm_tiled").arg(transA ? 1 : 0).arg(transB ? 1 : 0).arg(m).arg(n).arg(k).arg(slice)
+                       DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c) {
+        rt.launch("gemm_tiled").arg(transA ? 1 : 0).arg(transB ? 1 : 0).arg(m).arg(n).arg(k).arg(slice)
                 .arg(alpha).arg(a).arg(b).arg(beta).arg(c)
                 // dimension 0 over tile columns, 1 over tile rows and then slices (see the kernel)
                 .run(tiles(n) * GROUP_SIDE, tiles(m) * slices * GROUP_SIDE, GROUP_SIDE, GROUP_SIDE);

@@ -1,5 +1,6 @@
-package dev.jmoco.backend.opencl;
+package dev.jmoco.backend.kernel;
 
+import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
@@ -15,25 +16,26 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The split plan of {@link ClInfoNce}, and the split-K path that a 2-core PoCL device never takes on its own:
+ * The split plan of {@link InfoNceKernels}, and the split-K path that a 2-core PoCL device never takes on its own:
  * a GPU-sized plan with the maximum of 256 queue chunks per row (infonce_combine then stages more weights than it
- * has threads), run on the OpenCL device and compared with the CPU backend. Tolerances as in
- * LossesConformanceTest (unit rows, t = 0.07, c = 8: loss abs 2e-5, gradients abs 2e-4 / (n t) + rel 1e-4).
+ * has threads), run on each device under test (a backend that is a {@link KernelRuntime}) and compared with
+ * the CPU backend. Tolerances as in LossesConformanceTest (unit rows, t = 0.07, c = 8: loss abs 2e-5,
+ * gradients abs 2e-4 / (n t) + rel 1e-4).
  */
-class ClInfoNceTest {
+class InfoNceKernelsTest {
     @RegisterExtension static final ConformanceBackends backends = new ConformanceBackends();
 
     @Test
     void planSplitsRowsPanelsAndChunks() {
         // MoCo on a 132-SM GPU (8 groups per SM): 8 row blocks x 128 chunks of 4 tiles of 128 keys
-        assertEquals(new ClInfoNce.Plan(8, 1, 512, 128), ClInfoNce.Plan.of(256, 128, 65536, 8 * 132));
+        assertEquals(new InfoNceKernels.Plan(8, 1, 512, 128), InfoNceKernels.Plan.of(256, 128, 65536, 8 * 132));
         // never more chunks than tiles, nor than 256; c = 129 needs a second panel of accumulator columns
-        assertEquals(new ClInfoNce.Plan(1, 1, 128, 1), ClInfoNce.Plan.of(1, 1, 5, 1000));
-        assertEquals(new ClInfoNce.Plan(1, 2, 256, 256), ClInfoNce.Plan.of(3, 129, 65536, 1_000_000));
+        assertEquals(new InfoNceKernels.Plan(1, 1, 128, 1), InfoNceKernels.Plan.of(1, 1, 5, 1000));
+        assertEquals(new InfoNceKernels.Plan(1, 2, 256, 256), InfoNceKernels.Plan.of(3, 129, 65536, 1_000_000));
         // a last chunk shorter than the others: 33 tiles in chunks of 3 tiles
-        assertEquals(new ClInfoNce.Plan(2, 1, 384, 11), ClInfoNce.Plan.of(64, 128, 4099, 32));
+        assertEquals(new InfoNceKernels.Plan(2, 1, 384, 11), InfoNceKernels.Plan.of(64, 128, 4099, 32));
         // the partial accumulator [chunks, n, c] stays within int indexing
-        ClInfoNce.Plan big = ClInfoNce.Plan.of(1 << 16, 1 << 12, 65536, 1 << 20);
+        InfoNceKernels.Plan big = InfoNceKernels.Plan.of(1 << 16, 1 << 12, 65536, 1 << 20);
         assertEquals(7, big.chunks());
     }
 
@@ -44,20 +46,22 @@ class ClInfoNceTest {
         float temperature = 0.07f;
         Random r = new Random(9);
         float[] q = unitRows(r, n, c), k = unitRows(r, n, c), queue = unitRows(r, kq, c);
-        ClInfoNce.Plan plan = ClInfoNce.Plan.of(n, c, kq, 1_000_000);
+        InfoNceKernels.Plan plan = InfoNceKernels.Plan.of(n, c, kq, 1_000_000);
         assertEquals(256, plan.chunks());
 
         float[][] want = cpu(t.cpu(), n, c, kq, temperature, q, k, queue);
-        OpenClBackend cl = (OpenClBackend) t.device();
+        KernelRuntime rt = (KernelRuntime) t.device();
+        Backend device = t.device();
         float[][] got = new float[3][];
-        try (Buffer bq = upload(cl, q); Buffer bk = upload(cl, k); Buffer bqueue = upload(cl, queue);
-             Buffer stats = cl.allocate(3); Buffer dq = cl.allocate((long) n * c);
-             Buffer dk = cl.allocate((long) n * c)) {
-            new ClInfoNce(cl).run(plan, n, c, kq, temperature, (ClBuffer) bq, (ClBuffer) bk, (ClBuffer) bqueue, 1f,
-                    (ClBuffer) stats, (ClBuffer) dq, (ClBuffer) dk);
-            got[0] = read(cl, stats);
-            got[1] = read(cl, dq);
-            got[2] = read(cl, dk);
+        try (Buffer bq = upload(device, q); Buffer bk = upload(device, k); Buffer bqueue = upload(device, queue);
+             Buffer stats = device.allocate(3); Buffer dq = device.allocate((long) n * c);
+             Buffer dk = device.allocate((long) n * c)) {
+            new InfoNceKernels(rt).run(plan, n, c, kq, temperature, rt.own("infoNce", bq), rt.own("infoNce", bk),
+                    rt.own("infoNce", bqueue), 1f, rt.own("infoNce", stats), rt.own("infoNce", dq),
+                    rt.own("infoNce", dk));
+            got[0] = read(device, stats);
+            got[1] = read(device, dq);
+            got[2] = read(device, dk);
         }
         double g = 1 / (n * (double) temperature);
         Tolerance.assertClose("loss", new float[] {want[0][0]}, new float[] {got[0][0]}, 2e-5, 1e-5);
@@ -78,13 +82,13 @@ class ClInfoNceTest {
         }
     }
 
-    private static Buffer upload(dev.jmoco.backend.Backend b, float[] values) {
+    private static Buffer upload(Backend b, float[] values) {
         Buffer buffer = b.allocate(values.length);
         b.upload(values, 0, buffer);
         return buffer;
     }
 
-    private static float[] read(dev.jmoco.backend.Backend b, Buffer buffer) {
+    private static float[] read(Backend b, Buffer buffer) {
         float[] out = new float[(int) buffer.size()];
         b.download(buffer, out, 0);
         return out;

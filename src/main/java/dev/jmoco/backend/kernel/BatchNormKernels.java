@@ -1,14 +1,14 @@
-package dev.jmoco.backend.opencl;
+package dev.jmoco.backend.kernel;
 
 import dev.jmoco.backend.BatchNormShape;
 
 /**
- * Batch normalisation on an OpenCL device (see Backend#batchNormTrain); kernels in kernels/batchnorm.cl, whose
+ * Batch normalisation on an OpenCL or CUDA device (see Backend#batchNormTrain); kernels in kernels/batchnorm.cl, whose
  * header comment explains the reduction scheme. Training and backward are three launches each: partial
  * reductions per (group, channel, chunk), a per-channel finalize that merges the chunks in order (so results
  * do not depend on scheduling), and an elementwise pass over x.
  */
-final class ClBatchNorm {
+public final class BatchNormKernels {
     /** Threads of a plane reduction work-group; BN_WG in batchnorm.cl. */
     private static final int PLANE_THREADS = 256;
     /** Channels x rows of a rows (hw = 1) reduction work-group; BN_TILE_C, BN_TILE_R in batchnorm.cl. */
@@ -20,52 +20,53 @@ final class ClBatchNorm {
     /** Work-group size of the per-channel finalize kernels. */
     private static final int LOCAL = 256;
 
-    private final OpenClBackend cl;
+    private final KernelRuntime rt;
 
-    ClBatchNorm(OpenClBackend cl) { this.cl = cl; }
+    public BatchNormKernels(KernelRuntime rt) { this.rt = rt; }
 
-    void train(BatchNormShape s, ClBuffer x, ClBuffer gamma, ClBuffer beta, ClBuffer y, ClBuffer mean,
-               ClBuffer invStd, ClBuffer runningMean, ClBuffer runningVar, float momentum, float eps) {
+    public void train(BatchNormShape s, DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer y,
+                      DeviceBuffer mean, DeviceBuffer invStd, DeviceBuffer runningMean, DeviceBuffer runningVar,
+                      float momentum, float eps) {
         int m = s.groupSize() * s.hw();
         Chunks ch = chunks(s);
-        try (ClBuffer part = cl.scratch(2L * s.statsSize() * ch.count)) {
+        try (DeviceBuffer part = rt.scratch(2L * s.statsSize() * ch.count)) {
             if (s.hw() == 1)
-                cl.launch("bn_stats_rows").arg(x).arg(part).arg(s.c()).arg(s.groups()).arg(m).arg(ch.len)
+                rt.launch("bn_stats_rows").arg(x).arg(part).arg(s.c()).arg(s.groups()).arg(m).arg(ch.len)
                         .arg(ch.count).run(tiles(s.c()) * TILE_C, rowGlobal(s, ch), TILE_C, TILE_R);
             else
-                cl.launch("bn_stats_planes").arg(x).arg(part).arg(s.c()).arg(s.hw()).arg(s.groups()).arg(m)
+                rt.launch("bn_stats_planes").arg(x).arg(part).arg(s.c()).arg(s.hw()).arg(s.groups()).arg(m)
                         .arg(ch.len).arg(ch.count).run(planeGlobal(s), ch.count, PLANE_THREADS, 1);
-            cl.launch("bn_finalize_stats").arg(part).arg(mean).arg(invStd).arg(runningMean).arg(runningVar)
+            rt.launch("bn_finalize_stats").arg(part).arg(mean).arg(invStd).arg(runningMean).arg(runningVar)
                     .arg(s.c()).arg(s.groups()).arg(m).arg(ch.len).arg(ch.count).arg(momentum).arg(eps)
                     .run(s.c(), LOCAL);
         }
-        ClPlanes.run(cl.launch("bn_normalize").arg(x).arg(gamma).arg(beta).arg(mean).arg(invStd).arg(y)
+        PlaneLayout.run(rt.launch("bn_normalize").arg(x).arg(gamma).arg(beta).arg(mean).arg(invStd).arg(y)
                 .arg(planes(s)).arg(s.c()).arg(s.hw()).arg(s.groups()), planes(s), lanes(s));
     }
 
-    void eval(BatchNormShape s, ClBuffer x, ClBuffer gamma, ClBuffer beta, ClBuffer runningMean,
-              ClBuffer runningVar, float eps, ClBuffer y) {
-        ClPlanes.run(cl.launch("bn_eval").arg(x).arg(gamma).arg(beta).arg(runningMean).arg(runningVar).arg(y)
+    public void eval(BatchNormShape s, DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer runningMean,
+                     DeviceBuffer runningVar, float eps, DeviceBuffer y) {
+        PlaneLayout.run(rt.launch("bn_eval").arg(x).arg(gamma).arg(beta).arg(runningMean).arg(runningVar).arg(y)
                 .arg(planes(s)).arg(s.c()).arg(s.hw()).arg(eps), planes(s), lanes(s));
     }
 
-    void backward(BatchNormShape s, ClBuffer x, ClBuffer dy, ClBuffer gamma, ClBuffer mean, ClBuffer invStd,
-                  ClBuffer dx, ClBuffer dgamma, ClBuffer dbeta) {
+    public void backward(BatchNormShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer gamma, DeviceBuffer mean,
+                         DeviceBuffer invStd, DeviceBuffer dx, DeviceBuffer dgamma, DeviceBuffer dbeta) {
         int m = s.groupSize() * s.hw();
         Chunks ch = chunks(s);
-        try (ClBuffer part = cl.scratch(2L * s.statsSize() * ch.count);
-             ClBuffer coef = cl.scratch(2L * s.statsSize())) {
+        try (DeviceBuffer part = rt.scratch(2L * s.statsSize() * ch.count);
+             DeviceBuffer coef = rt.scratch(2L * s.statsSize())) {
             if (s.hw() == 1)
-                cl.launch("bn_grad_rows").arg(x).arg(dy).arg(mean).arg(part).arg(s.c()).arg(s.groups()).arg(m)
+                rt.launch("bn_grad_rows").arg(x).arg(dy).arg(mean).arg(part).arg(s.c()).arg(s.groups()).arg(m)
                         .arg(ch.len).arg(ch.count)
                         .run(tiles(s.c()) * TILE_C, rowGlobal(s, ch), TILE_C, TILE_R);
             else
-                cl.launch("bn_grad_planes").arg(x).arg(dy).arg(mean).arg(part).arg(s.c()).arg(s.hw())
+                rt.launch("bn_grad_planes").arg(x).arg(dy).arg(mean).arg(part).arg(s.c()).arg(s.hw())
                         .arg(s.groups()).arg(m).arg(ch.len).arg(ch.count)
                         .run(planeGlobal(s), ch.count, PLANE_THREADS, 1);
-            cl.launch("bn_finalize_grad").arg(part).arg(gamma).arg(invStd).arg(coef).arg(dgamma).arg(dbeta)
+            rt.launch("bn_finalize_grad").arg(part).arg(gamma).arg(invStd).arg(coef).arg(dgamma).arg(dbeta)
                     .arg(s.c()).arg(s.groups()).arg(m).arg(ch.count).run(s.c(), LOCAL);
-            ClPlanes.run(cl.launch("bn_backward_apply").arg(x).arg(dy).arg(gamma).arg(mean).arg(invStd).arg(coef)
+            PlaneLayout.run(rt.launch("bn_backward_apply").arg(x).arg(dy).arg(gamma).arg(mean).arg(invStd).arg(coef)
                     .arg(dx).arg(planes(s)).arg(s.c()).arg(s.hw()).arg(s.groups()), planes(s), lanes(s));
         }
     }
@@ -92,7 +93,7 @@ final class ClBatchNorm {
 
     private static int planes(BatchNormShape s) { return s.n() * s.c(); }
 
-    private static int lanes(BatchNormShape s) { return ClPlanes.elementwiseLanes(s.hw()); }
+    private static int lanes(BatchNormShape s) { return PlaneLayout.elementwiseLanes(s.hw()); }
 
     /** Global size along dimension 0 of the plane reductions: one work-group per (group, channel). */
     private static long planeGlobal(BatchNormShape s) { return (long) s.statsSize() * PLANE_THREADS; }

@@ -1,18 +1,18 @@
-package dev.jmoco.backend.opencl;
+package dev.jmoco.backend.kernel;
 
 import dev.jmoco.backend.ConvShape;
 
 /**
- * Convolution forward and both backward passes on an OpenCL device (see Backend#conv2d), as GEMMs over the
+ * Convolution forward and both backward passes on an OpenCL or CUDA device (see Backend#conv2d), as GEMMs over the
  * column matrix col [C R S, N P Q] of im2col (kernels/conv.cl explains the lowering), with W as [K, C R S]:
  * <ul>
  *   <li>forward: Y = W col as one implicit GEMM ({@code conv_fwd_implicit}), which gathers its col tiles
  *       straight from x, so col never exists in memory;</li>
  *   <li>backward filter: dW += dY col^T, the same way ({@code conv_bwd_filter_implicit}), its sum over the
- *       N P Q pixels split into slices as in {@link ClGemm}'s split-k when dW has few tiles;</li>
+ *       N P Q pixels split into slices as in {@link GemmKernels}'s split-k when dW has few tiles;</li>
  *   <li>backward data: at stride 1 with a square filter and pad &lt;= r - 1, dx += the forward convolution of dy
  *       with the filter transposed over (k, c) and flipped, padded by r - 1 - pad: the forward kernel, adding
- *       into dx. Otherwise dcol = W^T dY with {@link ClGemm}, then col2im adds dcol into dx (gather form: each
+ *       into dx. Otherwise dcol = W^T dY with {@link GemmKernels}, then col2im adds dcol into dx (gather form: each
  *       dx element sums its own taps in a fixed order: deterministic, no atomics). This explicit lowering runs
  *       over groups of G images, dcol [C R S, G P Q], with dY reordered from NCHW [G, K, P Q] to [K, G P Q]
  *       (for G = 1 it is used in place); G is as large as the scratch budget allows, so that the GEMM's
@@ -26,7 +26,7 @@ import dev.jmoco.backend.ConvShape;
  * form also saves writing and re-reading col through DRAM (C R S / K = 9 times the output at 3 x 3) and its
  * scratch (up to 128 MB per call).
  */
-final class ClConv {
+public final class ConvKernels {
     /** Scratch per call of the col2im path (dcol plus reordered dY), in floats: 128 MB (G is at least 1). */
     static final long SCRATCH_FLOATS = 1L << 25;
     /** Work-group size of the element-wise lowering kernels. */
@@ -34,30 +34,30 @@ final class ClConv {
     /** Work-items per side of the 64 x 64 output tile of the implicit-GEMM kernels (as in gemm_tiled). */
     private static final int GROUP_SIDE = 16;
 
-    private final OpenClBackend cl;
-    private final ClGemm gemm;
+    private final KernelRuntime rt;
+    private final GemmKernels gemm;
 
-    ClConv(OpenClBackend cl, ClGemm gemm) { this.cl = cl; this.gemm = gemm; }
+    public ConvKernels(KernelRuntime rt, GemmKernels gemm) { this.rt = rt; this.gemm = gemm; }
 
-    void forward(ConvShape s, ClBuffer x, ClBuffer w, ClBuffer y) { implicit(s, x, w, y, false); }
+    public void forward(ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y) { implicit(s, x, w, y, false); }
 
-    void backwardData(ConvShape s, ClBuffer dy, ClBuffer w, ClBuffer dx) {
+    public void backwardData(ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx) {
         if (isTransposable(s)) {
-            try (ClBuffer flipped = cl.scratch(s.filterSize())) {
-                cl.launch("conv_flip_filter").arg(s.k()).arg(s.c()).arg(s.r()).arg(s.s()).arg(w).arg(flipped)
+            try (DeviceBuffer flipped = rt.scratch(s.filterSize())) {
+                rt.launch("conv_flip_filter").arg(s.k()).arg(s.c()).arg(s.r()).arg(s.s()).arg(w).arg(flipped)
                         .run(s.filterSize(), LOCAL);
                 implicit(transposed(s), dy, flipped, dx, true);
             }
             return;
         }
         Lowering l = new Lowering(s);
-        try (ClBuffer scratch = cl.scratch(l.scratchSize())) {
-            ClBuffer dcol = scratch.slice(0, l.colSize()), dyMat = scratch.slice(l.colSize(), l.dySize());
+        try (DeviceBuffer scratch = rt.scratch(l.scratchSize())) {
+            DeviceBuffer dcol = scratch.slice(0, l.colSize()), dyMat = scratch.slice(l.colSize(), l.dySize());
             for (int i = 0; i < s.n(); i += l.group) {
                 int g = Math.min(l.group, s.n() - i);
-                ClBuffer dyOp = dyOperand(l, i, g, dy, dyMat);
+                DeviceBuffer dyOp = dyOperand(l, i, g, dy, dyMat);
                 gemm.gemm(true, false, l.crs, g * l.pq, l.k, 1f, w, dyOp, 0f, dcol);
-                cl.launch("conv_col2im_add").arg(g * l.xImage).arg(s.c()).arg(s.h()).arg(s.w()).arg(s.r())
+                rt.launch("conv_col2im_add").arg(g * l.xImage).arg(s.c()).arg(s.h()).arg(s.w()).arg(s.r())
                         .arg(s.s()).arg(s.p()).arg(s.q()).arg(s.stride()).arg(s.pad())
                         .arg(dcol).arg(dx.slice((long) i * l.xImage, (long) g * l.xImage))
                         .run(g * l.xImage, LOCAL);
@@ -65,46 +65,48 @@ final class ClConv {
         }
     }
 
-    void backwardFilter(ConvShape s, ClBuffer x, ClBuffer dy, ClBuffer dw) {
+    public void backwardFilter(ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw) {
         int pixels = Math.toIntExact((long) s.n() * s.p() * s.q()), crs = Math.toIntExact(s.filterSize() / s.k());
         Math.toIntExact(Math.max(s.inputSize(), s.outputSize())); // the kernel indexes x and dy with int
-        int slice = gemm.sliceLength(ClGemm.tiles(s.k()) * ClGemm.tiles(crs), pixels, s.filterSize());
+        int slice = gemm.sliceLength(GemmKernels.tiles(s.k()) * GemmKernels.tiles(crs), pixels, s.filterSize());
         if (slice == pixels) { // one slice adds straight into dw
             filterGradient(s, x, dy, slice, 1, true, dw);
             return;
         }
         int slices = (pixels + slice - 1) / slice;
-        try (ClBuffer partial = cl.scratch(slices * s.filterSize())) {
+        try (DeviceBuffer partial = rt.scratch(slices * s.filterSize())) {
             filterGradient(s, x, dy, slice, slices, false, partial);
             gemm.reduceSlices((int) s.filterSize(), slices, 1f, partial, 1f, dw);
         }
     }
 
     /** One launch of conv_bwd_filter_implicit over {@code slices} pixel slices of {@code slice} pixels. */
-    private void filterGradient(ConvShape s, ClBuffer x, ClBuffer dy, int slice, int slices, boolean accumulate,
-                                ClBuffer out) {
+    private void filterGradient(ConvShape s, DeviceBuffer x, DeviceBuffer dy, int slice, int slices, boolean accumulate,
+                                DeviceBuffer out) {
         long crs = s.filterSize() / s.k();
-        cl.launch("conv_bwd_filter_implicit").arg(s.n()).arg(s.c()).arg(s.h()).arg(s.w()).arg(s.k()).arg(s.r())
+        rt.launch("conv_bwd_filter_implicit").arg(s.n()).arg(s.c()).arg(s.h()).arg(s.w()).arg(s.k()).arg(s.r())
                 .arg(s.s()).arg(s.p()).arg(s.q()).arg(s.stride()).arg(s.pad()).arg(x).arg(dy).arg(slice)
                 .arg(accumulate ? 1 : 0).arg(out)
-                .run(ClGemm.tiles(crs) * GROUP_SIDE, ClGemm.tiles(s.k()) * slices * GROUP_SIDE, GROUP_SIDE, GROUP_SIDE);
+                .run(GemmKernels.tiles(crs) * GROUP_SIDE, GemmKernels.tiles(s.k()) * slices * GROUP_SIDE,
+                        GROUP_SIDE, GROUP_SIDE);
     }
 
     /** y (+)= conv(x, w) as one launch of conv_fwd_implicit. */
-    private void implicit(ConvShape s, ClBuffer x, ClBuffer w, ClBuffer y, boolean accumulate) {
+    private void implicit(ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer y, boolean accumulate) {
         long cols = Math.toIntExact((long) s.n() * s.p() * s.q());
         Math.toIntExact(Math.max(s.inputSize(), s.outputSize())); // the kernel indexes x and y with int
-        cl.launch("conv_fwd_implicit").arg(s.n()).arg(s.c()).arg(s.h()).arg(s.w()).arg(s.k()).arg(s.r()).arg(s.s())
+        rt.launch("conv_fwd_implicit").arg(s.n()).arg(s.c()).arg(s.h()).arg(s.w()).arg(s.k()).arg(s.r()).arg(s.s())
                 .arg(s.p()).arg(s.q()).arg(s.stride()).arg(s.pad()).arg(x).arg(w).arg(accumulate ? 1 : 0).arg(y)
-                .run(ClGemm.tiles(cols) * GROUP_SIDE, ClGemm.tiles(s.k()) * GROUP_SIDE, GROUP_SIDE, GROUP_SIDE);
+                .run(GemmKernels.tiles(cols) * GROUP_SIDE, GemmKernels.tiles(s.k()) * GROUP_SIDE,
+                        GROUP_SIDE, GROUP_SIDE);
     }
 
     /** dY of images [i, i + g) as a [K, g PQ] GEMM operand: dy itself for one image, else reordered. */
-    private ClBuffer dyOperand(Lowering l, int i, int g, ClBuffer dy, ClBuffer dyMat) {
-        ClBuffer group = dy.slice((long) i * l.yImage, (long) g * l.yImage);
+    private DeviceBuffer dyOperand(Lowering l, int i, int g, DeviceBuffer dy, DeviceBuffer dyMat) {
+        DeviceBuffer group = dy.slice((long) i * l.yImage, (long) g * l.yImage);
         if (g == 1) return group;
         int count = g * l.yImage;
-        cl.launch("conv_gather_kgpq").arg(count).arg(l.k).arg(l.pq).arg(group).arg(dyMat).run(count, LOCAL);
+        rt.launch("conv_gather_kgpq").arg(count).arg(l.k).arg(l.pq).arg(group).arg(dyMat).run(count, LOCAL);
         return dyMat;
     }
 

@@ -1,9 +1,9 @@
-package dev.jmoco.backend.opencl;
+package dev.jmoco.backend.kernel;
 
 import java.util.Arrays;
 
 /**
- * Row-wise ops on an OpenCL device: L2 normalisation, gather and scatter (see Backend); kernels in
+ * Row-wise ops on an OpenCL or CUDA device: L2 normalisation, gather and scatter (see Backend); kernels in
  * kernels/rows.cl.
  *
  * <p>Scatter with duplicate indices must add up deterministically without float atomics, so the host sorts the
@@ -11,42 +11,43 @@ import java.util.Arrays;
  * row's sources in position order: the same additions, in the same order, as the CPU backend's serial loop.
  * The sort costs O(len log len) on the host for an index array of batch size.
  */
-final class ClRows {
+public final class RowsKernels {
     /** Largest work-group of the row reductions; ROWS_WG in rows.cl. */
     private static final int MAX_ROW_THREADS = 256;
     /** Work-group size of the elementwise kernels. */
     private static final int LOCAL = 256;
 
-    private final OpenClBackend cl;
+    private final KernelRuntime rt;
 
-    ClRows(OpenClBackend cl) { this.cl = cl; }
+    public RowsKernels(KernelRuntime rt) { this.rt = rt; }
 
-    void l2Normalize(int rows, int cols, ClBuffer x, ClBuffer y, ClBuffer norms) {
+    public void l2Normalize(int rows, int cols, DeviceBuffer x, DeviceBuffer y, DeviceBuffer norms) {
         int threads = rowThreads(cols);
-        cl.launch("rows_l2_fwd").arg(x).arg(y).arg(norms).arg(cols).run((long) rows * threads, threads);
+        rt.launch("rows_l2_fwd").arg(x).arg(y).arg(norms).arg(cols).run((long) rows * threads, threads);
     }
 
-    void l2NormalizeBackward(int rows, int cols, ClBuffer y, ClBuffer norms, ClBuffer dy, ClBuffer dx) {
+    public void l2NormalizeBackward(int rows, int cols, DeviceBuffer y, DeviceBuffer norms, DeviceBuffer dy,
+                                    DeviceBuffer dx) {
         int threads = rowThreads(cols);
-        cl.launch("rows_l2_bwd").arg(y).arg(norms).arg(dy).arg(dx).arg(cols).run((long) rows * threads, threads);
+        rt.launch("rows_l2_bwd").arg(y).arg(norms).arg(dy).arg(dx).arg(cols).run((long) rows * threads, threads);
     }
 
-    void gather(int cols, ClBuffer src, int[] index, ClBuffer dst) {
+    public void gather(int cols, DeviceBuffer src, int[] index, DeviceBuffer dst) {
         if (index.length == 0) return;
         long total = (long) index.length * cols;
-        try (ClBuffer idx = cl.ints(index)) {
-            cl.launch("rows_gather").arg(src).arg(idx).arg(dst).arg(Math.toIntExact(total)).arg(cols)
+        try (DeviceBuffer idx = rt.ints(index)) {
+            rt.launch("rows_gather").arg(src).arg(idx).arg(dst).arg(Math.toIntExact(total)).arg(cols)
                     .run(total, LOCAL);
         }
     }
 
-    void scatter(int cols, ClBuffer src, int[] index, ClBuffer dst, boolean accumulate) {
+    public void scatter(int cols, DeviceBuffer src, int[] index, DeviceBuffer dst, boolean accumulate) {
         if (index.length == 0) return;
         int[] plan = scatterPlan(index);
         int uniq = (plan.length - index.length - 1) / 2;
         long total = (long) uniq * cols;
-        try (ClBuffer p = cl.ints(plan)) {
-            cl.launch("rows_scatter").arg(src).arg(p).arg(dst).arg(Math.toIntExact(total)).arg(cols).arg(uniq)
+        try (DeviceBuffer p = rt.ints(plan)) {
+            rt.launch("rows_scatter").arg(src).arg(p).arg(dst).arg(Math.toIntExact(total)).arg(cols).arg(uniq)
                     .arg(accumulate ? 1 : 0).run(total, LOCAL);
         }
     }
