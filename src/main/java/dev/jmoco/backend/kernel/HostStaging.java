@@ -1,4 +1,4 @@
-package dev.jmoco.backend.opencl;
+package dev.jmoco.backend.kernel;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -6,17 +6,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Host memory for non-blocking uploads (index arrays). A non-blocking clEnqueueWriteBuffer may read its source
- * any time until the queue has run it, so the source must stay put: direct (off-heap) buffers, held here until
- * the backend has waited on the queue ({@link #retire}), then reused. A Java array would be moved by the GC.
+ * Host memory for asynchronous uploads of index arrays (clEnqueueWriteBuffer without blocking,
+ * cuMemcpyHtoDAsync): the device may read the source until its queue (stream) has run the copy, so the source
+ * must stay put: direct (off-heap) buffers, held here until the backend has waited on its queue
+ * ({@link #retire}), then reused. A Java array would be moved by the GC. Pinned memory (cuMemAllocHost) would
+ * make CUDA's copies truly asynchronous; the next step once a GPU can measure it.
  */
-final class ClStaging {
+public final class HostStaging {
     private final List<ByteBuffer> inFlight = new ArrayList<>();
     private final List<ByteBuffer> free = new ArrayList<>();
     private long heldBytes;
 
     /** A direct buffer holding {@code values}, kept alive until the next {@link #retire}. */
-    synchronized ByteBuffer hold(int[] values) {
+    public synchronized ByteBuffer hold(int[] values) {
         int bytes = values.length * Integer.BYTES;
         ByteBuffer b = null;
         for (int i = 0; i < free.size(); i++)
@@ -31,10 +33,10 @@ final class ClStaging {
     }
 
     /** Bytes held for uploads not yet known to be done. */
-    synchronized long heldBytes() { return heldBytes; }
+    public synchronized long heldBytes() { return heldBytes; }
 
-    /** The queue has finished everything enqueued so far: every held buffer may be reused. */
-    synchronized void retire() {
+    /** The stream has finished everything queued so far: every held buffer may be reused. */
+    public synchronized void retire() {
         free.addAll(inFlight);
         inFlight.clear();
         heldBytes = 0;

@@ -1,4 +1,4 @@
-package dev.jmoco.backend.cuda;
+package dev.jmoco.backend.kernel;
 
 import org.junit.jupiter.api.Test;
 
@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Host copies of asynchronous uploads: held (never reused) until retired, then recycled. */
-class CudaStagingTest {
+class HostStagingTest {
 
     private static int[] read(ByteBuffer b) {
         int[] v = new int[b.limit() / Integer.BYTES];
@@ -20,7 +20,7 @@ class CudaStagingTest {
 
     @Test
     void heldBuffersAreNotReusedUntilRetired() {
-        CudaStaging s = new CudaStaging();
+        HostStaging s = new HostStaging();
         ByteBuffer a = s.hold(new int[] {1, 2, 3});
         ByteBuffer b = s.hold(new int[] {4});
         assertNotSame(a, b);
@@ -38,7 +38,7 @@ class CudaStagingTest {
 
     @Test
     void emptyAndLargeArrays() {
-        CudaStaging s = new CudaStaging();
+        HostStaging s = new HostStaging();
         assertEquals(0, s.hold(new int[0]).limit());
         int[] big = new int[10_000];
         for (int i = 0; i < big.length; i++) big[i] = i * 7 - 3;
