@@ -124,6 +124,20 @@ public final class Safetensors {
      * @throws IOException if the file cannot be read or is not valid safetensors (the message says where)
      */
     public static Contents read(Path file) throws IOException {
+        return read(file, true);
+    }
+
+    /**
+     * Reads only the header's metadata (the tensors' data is not touched): what a tool needs to learn how a
+     * checkpoint was made without loading its weights.
+     *
+     * @throws IOException as {@link #read}
+     */
+    public static Map<String, String> readMetadata(Path file) throws IOException {
+        return read(file, false).metadata();
+    }
+
+    private static Contents read(Path file, boolean withTensors) throws IOException {
         long size = Files.size(file);
         if (size < 8) throw corrupt(file, "has " + size + " bytes, too few for the 8-byte header length");
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
@@ -143,7 +157,9 @@ public final class Safetensors {
             }
             checkLayout(file, entries, size - dataStart);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (Entry e : entries) tensors.put(e.name(), load(all.asSlice(dataStart + e.begin(), e.end() - e.begin()), e));
+            if (withTensors)
+                for (Entry e : entries)
+                    tensors.put(e.name(), load(all.asSlice(dataStart + e.begin(), e.end() - e.begin()), e));
             return new Contents(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
         }
     }

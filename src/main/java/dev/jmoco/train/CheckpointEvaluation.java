@@ -102,7 +102,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
      * empty for a plain state dict.
      */
     public static Map<String, String> trainedOn(Path checkpoint) throws IOException {
-        Map<String, String> metadata = Safetensors.read(checkpoint).metadata();
+        Map<String, String> metadata = Safetensors.readMetadata(checkpoint);
         Map<String, String> out = new LinkedHashMap<>();
         for (String key : List.of("dataset", "data_dir")) {
             String v = metadata.get(Checkpoint.CONFIG + key);
@@ -112,7 +112,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
     }
 
     private String recordedArch() throws IOException {
-        String a = Safetensors.read(checkpoint).metadata().get(Checkpoint.CONFIG + "arch");
+        String a = Safetensors.readMetadata(checkpoint).get(Checkpoint.CONFIG + "arch");
         if (a == null)
             throw new IllegalArgumentException(checkpoint + " records no architecture (not a jmoco checkpoint): "
                     + "name it with --arch");

@@ -110,6 +110,18 @@ class SafetensorsTest {
         assertArrayEquals(new int[]{3, -1}, Tensor.ofLongs(new long[]{3, -1}, 2).toIntArray());
     }
 
+    /** readMetadata gives read's metadata, and validates the header the same way (a truncated file fails). */
+    @Test
+    void metadataAloneMatchesTheWholeRead() throws IOException {
+        Path file = dir.resolve("meta.safetensors");
+        Safetensors.write(file, Map.of("w", Tensor.of(new float[] {1, 2, 3}, 3)), Map.of("arch", "small", "epoch", "4"));
+        assertEquals(Safetensors.read(file).metadata(), Safetensors.readMetadata(file));
+        assertEquals("small", Safetensors.readMetadata(file).get("arch"));
+        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        java.nio.file.Files.write(file, Arrays.copyOf(bytes, bytes.length - 4));
+        assertThrows(IOException.class, () -> Safetensors.readMetadata(file));
+    }
+
     /** A fixture written by tools/golden/make_fixtures.py (Python's struct + json, not this class). */
     @Test
     void readsFilesWrittenByThePythonScript() throws IOException, URISyntaxException {

@@ -20,8 +20,8 @@ import java.nio.ByteBuffer;
  * The OpenCL backend: one device, one context, one in-order command queue, and one program built once from
  * {@code kernels/jmoco.h} and every {@code kernels/*.cl}. The ops themselves are {@link KernelBackend}'s
  * (argument checks, then one class per op family, shared with the CUDA backend); they enqueue kernels through
- * this class's {@link KernelRuntime} side ({@link #launch}, {@link #scratch}, {@link #ints}). Ops only enqueue: nothing waits
- * for the device except {@link #download}, {@link #readScalars} and {@link #synchronize}.
+ * this class's {@link KernelRuntime} side ({@link #launch}, {@link #scratch}, {@link #ints}). Ops only
+ * enqueue: nothing waits for the device except {@link #download} and {@link #synchronize}.
  *
  * <p>Not thread-safe: kernel arguments are set on shared cl_kernel objects, as one training loop does.
  */
@@ -141,9 +141,6 @@ public final class OpenClBackend extends KernelBackend {
 
     /** CL_DEVICE_MAX_COMPUTE_UNITS. */
     @Override public int computeUnits() { return device.computeUnits(); }
-
-    /** Blocking read of {@code dst.length} floats from the start of {@code b} (loss statistics). */
-    void readScalars(ClBuffer b, float[] dst) { read("readScalars", b, dst, 0, dst.length); }
 
     /** The command queue, for tests that launch kernels of their own programs. */
     cl_command_queue queue() { return queue; }
