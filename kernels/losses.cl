@@ -343,3 +343,93 @@ KERNEL void infonce_combine(GLOBAL const float* q, int q_off, GLOBAL const float
         rowStats[rowStats_off + n + i] = total[1];
     }
 }
+
+// ---- InfoNCE by rows: GEMM, one row kernel, GEMM -----------------------------------------------------------
+//
+// The second route (host class InfoNceRows), for devices where a vendor GEMM is much faster than the fused
+// kernels above: it stores the n x K logits once, in a scratch matrix that the row kernel then turns into
+// the gradient with respect to the raw dots, in place:
+//   (1) GEMM   neg[n, K] = q . queue^T               (raw dot products)
+//   (2) infonce_rows: per row i, the loss and rank, dq_i = g (p_i0 - 1) k_i, dk_i = g (p_i0 - 1) q_i, and
+//       neg_ij <- g p_ij (p_ij the softmax probability of negative j, g = gradScale / (n t): the logit is
+//       dot / t, so d(loss)/d(dot) = p / (n t))
+//   (3) GEMM   dq += neg . queue                      (the negatives' part of dq)
+// then losses_stats. The kernel reads the row twice (max and sum, then the gradient) and writes it once.
+
+// Work-items of infonce_rows (a power of two for block_sum/block_max; InfoNceRows.THREADS).
+#define INFONCE_ROWS_THREADS 512
+
+// One step of the online softmax over a raw dot d: (m, s) is the running max of the logits d/t and the
+// running sum of exp(logit - m) (rescaled when m grows); cnt counts the dots >= the positive's (the rank).
+DEVICE_FN void infonce_rows_step(float d, float pos, float invT, float* m, float* s, float* cnt) {
+    float x = d * invT;
+    if (x > *m) {
+        *s *= exp(*m - x);
+        *m = x;
+    }
+    *s += exp(x - *m);
+    *cnt += d >= pos ? 1.0f : 0.0f;
+}
+
+// One work-group of INFONCE_ROWS_THREADS per row i of q (grid: n groups). neg is [n, kq] (row i at
+// neg_off + i kq), read and then overwritten. The positive is kept apart from the negatives (as in the
+// fused route) so that p_i0 - 1 = -S / (e0 + S) has no cancellation; each work-item's (m, s) starts from
+// the positive's logit, so m is finite from the start and a work-item without elements (kq < group size)
+// adds nothing. Rows whose start is 16-byte aligned are read as float4 (the host's neg is a root scratch
+// buffer at offset 0, whose base is aligned: every row when kq is a multiple of 4), plus a scalar tail;
+// other rows element by element. Each work-item writes exactly the elements it read, so in place is safe.
+// Writes dq_i, dk_i (when hasDk) and the row's loss at rowStats[i], its rank at rowStats[n + i].
+KERNEL void infonce_rows(GLOBAL const float* q, int q_off, GLOBAL const float* k, int k_off, int n, int c, int kq,
+                         float invT, float g, GLOBAL float* neg, int neg_off,
+                         GLOBAL float* dq, int dq_off, int hasDk, GLOBAL float* dk, int dk_off,
+                         GLOBAL float* rowStats, int rowStats_off) {
+    LOCAL float red[INFONCE_ROWS_THREADS];
+    int i = GROUP_ID(0), lid = LOCAL_ID(0), threads = LOCAL_SIZE(0);
+    if (i >= n) return; // uniform across the group
+    int qi = q_off + i * c, ki = k_off + i * c, base = neg_off + i * kq;
+
+    float dot = 0.0f;
+    for (int cc = lid; cc < c; cc += threads) dot += q[qi + cc] * k[ki + cc];
+    float pos = block_sum(dot, red), posLogit = pos * invT;
+
+    // float4 number v holds elements 4v .. 4v + 3 of the row; the scalar loop covers the rest (all of an
+    // unaligned row).
+    int vecs = (base & 3) == 0 ? kq >> 2 : 0, tail = vecs << 2;
+    GLOBAL float4* row4 = (GLOBAL float4*) (neg + base);
+
+    // Pass 1: max, sum of exponentials, rank.
+    float m = posLogit, s = 0.0f, cnt = 0.0f;
+    for (int v = lid; v < vecs; v += threads) {
+        float4 d = row4[v];
+        infonce_rows_step(d.x, pos, invT, &m, &s, &cnt);
+        infonce_rows_step(d.y, pos, invT, &m, &s, &cnt);
+        infonce_rows_step(d.z, pos, invT, &m, &s, &cnt);
+        infonce_rows_step(d.w, pos, invT, &m, &s, &cnt);
+    }
+    for (int j = tail + lid; j < kq; j += threads) infonce_rows_step(neg[base + j], pos, invT, &m, &s, &cnt);
+    float mx = block_max(m, red);
+    float sum = block_sum(s * exp(m - mx), red);
+    float rank = block_sum(cnt, red);
+
+    // Pass 2: neg_ij <- g p_ij = exp(logit_ij - mx) g / (e0 + sum).
+    float e0 = exp(posLogit - mx), l = e0 + sum;
+    float f = g / l, gk = -g * sum / l; // gk = g (p_i0 - 1)
+    for (int v = lid; v < vecs; v += threads) {
+        float4 d = row4[v];
+        d.x = exp(d.x * invT - mx) * f;
+        d.y = exp(d.y * invT - mx) * f;
+        d.z = exp(d.z * invT - mx) * f;
+        d.w = exp(d.w * invT - mx) * f;
+        row4[v] = d;
+    }
+    for (int j = tail + lid; j < kq; j += threads) neg[base + j] = exp(neg[base + j] * invT - mx) * f;
+
+    for (int cc = lid; cc < c; cc += threads) {
+        dq[dq_off + i * c + cc] = gk * k[ki + cc];
+        if (hasDk) dk[dk_off + i * c + cc] = gk * q[qi + cc];
+    }
+    if (lid == 0) {
+        rowStats[rowStats_off + i] = log(l) - (posLogit - mx);
+        rowStats[rowStats_off + n + i] = rank;
+    }
+}

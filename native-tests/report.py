@@ -5,9 +5,10 @@
     report.py ratios JMH_JSON [JMH_JSON ...] PEER_JSON   # jmoco (JMH, device=cuda) against PyTorch on one GPU
 
 curves: pass when every step's loss agrees within 0.02 + 0.01 x |cpu loss| (float32 sums in another order,
-compounded over the run's steps); exit 1 otherwise. ratios: EMA GB/s over the best copy GB/s of the run
-(jmoco's CopyBench or torch copy_), InfoNCE PyTorch ms / jmoco ms, MoCo step images/s jmoco / PyTorch, and
-the rates of GEMM and the convolutions for context.
+compounded over the run's steps); exit 1 otherwise. ratios: the issue's targets (EMA GB/s over the best copy
+GB/s of the run, jmoco's CopyBench or torch copy_; InfoNCE PyTorch ms / jmoco ms per CUDA configuration; MoCo
+step images/s jmoco / PyTorch, TF32 against TF32), then each hand-written kernel against cuBLAS/cuDNN and
+PyTorch on the same shape.
 """
 import csv
 import json
@@ -44,7 +45,8 @@ def curves(cpu_csv, cuda_csv):
 
 
 def jmh_ms(paths):
-    """{'Class.method' or 'Class.method[arch]': ms} of the device=cuda rows."""
+    """{'Class.method[param, ...]': ms} of the CUDA rows; the brackets hold arch and any device other than
+    plain cuda (cuda:kernels, cuda:portable, cuda:tf32, ...)."""
     out = {}
     for path in paths:
         try:
@@ -54,14 +56,32 @@ def jmh_ms(paths):
             continue
         for r in rows:
             params = r.get("params", {})
-            if params.get("device", "cuda") != "cuda":
+            device = params.get("device", "cuda")
+            if not device.startswith("cuda"):
                 continue
-            name = ".".join(r["benchmark"].split(".")[-2:])
-            if "arch" in params:
-                name += f"[{params['arch']}]"
+            tags = [params["arch"]] if "arch" in params else []
+            tags += [device] if device != "cuda" else []
+            name = ".".join(r["benchmark"].split(".")[-2:]) + (f"[{', '.join(tags)}]" if tags else "")
             m = r["primaryMetric"]
             out[name] = m["score"] * TO_MS.get(m["scoreUnit"], float("nan"))
     return out
+
+
+def rate(name, ms):
+    """The benchmark's rate in its natural unit, from the FLOP and byte counts of its shape."""
+    gbs = lambda bytes_: f"{bytes_ / (ms * 1e-3) / 1e9:.1f} GB/s"
+    base = name.split("[")[0]
+    if base in FLOPS:
+        return f"{FLOPS[base] / (ms * 1e-3) / 1e9:.1f} GFLOP/s"
+    if base.startswith("ConvBench."):
+        return f"{CONV / (ms * 1e-3) / 1e9:.1f} GFLOP/s"
+    if base == "EmaBench.ema":
+        return gbs(12 * ARENA)
+    if base == "CopyBench.copy":
+        return gbs(8 * ARENA)
+    if base.startswith("MocoStepBench."):
+        return f"{BATCH / (ms * 1e-3):.1f} images/s"
+    return ""
 
 
 def ratios(jmh_paths, peer_path):
@@ -71,41 +91,49 @@ def ratios(jmh_paths, peer_path):
     except (OSError, ValueError) as e:
         print(f"ratios: no PyTorch results in {peer_path} ({e})")
         p = {}
-    gbs = lambda bytes_, ms: bytes_ / (ms * 1e-3) / 1e9 if ms else float("nan")
     for name, ms in sorted(j.items()):
-        rate = ""
-        if name in FLOPS:
-            rate = f"{FLOPS[name] / (ms * 1e-3) / 1e9:.1f} GFLOP/s"
-        elif name.startswith("ConvBench."):
-            rate = f"{CONV / (ms * 1e-3) / 1e9:.1f} GFLOP/s"
-        elif name == "EmaBench.ema":
-            rate = f"{gbs(12 * ARENA, ms):.1f} GB/s"
-        elif name == "CopyBench.copy":
-            rate = f"{gbs(8 * ARENA, ms):.1f} GB/s"
-        elif name.startswith("MocoStepBench."):
-            rate = f"{BATCH / (ms * 1e-3):.1f} images/s"
-        print(f"jmoco cuda  {name:<36} {ms:10.4f} ms  {rate}")
+        print(f"jmoco  {name:<52} {ms:10.4f} ms  {rate(name, ms)}")
     for name, ms in sorted(p.items()):
-        print(f"torch       {name:<36} {ms:10.4f} ms")
-    print()
+        print(f"torch  {name:<52} {ms:10.4f} ms")
+    print("\nTargets (issue 5):")
+    gbs = lambda bytes_, ms: bytes_ / (ms * 1e-3) / 1e9
     copies = [gbs(8 * ARENA, ms) for ms in (j.get("CopyBench.copy"), p.get("torch_copy")) if ms]
     if "EmaBench.ema" in j and copies:
         ema = gbs(12 * ARENA, j["EmaBench.ema"])
-        print(f"EMA: {ema:.1f} GB/s / best copy {max(copies):.1f} GB/s = {ema / max(copies):.2f} (bar >= 0.70)")
+        print(f"EMA: {ema:.1f} GB/s / best copy {max(copies):.1f} GB/s = {ema / max(copies):.2f} (target >= 0.85)")
     else:
         print("EMA: n/a (missing EmaBench.ema or both copies)")
-    if "InfoNceBench.forwardBackward" in j and "torch_infonce_fwd_bwd" in p:
-        r = p["torch_infonce_fwd_bwd"] / j["InfoNceBench.forwardBackward"]
-        print(f"InfoNCE fwd+bwd: PyTorch {p['torch_infonce_fwd_bwd']:.4f} ms / jmoco "
-              f"{j['InfoNceBench.forwardBackward']:.4f} ms = {r:.2f} (bar >= 1.5)")
-    else:
+    infonce = {n: ms for n, ms in j.items() if n.startswith("InfoNceBench.forwardBackward")}
+    for name, ms in sorted(infonce.items()):
+        if "torch_infonce_fwd_bwd" in p:
+            print(f"InfoNCE fwd+bwd {name}: PyTorch {p['torch_infonce_fwd_bwd']:.4f} ms / jmoco {ms:.4f} ms"
+                  f" = {p['torch_infonce_fwd_bwd'] / ms:.2f} (target >= 2)")
+    if not infonce or "torch_infonce_fwd_bwd" not in p:
         print("InfoNCE: n/a (missing a side)")
-    moco = j.get("MocoStepBench.step[resnet18]")
-    if moco and "torch_moco_step_resnet18" in p:
-        a, b = BATCH / (moco * 1e-3), BATCH / (p["torch_moco_step_resnet18"] * 1e-3)
-        print(f"MoCo step ResNet-18 batch 256: jmoco {a:.1f} images/s / PyTorch {b:.1f} images/s = {a / b:.2f}")
-    else:
+    steps = {n: ms for n, ms in j.items() if n.startswith("MocoStepBench.step[resnet18")}
+    for name, ms in sorted(steps.items()):
+        peer = "torch_moco_step_resnet18" + ("_tf32" if "tf32" in name else "")
+        if peer in p:
+            a, b = BATCH / (ms * 1e-3), BATCH / (p[peer] * 1e-3)
+            print(f"MoCo step ResNet-18 batch 256 {name}: jmoco {a:.1f} images/s / PyTorch ({peer}) {b:.1f}"
+                  f" images/s = {a / b:.2f} (target >= 1)")
+    if not steps:
         print("MoCo step: n/a (missing a side)")
+    print("\nHand-written kernels (cuda:kernels) against cuBLAS/cuDNN (cuda) and PyTorch, ms:")
+    peers = {"GemmBench.sgemm": "torch_sgemm", "ConvBench.forward": "torch_conv_forward",
+             "ConvBench.backwardData": "torch_conv_backward_data",
+             "ConvBench.backwardFilter": "torch_conv_backward_filter"}
+    for base, peer in peers.items():
+        for tf32 in ("", "tf32"):
+            lib = j.get(base + (f"[cuda:{tf32}]" if tf32 else ""))
+            own = j.get(f"{base}[cuda:kernels{':' + tf32 if tf32 else ''}]")
+            torch_ms = p.get(peer + ("_tf32" if tf32 else ""))
+            if own is None and lib is None:
+                continue
+            cell = lambda v: f"{v:.4f}" if v else "n/a"
+            vs = f", kernels/library {own / lib:.2f}" if own and lib else ""
+            print(f"  {base}{' TF32' if tf32 else ''}: kernels {cell(own)}, library {cell(lib)},"
+                  f" torch {cell(torch_ms)}{vs}")
     return 0
 
 

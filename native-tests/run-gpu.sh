@@ -3,8 +3,9 @@
 # network: everything comes from the bundle native-tests/package.sh built. Run from the repository root:
 #   OUT=/some/folder native-tests/run-gpu.sh [--dry-run] [BUNDLE]     # BUNDLE: dist/gpu.tar.gz (default) or dist/gpu
 # Parts (each under `timeout`, each logged to $OUT/NAME.log; a failed part is reported and the next one runs):
-#   nvidia-smi, devices, conformance (JUnit, JMOCO_REQUIRE_CUDA=1), train-cuda, train-cpu + curves, jmh-ops,
-#   jmh-moco, torch-peer, ratios. The whole run is held under TOTAL_S seconds (default 520; the device session is
+#   nvidia-smi, devices, conformance (JUnit, JMOCO_REQUIRE_CUDA=1), cuda-tests, train-cuda, train-cpu + curves,
+#   jmh-targets, jmh-infonce, jmh-moco, torch-peer, jmh-gemm, jmh-conv, ratios (most important first: a part that
+#   would outlive the budget is cut). The whole run is held under TOTAL_S seconds (default 520; the device session is
 #   15 minutes including start-up). --dry-run: only what needs no GPU (bundle check, the runtime's version,
 #   `jmoco devices`, the conformance tests listed, not run). Exit status: 0 when every part passed, 1 when one
 #   failed, 2 on a bad bundle, 3 when there is no NVIDIA driver.
@@ -98,7 +99,9 @@ if ! command -v nvidia-smi >/dev/null 2>&1 || [ -z "$libcuda" ]; then
 fi
 
 # --- cuBLAS 13 and cuDNN 9 from PyTorch's Python packages (the backend binds them when found) -------------
-libdirs=$(timeout 60 find / -xdev \( -name 'libcudnn.so.9*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' \) \
+# (nvrtc and nvJitLink too: cuDNN's runtime-compiled engines load them.)
+libdirs=$(timeout 60 find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o \( -name 'libcudnn.so.9*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' \
+  -o -name 'libnvrtc.so.13*' -o -name 'libnvJitLink.so.13*' \) \
   -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')
 export LD_LIBRARY_PATH="${libdirs}${LD_LIBRARY_PATH:-}"
 say "libraries: LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-<none found>}"
@@ -108,7 +111,12 @@ PY=${PY:-python3}
 
 part nvidia-smi 20 nvidia-smi
 part devices 30 "${JMOCO[@]}" devices
-JMOCO_REQUIRE_CUDA=1 part conformance 120 "${JUNIT[@]}" execute "${SUITE[@]}" --details=tree --reports-dir "$OUT/junit"
+# Every op against the CPU backend on cuda, cuda:kernels and cuda:portable (ConformanceBackends), then the CUDA
+# package's own tests: cuBLAS/cuDNN bindings (must load here), the TF32 GEMM, the options.
+JMOCO_REQUIRE_CUDA=1 part conformance 150 "${JUNIT[@]}" execute "${SUITE[@]}" --details=tree --reports-dir "$OUT/junit"
+JMOCO_REQUIRE_CUDA=1 JMOCO_REQUIRE_CUDA_LIBRARIES=1 part cuda-tests 45 "${JUNIT[@]}" execute \
+  --class-path "$B/test/jmoco-tests.jar:$(ls "$B"/lib/*.jar | tr '\n' ':')" --select-package dev.jmoco.backend.cuda \
+  --disable-banner --disable-ansi-colors --details=tree --reports-dir "$OUT/junit-cuda"
 
 train=(train --dataset fashion-mnist --data-dir "$B/data/fashion-mnist" --limit-train 512 --batch 64
        --queue 256 --epochs 2 --log-every 1 --knn-every 0 --seed 1)
@@ -116,14 +124,22 @@ part train-cuda 45 "${JMOCO[@]}" "${train[@]}" --device cuda --out "$OUT/train-c
 part train-cpu 45 "${JMOCO[@]}" "${train[@]}" --device cpu --out "$OUT/train-cpu"
 part curves 10 "$PY" native-tests/report.py curves "$OUT/train-cpu/metrics.csv" "$OUT/train-cuda/metrics.csv"
 
-jmh=(-p device=cuda -f 1 -wi 1 -i 3 -w 1 -r 1 -foe true)
-part jmh-ops 100 "$JAVA" -jar "$B/bench/benchmarks.jar" \
-  '\.(EmaBench\.ema|CopyBench\.copy|InfoNceBench\.forwardBackward|GemmBench\.sgemm|ConvBench\.(forward|backwardData|backwardFilter))$' \
-  "${jmh[@]}" -rf json -rff "$OUT/jmh-ops.json"
-part jmh-moco 90 "$JAVA" -jar "$B/bench/benchmarks.jar" 'MocoStepBench' -p arch=resnet18 \
+# The issue's targets first (EMA against copy bandwidth, InfoNCE per CUDA path, the ResNet-18 MoCo step), then
+# each hand-written kernel against cuBLAS/cuDNN (cuda:kernels against cuda, with and without TF32).
+jmh=(-f 1 -wi 1 -i 3 -w 1 -r 1 -foe true)
+BENCH=("$JAVA" -jar "$B/bench/benchmarks.jar")
+part jmh-targets 60 "${BENCH[@]}" '\.(EmaBench\.ema|CopyBench\.copy)$' -p device=cuda "${jmh[@]}" \
+  -rf json -rff "$OUT/jmh-targets.json"
+part jmh-infonce 45 "${BENCH[@]}" 'InfoNceBench\.forwardBackward$' -p device=cuda,cuda:kernels,cuda:portable \
+  "${jmh[@]}" -rf json -rff "$OUT/jmh-infonce.json"
+part jmh-moco 90 "${BENCH[@]}" 'MocoStepBench' -p arch=resnet18 -p device=cuda,cuda:kernels,cuda:tf32 \
   "${jmh[@]}" -rf json -rff "$OUT/jmh-moco.json"
 part torch-peer 75 bash -c "'$PY' native-tests/torch_gpu_peer.py --quick > '$OUT/torch-peer.json.tmp' && tail -n 1 '$OUT/torch-peer.json.tmp' > '$OUT/torch-peer.json'"
-part ratios 10 "$PY" native-tests/report.py ratios "$OUT/jmh-ops.json" "$OUT/jmh-moco.json" "$OUT/torch-peer.json"
+part jmh-gemm 40 "${BENCH[@]}" 'GemmBench\.sgemm$' -p device=cuda,cuda:kernels,cuda:tf32,cuda:kernels:tf32 \
+  "${jmh[@]}" -rf json -rff "$OUT/jmh-gemm.json"
+part jmh-conv 60 "${BENCH[@]}" 'ConvBench\.(forward|backwardData|backwardFilter)$' -p device=cuda,cuda:kernels \
+  "${jmh[@]}" -rf json -rff "$OUT/jmh-conv.json"
+part ratios 10 "$PY" native-tests/report.py ratios "$OUT"/jmh-*.json "$OUT/torch-peer.json"
 
 say "run: ${#failed[@]} part(s) failed${failed:+: ${failed[*]}} (${SECONDS}s of ${total}s)"
 [ ${#failed[@]} -eq 0 ]

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """PyTorch on the same GPU and the same shapes as jmoco's JMH benchmarks (bench/README.md), for
 native-tests/run-gpu.sh. Prints one JSON object {name: ms} on its last line (median of timed calls, each
-bracketed by torch.cuda.synchronize()). float32 eager, TF32 off for matmul and cuDNN (a fair float32 peer).
+bracketed by torch.cuda.synchronize()). float32 eager, TF32 off for matmul and cuDNN (a fair float32 peer),
+except the *_tf32 entries, which allow TF32 for both (the peer of jmoco's `--device cuda:tf32`).
 
     python3 native-tests/torch_gpu_peer.py [--quick] [--only REGEX]
 
 Names: torch_ema_mul_add, torch_ema_lerp, torch_copy (11,176,512 floats), torch_infonce_fwd_bwd (N 256, C 128,
 K 65536, t 0.07: MoCo's einsum / cat / t / cross_entropy / backward), torch_moco_step_resnet18 (the CIFAR demo's
 ModelMoCo step as tools/golden/make_moco_fixtures.py holds it, on the device, with MocoStepBench's settings
-from bench/peer.py: batch 256, K 4096, m 0.99, t 0.1, 8 BN splits, v2 head, SGD lr 0.06 momentum 0.9 wd 5e-4).
+from bench/peer.py: batch 256, K 4096, m 0.99, t 0.1, 8 BN splits, v2 head, SGD lr 0.06 momentum 0.9 wd 5e-4),
+torch_moco_step_resnet18_tf32 (the same with TF32), torch_sgemm (1024^3, GemmBench), torch_sgemm_tf32,
+torch_conv_forward / torch_conv_backward_data / torch_conv_backward_filter (ConvBench: n 64, c 64, 32x32, k 64,
+3x3, stride 1, pad 1; cudnn.benchmark on, as for every entry).
 """
 import argparse
 import copy
@@ -126,6 +130,17 @@ def moco_step():
     return step
 
 
+def with_tf32(fn):
+    """fn with TF32 allowed for matmul and cuDNN during the call (both off otherwise)."""
+    def run():
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try:
+            return fn()
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    return run
+
+
 def suite(only):
     out = {}
     src, dst = torch.rand(ARENA, device=DEV), torch.empty(ARENA, device=DEV)
@@ -148,8 +163,19 @@ def suite(only):
         F.cross_entropy(logits, labels).backward()
 
     out["torch_infonce_fwd_bwd"] = infonce
+    a, b = torch.rand(1024, 1024, device=DEV) * 2 - 1, torch.rand(1024, 1024, device=DEV) * 2 - 1
+    out["torch_sgemm"] = lambda: torch.mm(a, b)
+    out["torch_sgemm_tf32"] = with_tf32(lambda: torch.mm(a, b))
+    x = torch.rand(64, 64, 32, 32, device=DEV) * 2 - 1
+    w = torch.rand(64, 64, 3, 3, device=DEV) * 2 - 1
+    dy = torch.rand(64, 64, 32, 32, device=DEV) * 2 - 1
+    out["torch_conv_forward"] = lambda: F.conv2d(x, w, stride=1, padding=1)
+    out["torch_conv_backward_data"] = lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=1, padding=1)
+    out["torch_conv_backward_filter"] = lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=1, padding=1)
     if re.search(only, "torch_moco_step_resnet18"):
         out["torch_moco_step_resnet18"] = moco_step()
+    if re.search(only, "torch_moco_step_resnet18_tf32"):
+        out["torch_moco_step_resnet18_tf32"] = with_tf32(moco_step())
     return {name: fn for name, fn in out.items() if re.search(only, name)}
 
 
@@ -164,7 +190,7 @@ def main():
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True
     print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, "
-          f"{torch.cuda.get_device_name(0)}, TF32 off", file=sys.stderr)
+          f"{torch.cuda.get_device_name(0)}, TF32 off but in *_tf32", file=sys.stderr)
     results = {}
     for name, fn in suite(args.only).items():
         try:

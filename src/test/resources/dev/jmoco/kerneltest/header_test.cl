@@ -60,6 +60,25 @@ KERNEL void hdr_reduce(GLOBAL const float* RESTRICT x, int x_off, int n, GLOBAL 
     if (lid == 0) sums[sums_off + GROUP_ID(0)] = part[0];
 }
 
+/* The header's block_sum and block_max, each called twice on one scratch array (the second call must not race
+   the first's readers): per work-item, out[4 g + 0..3] = sum(x), max(x), sum(2 x + 1), max(-x) over its
+   work-group, items past n contributing 0 to the sums and nothing to the maxima. Every work-item writes its
+   own results, so a reduction that gives the result to thread 0 only fails. */
+KERNEL void hdr_block_reduce(GLOBAL const float* x, int x_off, int n, GLOBAL float* out, int out_off) {
+    LOCAL float scratch[1024];
+    int i = GLOBAL_ID(0);
+    float v = i < n ? x[x_off + i] : 0.0f;
+    float sum = block_sum(v, scratch);
+    float mx = block_max(i < n ? v : -INFINITY, scratch);
+    float sum2 = block_sum(i < n ? 2.0f * v + 1.0f : 0.0f, scratch);
+    float mx2 = block_max(i < n ? -v : -INFINITY, scratch);
+    GLOBAL float* o = out + out_off + 4 * i;
+    o[0] = sum;
+    o[1] = mx;
+    o[2] = sum2;
+    o[3] = mx2;
+}
+
 /* Six math results per element: exp, log, sqrt, fmax(x, 1), fmin(x, 1), fabs(-x). */
 KERNEL void hdr_math(GLOBAL const float* x, int x_off, GLOBAL float* out, int out_off, int n) {
     int i = GLOBAL_ID(0);

@@ -3,6 +3,7 @@ package dev.jmoco.bench;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Backends;
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.cuda.CudaBackend;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
@@ -43,7 +44,17 @@ public abstract class BenchBase {
 
     protected Backend backend;
 
-    protected void openBackend() { backend = Backends.create(device); }
+    protected void openBackend() {
+        backend = Backends.create(device);
+        System.out.println("# " + device + ": " + backend);
+        if (backend instanceof CudaBackend cuda) cuda.paths().forEach(p -> System.out.println("#   " + p));
+    }
+
+    /**
+     * Whether the device may round GEMM and convolution inputs to TF32 (10 mantissa bits, {@code cuda:tf32}):
+     * a result check then allows about 2^-10 relative error per product, summed over sqrt(k) random-sign terms.
+     */
+    protected boolean tf32() { return device.contains("tf32"); }
 
     protected void closeBackend() { if (backend != null) backend.close(); }
 

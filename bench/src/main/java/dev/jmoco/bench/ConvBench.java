@@ -52,7 +52,8 @@ public class ConvBench extends BenchBase {
         verify();
     }
 
-    /** Sampled entries of y, dx and dw against the definition in double (abs 1e-3 + rel 1e-4). */
+    /** Sampled entries of y, dx and dw against the definition in double (abs 1e-3 + rel 1e-4; with TF32 abs 5e-2 +
+     * rel 1e-2: the filter gradient sums n p q = 65,536 products, each rounded by about 2^-10). */
     private void verify() {
         float[] hx = read(x), hw_ = read(w), hdy = read(dy), hy = read(y), hdx = read(dx), hdw = read(dw);
         SplittableRandom rnd = new SplittableRandom(4);
@@ -92,8 +93,8 @@ public class ConvBench extends BenchBase {
         }
     }
 
-    private static void check(String what, float got, double expected) {
-        if (Math.abs(got - expected) > 1e-3 + 1e-4 * Math.abs(expected))
+    private void check(String what, float got, double expected) {
+        if (Math.abs(got - expected) > (tf32() ? 5e-2 + 1e-2 * Math.abs(expected) : 1e-3 + 1e-4 * Math.abs(expected)))
             throw new IllegalStateException("conv " + what + " = " + got + ", expected " + expected);
     }
 

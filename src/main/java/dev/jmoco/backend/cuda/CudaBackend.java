@@ -1,10 +1,13 @@
 package dev.jmoco.backend.cuda;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.ConvShape;
 import dev.jmoco.backend.OpChecks;
 import dev.jmoco.backend.PoolStats;
-import dev.jmoco.backend.kernel.KernelBackend;
+import dev.jmoco.backend.kernel.DeviceBuffer;
 import dev.jmoco.backend.kernel.HostStaging;
+import dev.jmoco.backend.kernel.InfoNceRows;
+import dev.jmoco.backend.kernel.KernelBackend;
 import dev.jmoco.backend.kernel.KernelRuntime;
 import jcuda.CudaException;
 import jcuda.Pointer;
@@ -13,11 +16,12 @@ import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
-import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,9 +31,11 @@ import java.util.Map;
  * with OpenCL) turn each op into launches.
  * Ops only queue work: nothing waits for the device except {@link #download} and {@link #synchronize}.
  *
- * <p>Library fast paths (cuBLAS for gemm, cuDNN for convolution) are not wired yet: they plug in as
- * overrides of {@link #gemm} and {@link #conv2d} and friends, in front of the shared kernels, each behind a check that
- * {@link CudaLibraries} found the library.
+ * <p>Faster paths replace some shared kernels, chosen once at construction from {@link CudaOptions}:
+ * cuBLAS for {@link #gemm} and cuDNN for the convolutions where the libraries load ({@link Cublas},
+ * {@link Cudnn}; {@code cuda:kernels} turns them off), the hand-written TF32 GEMM when TF32 is allowed and
+ * cuBLAS is not used, and InfoNCE as GEMM + one row kernel ({@link InfoNceRows}) instead of the one-pass
+ * kernel ({@code cuda:portable} keeps only the kernels shared with OpenCL). {@link #paths()} says which run.
  *
  * <p>Not thread-safe (one training loop drives it); the context is made current on whichever thread calls.
  */
@@ -37,26 +43,35 @@ public final class CudaBackend extends KernelBackend {
     private static final long MAX_STAGED_BYTES = 64L << 20;
 
     private final CudaDevice device;
+    private final CudaOptions options;
     private final CUdevice cuDevice = new CUdevice();
     private final CUcontext context = new CUcontext();
-    private final CUstream stream = new CUstream();
+    private final CudaStream stream = new CudaStream();
     private final CUmodule module = new CUmodule();
     private final Map<String, CUfunction> functions = new HashMap<>();
     final CudaPool pool = new CudaPool();
     private final HostStaging staging = new HostStaging();
     private final long maxWorkGroupSize;
     private final long localMemBytes;
+    private final List<String> paths = new ArrayList<>();
+    private Cublas cublas;
+    private Cudnn cudnn;
+    private Tf32Gemm tf32Gemm;
+    private InfoNceRows infoNceRows;
     private Thread boundThread;
     private boolean closed;
 
     /**
-     * Opens {@code device} (from {@link CudaDevices#discover()}) and loads the kernels of this build.
+     * Opens {@code device} (from {@link CudaDevices#discover()}) and loads the kernels of this build. A library
+     * that {@code options} allows but that cannot be used is reported once on standard error (one line, the reason) and its ops
+     * fall back to the hand-written kernels.
      *
      * @throws IllegalStateException naming the failing driver call, or saying this build has no CUDA kernels
      */
-    public CudaBackend(CudaDevice device) {
+    public CudaBackend(CudaDevice device, CudaOptions options) {
         byte[] fatbin = CudaKernels.fatbin().orElseThrow(() -> new IllegalStateException(CudaKernels.NONE));
         this.device = device;
+        this.options = options;
         JCudaDriver.setExceptionsEnabled(true);
         String call = "cuInit";
         boolean retained = false;
@@ -86,9 +101,133 @@ public final class CudaBackend extends KernelBackend {
             throw CudaError.of(call, e);
         }
         initKernels();
+        openPaths();
     }
 
+    /** Picks the paths {@link #options} allow and this machine has; see the class comment. */
+    private void openPaths() {
+        if (options.libraries()) {
+            try {
+                cublas = Cublas.open(stream.handle(), options.tf32());
+                paths.add("gemm: " + cublas.describe());
+            } catch (CudaLibraryUnavailable e) {
+                warn(e.getMessage() + "; gemm runs on this project's kernels");
+                paths.add("gemm: kernels (" + e.getMessage() + ")");
+            }
+            try {
+                cudnn = Cudnn.open(stream.handle(), options.tf32());
+                paths.add("conv: " + cudnn.describe());
+            } catch (CudaLibraryUnavailable e) {
+                warn(e.getMessage() + "; convolutions run on this project's kernels");
+                paths.add("conv: kernels (" + e.getMessage() + ")");
+            }
+        }
+        if (!options.portable()) {
+            if (cublas == null && options.tf32()) {
+                tf32Gemm = new Tf32Gemm(this);
+                paths.add("gemm: kernels, TF32 tensor cores");
+            }
+            infoNceRows = new InfoNceRows(this);
+            paths.add("infoNce: GEMM + row kernel (warp reductions)");
+        } else {
+            paths.add("infoNce: one-pass kernel (shared with OpenCL)");
+        }
+        if (cublas == null && tf32Gemm == null) paths.add("gemm: kernels (shared with OpenCL)");
+        if (cudnn == null) paths.add("conv: kernels (shared with OpenCL)");
+    }
+
+    /** One line on standard error: a library was asked for (the default) but cannot be used here. */
+    private static void warn(String message) { System.err.println("jmoco: cuda: " + message); }
+
+    /** Which implementation runs each op family that has more than one, with the reason where one is missing. */
+    public List<String> paths() { return List.copyOf(paths); }
+
+    /** The options this backend was opened with. */
+    public CudaOptions options() { return options; }
+
     @Override public String name() { return "cuda"; }
+
+    // ---- ops with faster paths than the shared kernels ----------------------------------------------------
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k,
+                     float alpha, Buffer a, Buffer b, float beta, Buffer c) {
+        OpChecks.gemm(transA, transB, m, n, k, a, b, c);
+        gemm(transA, transB, m, n, k, alpha, own("gemm", a), own("gemm", b), beta, own("gemm", c));
+    }
+
+    private void gemm(boolean transA, boolean transB, int m, int n, int k,
+                      float alpha, DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c) {
+        if (m == 0 || n == 0) return;
+        if (cublas != null && k > 0) {
+            open("gemm");
+            cublas.gemm(transA, transB, m, n, k, alpha, address(a), address(b), beta, address(c));
+        } else if (tf32Gemm != null && k > 0) {
+            tf32Gemm.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
+        } else {
+            gemm.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
+        }
+    }
+
+    @Override
+    public void conv2d(ConvShape s, Buffer x, Buffer w, Buffer y) {
+        if (cudnn == null) { super.conv2d(s, x, w, y); return; }
+        OpChecks.conv2d(s, x, w, y);
+        long xa = address(own("conv2d", x)), wa = address(own("conv2d", w)), ya = address(own("conv2d", y));
+        withWorkspace(ws -> cudnn.forward(s, xa, wa, ya, ws));
+    }
+
+    @Override
+    public void conv2dBackwardData(ConvShape s, Buffer dy, Buffer w, Buffer dx) {
+        if (cudnn == null) { super.conv2dBackwardData(s, dy, w, dx); return; }
+        String op = "conv2dBackwardData";
+        OpChecks.conv2dBackwardData(s, dy, w, dx);
+        long dya = address(own(op, dy)), wa = address(own(op, w)), dxa = address(own(op, dx));
+        withWorkspace(ws -> cudnn.backwardData(s, dya, wa, dxa, ws));
+    }
+
+    @Override
+    public void conv2dBackwardFilter(ConvShape s, Buffer x, Buffer dy, Buffer dw) {
+        if (cudnn == null) { super.conv2dBackwardFilter(s, x, dy, dw); return; }
+        String op = "conv2dBackwardFilter";
+        OpChecks.conv2dBackwardFilter(s, x, dy, dw);
+        long xa = address(own(op, x)), dya = address(own(op, dy)), dwa = address(own(op, dw));
+        withWorkspace(ws -> cudnn.backwardFilter(s, xa, dya, dwa, ws));
+    }
+
+    @Override
+    public void infoNce(int n, int c, int kq, float t, Buffer q, Buffer k, Buffer queue, float gradScale,
+                        Buffer stats, Buffer dq, Buffer dk) {
+        if (infoNceRows == null || !InfoNceRows.fits(n, kq)) {
+            super.infoNce(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk);
+            return;
+        }
+        String op = "infoNce";
+        OpChecks.infoNce(n, c, kq, t, q, k, queue, stats, dq, dk);
+        infoNceRows.run(n, c, kq, t, own(op, q), own(op, k), own(op, queue), gradScale, own(op, stats),
+                own(op, dq), dk == null ? null : own(op, dk), this::gemm);
+    }
+
+    private static long address(DeviceBuffer b) { return ((CudaBuffer) b).address(); }
+
+    /**
+     * Runs a cuDNN call with pooled scratch as its workspace, returned to the pool when the call has been
+     * queued (safe on one stream: whatever next uses the memory runs after the convolution).
+     */
+    private void withWorkspace(java.util.function.Consumer<Cudnn.Workspace> call) {
+        open("conv");
+        List<CudaBuffer> held = new ArrayList<>(1);
+        try {
+            call.accept(bytes -> {
+                if (bytes == 0) return 0;
+                CudaBuffer b = scratch((bytes + Float.BYTES - 1) / Float.BYTES);
+                held.add(b);
+                return b.address();
+            });
+        } finally {
+            for (CudaBuffer b : held) b.close();
+        }
+    }
 
     /** The device this backend runs on. */
     public CudaDevice device() { return device; }
@@ -250,6 +389,8 @@ public final class CudaBackend extends KernelBackend {
         try {
             JCudaDriver.cuStreamSynchronize(stream);
         } finally {
+            if (cublas != null) cublas.close();
+            if (cudnn != null) cudnn.close();
             staging.retire();
             pool.releaseAll();
             JCudaDriver.cuModuleUnload(module);
@@ -258,5 +399,8 @@ public final class CudaBackend extends KernelBackend {
         }
     }
 
-    @Override public String toString() { return "CudaBackend[" + device.describe() + "]"; }
+    @Override
+    public String toString() {
+        return "CudaBackend[" + device.describe() + (options.text().isEmpty() ? "" : ", " + options.text()) + "]";
+    }
 }

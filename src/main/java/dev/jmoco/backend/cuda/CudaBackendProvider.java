@@ -5,7 +5,7 @@ import dev.jmoco.backend.BackendProvider;
 
 /**
  * Service entry for the CUDA backend, ranked above OpenCL (the same GPU runs faster through CUDA). The option
- * is a device ordinal ({@code --device cuda:1}), 0 by default. Availability comes from one cached probe of the
+ * ({@code --device cuda:1:kernels}) is read by {@link CudaOptions}: a device ordinal, 0 by default, and flags. Availability comes from one cached probe of the
  * driver ({@link CudaDevices}) and one cached look for the kernels, so asking is cheap and never retries a
  * driver that failed to load.
  */
@@ -21,8 +21,13 @@ public final class CudaBackendProvider implements BackendProvider {
     @Override
     public Availability availability(String option) {
         try {
-            Integer ordinal = ordinal(option);
-            if (ordinal == null) return Availability.no("unknown option '" + option + "' (known: cuda, cuda:N)");
+            CudaOptions o;
+            try {
+                o = CudaOptions.parse(option);
+            } catch (IllegalArgumentException e) {
+                return Availability.no(e.getMessage());
+            }
+            int ordinal = o.ordinal();
             CudaDevices.Discovery d = CudaDevices.discover();
             if (d.problem() != null) return Availability.no(d.problem());
             if (ordinal >= d.devices().size())
@@ -40,14 +45,8 @@ public final class CudaBackendProvider implements BackendProvider {
         Availability a = availability(option);
         if (!a.available()) throw new IllegalArgumentException("device 'cuda" + (option.isEmpty() ? "" : ":" + option)
                 + "' cannot run here: " + a.reason());
-        return new CudaBackend(CudaDevices.discover().devices().get(ordinal(option)));
-    }
-
-    /** The device ordinal of {@code option} ("" is 0), or null if it is not one. */
-    static Integer ordinal(String option) {
-        if (option.isEmpty()) return 0;
-        if (!option.chars().allMatch(Character::isDigit) || option.length() > 4) return null;
-        return Integer.parseInt(option);
+        CudaOptions o = CudaOptions.parse(option);
+        return new CudaBackend(CudaDevices.discover().devices().get(o.ordinal()), o);
     }
 
     /** Why the kernels cannot load (none in this build, a damaged jar), or null; checked once. */

@@ -11,13 +11,13 @@ import jcuda.driver.CUdeviceptr;
  */
 final class CudaBuffer implements DeviceBuffer {
     private final CudaBackend backend;
-    private final CUdeviceptr root;
+    private final DeviceMemory root;
     private final long offset;
     private final long size;
     private final boolean isRoot;
     private boolean closed;
 
-    CudaBuffer(CudaBackend backend, CUdeviceptr root, long offset, long size, boolean isRoot) {
+    CudaBuffer(CudaBackend backend, DeviceMemory root, long offset, long size, boolean isRoot) {
         this.backend = backend;
         this.root = root;
         this.offset = offset;
@@ -26,7 +26,10 @@ final class CudaBuffer implements DeviceBuffer {
     }
 
     /** The root allocation's device pointer. */
-    CUdeviceptr root() { return root; }
+    DeviceMemory root() { return root; }
+
+    /** The raw device address of this view's first float (for cuBLAS and cuDNN). */
+    long address() { return root.address() + offset * Float.BYTES; }
 
     /** The first float of this view (a new pointer: root plus offset, for copies). */
     CUdeviceptr start() { return root.withByteOffset(offset * Float.BYTES); }

@@ -2,7 +2,6 @@ package dev.jmoco.backend.cuda;
 
 import dev.jmoco.backend.PoolStats;
 import jcuda.CudaException;
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
 
 import java.util.ArrayDeque;
@@ -16,22 +15,22 @@ import java.util.Map;
  * queued kernels still use it is safe: the backend has one stream, so whatever runs next on it runs after them.
  */
 final class CudaPool {
-    private final Map<Long, ArrayDeque<CUdeviceptr>> free = new HashMap<>();
-    private final Map<CUdeviceptr, Long> classOf = new IdentityHashMap<>();
+    private final Map<Long, ArrayDeque<DeviceMemory>> free = new HashMap<>();
+    private final Map<DeviceMemory, Long> classOf = new IdentityHashMap<>();
     private long created;
     private long live;
     private long pooledBytes;
 
     /** Device memory of at least {@code bytes} bytes; the context must be current. */
-    synchronized CUdeviceptr acquire(long bytes) {
+    synchronized DeviceMemory acquire(long bytes) {
         long size = SizeClasses.of(bytes);
-        ArrayDeque<CUdeviceptr> q = free.get(size);
+        ArrayDeque<DeviceMemory> q = free.get(size);
         if (q != null && !q.isEmpty()) {
             live++;
             pooledBytes -= size;
             return q.pop();
         }
-        CUdeviceptr ptr = new CUdeviceptr();
+        DeviceMemory ptr = new DeviceMemory();
         try {
             JCudaDriver.cuMemAlloc(ptr, size);
         } catch (CudaException e) {
@@ -44,7 +43,7 @@ final class CudaPool {
     }
 
     /** Returns {@code ptr} for reuse; a no-op after {@link #releaseAll} (a buffer closed after its backend). */
-    synchronized void release(CUdeviceptr ptr) {
+    synchronized void release(DeviceMemory ptr) {
         Long size = classOf.get(ptr);
         if (size == null) return;
         live--;
@@ -56,7 +55,7 @@ final class CudaPool {
 
     /** Frees every allocation of this pool, pooled or not (the backend is closing; the stream is idle). */
     synchronized void releaseAll() {
-        for (CUdeviceptr ptr : classOf.keySet()) JCudaDriver.cuMemFree(ptr);
+        for (DeviceMemory ptr : classOf.keySet()) JCudaDriver.cuMemFree(ptr);
         classOf.clear();
         free.clear();
         pooledBytes = 0;

@@ -27,7 +27,9 @@ import java.util.stream.Stream;
  * void addMatchesCpu(ConformanceBackends.Target t) { ... t.device() ... t.cpu() ... }
  * }</pre>
  * Targets: "opencl:cpu" (an OpenCL CPU device, PoCL in CI) and "opencl" (the first OpenCL GPU), each where
- * present, and "cuda" (the first CUDA GPU) where its provider reports it available. They are opened once per
+ * present, and "cuda", "cuda:kernels" and "cuda:portable" (the first CUDA GPU with cuBLAS/cuDNN where found,
+ * with the hand-written kernels only, with only the kernels shared with OpenCL) where its provider reports it
+ * available. They are opened once per
  * test JVM (building the kernels takes seconds) and closed when the run ends. After every test, the live root
  * buffers of the device AND of the CPU reference must be what they were before it.
  *
@@ -42,6 +44,8 @@ public final class ConformanceBackends implements BeforeEachCallback, AfterEachC
     static final String REQUIRE = "JMOCO_REQUIRE_OPENCL";
     /** Environment variable that turns "no CUDA device" from a skip into a failure. */
     static final String REQUIRE_CUDA = "JMOCO_REQUIRE_CUDA";
+    /** The CUDA configurations under test (options of "cuda:"; TF32 has its own tolerance and tests). */
+    static final List<String> CUDA_OPTIONS = List.of("", "kernels", "portable");
 
     /**
      * A backend under test with its CPU reference. {@code device} is null only in the placeholder that stands
@@ -140,9 +144,14 @@ public final class ConformanceBackends implements BeforeEachCallback, AfterEachC
                 .orElse(null);
         if (cuda == null) missingCuda = "cuda: no cuda provider on the class path";
         else {
-            BackendProvider.Availability a = cuda.availability();
-            if (a.available()) list.add(new Target("cuda", Backends.create("cuda"), cpu));
-            else missingCuda = "cuda: " + a.reason();
+            // One target per path through the CUDA backend: libraries where found (cuBLAS, cuDNN), the
+            // hand-written kernels only, and the kernels shared with OpenCL only (no CUDA-only fast paths).
+            for (String option : CUDA_OPTIONS) {
+                String device = option.isEmpty() ? "cuda" : "cuda:" + option;
+                BackendProvider.Availability a = cuda.availability(option);
+                if (a.available()) list.add(new Target(device, Backends.create(device), cpu));
+                else if (missingCuda == null) missingCuda = device + ": " + a.reason();
+            }
         }
         if (missingCuda != null) absent.add(missingCuda);
         targets = List.copyOf(list);

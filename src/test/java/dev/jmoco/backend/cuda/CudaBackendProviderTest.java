@@ -9,7 +9,6 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,20 +58,14 @@ class CudaBackendProviderTest {
     @Test
     void aBadOptionIsAnsweredNotThrown() {
         CudaBackendProvider p = new CudaBackendProvider();
-        for (String option : new String[] {"x", "-1", "1.5", "99999"}) {
+        for (String option : new String[] {"x", "-1", "1.5", "99999", "0:fast"}) {
             Availability a = p.availability(option);
             assertFalse(a.available(), option);
-            assertEquals("unknown option '" + option + "' (known: cuda, cuda:N)", a.reason());
+            assertTrue(a.reason().startsWith("unknown option '"), a.reason());
+            assertTrue(a.reason().endsWith("(form: " + CudaOptions.SYNTAX + ")"), a.reason());
         }
-    }
-
-    @Test
-    void optionIsADeviceOrdinal() {
-        assertEquals(0, CudaBackendProvider.ordinal(""));
-        assertEquals(0, CudaBackendProvider.ordinal("0"));
-        assertEquals(3, CudaBackendProvider.ordinal("3"));
-        assertNull(CudaBackendProvider.ordinal("gpu"));
-        assertNull(CudaBackendProvider.ordinal("+1"));
+        assertEquals("'kernels' repeats an option in 'cuda:kernels:kernels'",
+                p.availability("kernels:kernels").reason());
     }
 
     @Test

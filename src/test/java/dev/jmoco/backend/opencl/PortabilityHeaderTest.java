@@ -86,6 +86,45 @@ class PortabilityHeaderTest {
         }
     }
 
+    /**
+     * block_sum and block_max of jmoco.h at work-group sizes 32, 256 and 1024 (those the device runs), called
+     * twice each on one scratch array, with every work-item's results checked. Small integers keep the sums
+     * exact in any order, so the check is exact; all-negative values catch a max that starts from 0, and n not
+     * a multiple of the group size leaves a partial last group. A hundred groups keep several running at once,
+     * which is what exposed PoCL sharing one local array between groups (see DEVICE_FN_LOCAL in jmoco.h).
+     */
+    @Test
+    void blockReductionsGiveEveryWorkItemTheGroupResult() {
+        Random r = new Random(13);
+        for (int local : new int[] {32, 256, 1024}) {
+            if (local > cl.maxWorkGroupSize()) continue;
+            int n = 100 * local + local / 2 + 5, groups = (n + local - 1) / local;
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) x[i] = r.nextInt(101) - 50;
+            for (int i = 0; i < local; i++) x[i] = -1 - r.nextInt(50); // group 0 entirely negative
+            float[] out;
+            try (Buffer in = cl.allocate(n + 2)) {
+                Buffer view = in.slice(2, n);
+                cl.upload(x, 0, view);
+                out = run(4 * groups * local, 1,
+                        o -> launch("hdr_block_reduce").arg((ClBuffer) view).arg(n).arg(o).run(n, local));
+            }
+            float[] expected = new float[out.length];
+            for (int gr = 0; gr < groups; gr++) {
+                float sum = 0, max = Float.NEGATIVE_INFINITY, sum2 = 0, max2 = Float.NEGATIVE_INFINITY;
+                for (int i = gr * local; i < Math.min(n, (gr + 1) * local); i++) {
+                    sum += x[i];
+                    max = Math.max(max, x[i]);
+                    sum2 += 2 * x[i] + 1;
+                    max2 = Math.max(max2, -x[i]);
+                }
+                for (int i = gr * local; i < (gr + 1) * local; i++)
+                    System.arraycopy(new float[] {sum, max, sum2, max2}, 0, expected, 4 * i, 4);
+            }
+            assertArrayEquals(expected, out, "work-group size " + local);
+        }
+    }
+
     @Test
     void mathNamesAreFloatFunctions() {
         int n = 1000;

@@ -1,0 +1,104 @@
+package dev.jmoco.backend.cuda;
+
+import jcuda.CudaException;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.JCudaDriver;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assumptions.abort;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Device 0's primary context made current, one stream, and float arrays in device memory, through the driver
+ * API as {@link CudaBackend} does it, so the GPU tests of {@link Cublas} and {@link Cudnn} run the libraries
+ * exactly as the backend will: on the raw addresses of views at any float offset. Skips where no GPU is.
+ */
+final class NativeTestDevice implements AutoCloseable {
+    /** Floats of device memory, the view starting {@code offset} floats into its own allocation. */
+    record Floats(DeviceMemory memory, int offset, int length) {
+        long address() { return memory.address() + 4L * offset; }
+    }
+
+    private final CUdevice device = new CUdevice();
+    private final CUcontext context = new CUcontext();
+    final CudaStream stream = new CudaStream();
+    private final List<DeviceMemory> allocations = new ArrayList<>();
+
+    private NativeTestDevice() {
+        JCudaDriver.cuDeviceGet(device, 0);
+        JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
+        JCudaDriver.cuCtxSetCurrent(context);
+        JCudaDriver.cuStreamCreate(stream, 0);
+    }
+
+    /** Device 0, or a skipped test where there is no driver or no device. */
+    static NativeTestDevice openOrSkip() {
+        assumeTrue(NativeLibraryAssumptions.driverPresent(), "no CUDA driver (libcuda.so.1) here");
+        JCudaDriver.setExceptionsEnabled(true);
+        try {
+            JCudaDriver.cuInit(0);
+            int[] count = {0};
+            JCudaDriver.cuDeviceGetCount(count);
+            assumeTrue(count[0] > 0, "no CUDA device");
+        } catch (CudaException e) {
+            abort("CUDA driver present but unusable: cuInit / cuDeviceGetCount: " + e.getMessage());
+        }
+        return new NativeTestDevice();
+    }
+
+    /** {@code values} copied to a fresh allocation, {@code offset} floats in (garbage before them). */
+    Floats upload(float[] values, int offset) {
+        DeviceMemory m = new DeviceMemory();
+        long bytes = 4L * (offset + values.length);
+        JCudaDriver.cuMemAlloc(m, bytes);
+        allocations.add(m);
+        JCudaDriver.cuMemcpyHtoD(m.withByteOffset(4L * offset), Pointer.to(values), 4L * values.length);
+        return new Floats(m, offset, values.length);
+    }
+
+    /** Waits for the stream, then copies {@code f} back. */
+    float[] download(Floats f) {
+        JCudaDriver.cuStreamSynchronize(stream);
+        float[] out = new float[f.length()];
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(out), f.memory().withByteOffset(4L * f.offset()), 4L * f.length());
+        return out;
+    }
+
+    /** A workspace for {@link Cudnn} that grows (waiting for the stream before it frees the old one). */
+    Cudnn.Workspace workspace() {
+        return new Cudnn.Workspace() {
+            private DeviceMemory memory;
+            private long size;
+
+            @Override
+            public long address(long bytes) {
+                if (bytes > size) {
+                    if (memory != null) {
+                        JCudaDriver.cuStreamSynchronize(stream);
+                        JCudaDriver.cuMemFree(memory);
+                        allocations.remove(memory);
+                    }
+                    memory = new DeviceMemory();
+                    JCudaDriver.cuMemAlloc(memory, bytes);
+                    allocations.add(memory);
+                    size = bytes;
+                }
+                return bytes == 0 ? 0 : memory.address();
+            }
+        };
+    }
+
+    /** Frees every allocation, the stream, and releases the context. */
+    @Override
+    public void close() {
+        JCudaDriver.cuStreamSynchronize(stream);
+        for (DeviceMemory m : allocations) JCudaDriver.cuMemFree(m);
+        allocations.clear();
+        JCudaDriver.cuStreamDestroy(stream);
+        JCudaDriver.cuDevicePrimaryCtxRelease(device);
+    }
+}
