@@ -16,6 +16,10 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static dev.jmoco.backend.conformance.InfoNceInputs.correlatedKeys;
+import static dev.jmoco.backend.conformance.InfoNceInputs.nan;
+import static dev.jmoco.backend.conformance.InfoNceInputs.rows;
+import static dev.jmoco.backend.conformance.InfoNceInputs.ternary;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -161,51 +165,6 @@ class LossesConformanceTest {
         }
     }
 
-    /** Rows of random direction with lengths uniform in [minNorm, maxNorm]. */
-    private static float[] rows(Random r, int n, int c, double minNorm, double maxNorm) {
-        float[] x = new float[n * c];
-        for (int i = 0; i < n; i++) {
-            double norm = 0;
-            for (int j = 0; j < c; j++) {
-                x[i * c + j] = (float) r.nextGaussian();
-                norm += x[i * c + j] * x[i * c + j];
-            }
-            double len = minNorm + (maxNorm - minNorm) * r.nextDouble();
-            for (int j = 0; j < c; j++) x[i * c + j] = (float) (x[i * c + j] * len / Math.sqrt(norm));
-        }
-        return x;
-    }
-
-    /**
-     * Unit keys k_i = normalize(s_i q_i + u_i), s_i uniform in [0.3, 0.5]: q_i . k_i (about s / sqrt(1 + s^2))
-     * then straddles the largest of 65536 chance-level dot products (about 4.2 / sqrt(c)), so ranks spread over
-     * 0, 1-4 and beyond.
-     */
-    private static float[] correlatedKeys(Random r, float[] q, int n, int c) {
-        float[] u = rows(r, n, c, 1, 1), k = new float[n * c];
-        for (int i = 0; i < n; i++) {
-            double s = 0.3 + 0.2 * r.nextDouble();
-            for (int j = 0; j < c; j++) k[i * c + j] = (float) (s * q[i * c + j] + u[i * c + j]);
-        }
-        return rows(k, n, c);
-    }
-
-    /** x with each row scaled to unit length. */
-    private static float[] rows(float[] x, int n, int c) {
-        for (int i = 0; i < n; i++) {
-            double norm = 0;
-            for (int j = 0; j < c; j++) norm += x[i * c + j] * x[i * c + j];
-            for (int j = 0; j < c; j++) x[i * c + j] = (float) (x[i * c + j] / Math.sqrt(norm));
-        }
-        return x;
-    }
-
-    private static float[] ternary(Random r, int size) {
-        float[] x = new float[size];
-        for (int i = 0; i < size; i++) x[i] = r.nextInt(3) - 1;
-        return x;
-    }
-
     // ---- softmax cross-entropy -----------------------------------------------------------------------------
 
     static Stream<Arguments> softmaxShapes() {
@@ -264,9 +223,4 @@ class LossesConformanceTest {
         }
     }
 
-    private static float[] nan(int size) {
-        float[] v = new float[size];
-        Arrays.fill(v, Float.NaN);
-        return v;
-    }
 }

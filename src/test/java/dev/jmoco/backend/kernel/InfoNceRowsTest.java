@@ -15,6 +15,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.util.Arrays;
 import java.util.Random;
 
+import static dev.jmoco.backend.conformance.InfoNceInputs.correlatedKeys;
+import static dev.jmoco.backend.conformance.InfoNceInputs.nan;
+import static dev.jmoco.backend.conformance.InfoNceInputs.rows;
+import static dev.jmoco.backend.conformance.InfoNceInputs.ternary;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -213,49 +217,5 @@ class InfoNceRowsTest {
             @Override public int computeUnits() { return 1; }
             @Override public DeviceBuffer own(String op, Buffer b) { throw new AssertionError(op); }
         };
-    }
-
-    private static float[] nan(int size) {
-        float[] x = new float[size];
-        Arrays.fill(x, Float.NaN);
-        return x;
-    }
-
-    /** Rows of random direction with lengths uniform in [minNorm, maxNorm]. */
-    private static float[] rows(Random r, int n, int c, double minNorm, double maxNorm) {
-        float[] x = new float[n * c];
-        for (int i = 0; i < n; i++) {
-            double norm = 0;
-            for (int j = 0; j < c; j++) {
-                x[i * c + j] = (float) r.nextGaussian();
-                norm += x[i * c + j] * x[i * c + j];
-            }
-            double len = minNorm + (maxNorm - minNorm) * r.nextDouble();
-            for (int j = 0; j < c; j++) x[i * c + j] = (float) (x[i * c + j] * len / Math.sqrt(norm));
-        }
-        return x;
-    }
-
-    /**
-     * Unit keys k_i = normalize(s_i q_i + u_i), s_i uniform in [0.3, 0.5], so that the positive straddles
-     * the largest chance-level negatives and the ranks spread over 0, 1-4 and beyond.
-     */
-    private static float[] correlatedKeys(Random r, float[] q, int n, int c) {
-        float[] u = rows(r, n, c, 1, 1), k = new float[n * c];
-        for (int i = 0; i < n; i++) {
-            double s = 0.3 + 0.2 * r.nextDouble(), norm = 0;
-            for (int j = 0; j < c; j++) {
-                k[i * c + j] = (float) (s * q[i * c + j] + u[i * c + j]);
-                norm += k[i * c + j] * k[i * c + j];
-            }
-            for (int j = 0; j < c; j++) k[i * c + j] = (float) (k[i * c + j] / Math.sqrt(norm));
-        }
-        return k;
-    }
-
-    private static float[] ternary(Random r, int size) {
-        float[] x = new float[size];
-        for (int i = 0; i < size; i++) x[i] = r.nextInt(3) - 1;
-        return x;
     }
 }
