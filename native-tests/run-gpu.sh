@@ -111,12 +111,15 @@ PY=${PY:-python3}
 
 part nvidia-smi 20 nvidia-smi
 part devices 30 "${JMOCO[@]}" devices
-# Every op against the CPU backend on cuda, cuda:kernels and cuda:portable (ConformanceBackends), then the CUDA
-# package's own tests: cuBLAS/cuDNN bindings (must load here), the TF32 GEMM, the options.
-JMOCO_REQUIRE_CUDA=1 part conformance 150 "${JUNIT[@]}" execute "${SUITE[@]}" --details=tree --reports-dir "$OUT/junit"
-JMOCO_REQUIRE_CUDA=1 JMOCO_REQUIRE_CUDA_LIBRARIES=1 part cuda-tests 45 "${JUNIT[@]}" execute \
-  --class-path "$B/test/jmoco-tests.jar:$(ls "$B"/lib/*.jar | tr '\n' ':')" --select-package dev.jmoco.backend.cuda \
-  --disable-banner --disable-ansi-colors --details=tree --reports-dir "$OUT/junit-cuda"
+# Every op against the CPU backend on cuda, cuda:kernels and cuda:portable (ConformanceBackends; with the
+# InfoNCE-by-rows test, which uses the same targets), then the CUDA package's own tests: cuBLAS/cuDNN bindings
+# (must load here), the TF32 GEMM, the options. One JVM per class (junit-classes.sh): a sticky CUDA error then
+# costs one class, not the rest.
+export PYTHON="$PY"
+JMOCO_REQUIRE_CUDA=1 part conformance 150 native-tests/junit-classes.sh "$B" "$OUT/junit" \
+  dev.jmoco.backend.conformance dev.jmoco.backend.kernel.InfoNceRowsTest
+JMOCO_REQUIRE_CUDA=1 JMOCO_REQUIRE_CUDA_LIBRARIES=1 part cuda-tests 60 native-tests/junit-classes.sh "$B" \
+  "$OUT/junit-cuda" dev.jmoco.backend.cuda
 
 train=(train --dataset fashion-mnist --data-dir "$B/data/fashion-mnist" --limit-train 512 --batch 64
        --queue 256 --epochs 2 --log-every 1 --knn-every 0 --seed 1)
@@ -126,19 +129,30 @@ part curves 10 "$PY" native-tests/report.py curves "$OUT/train-cpu/metrics.csv" 
 
 # The issue's targets first (EMA against copy bandwidth, InfoNCE per CUDA path, the ResNet-18 MoCo step), then
 # each hand-written kernel against cuBLAS/cuDNN (cuda:kernels against cuda, with and without TF32).
-jmh=(-f 1 -wi 1 -i 3 -w 1 -r 1 -foe true)
+# Not -foe: a configuration that fails must not stop the others; jmh_failures then names the part.
+jmh=(-f 1 -wi 1 -i 3 -w 1 -r 1)
+jmh_failures() {
+  if grep -q '<failure>' "$OUT/$1.log" 2>/dev/null; then
+    say "$1: FAILED for $(grep -c '<failure>' "$OUT/$1.log") configuration(s) (see $1.log)"; failed+=("$1")
+  fi
+}
 BENCH=("$JAVA" -jar "$B/bench/benchmarks.jar")
 part jmh-targets 60 "${BENCH[@]}" '\.(EmaBench\.ema|CopyBench\.copy)$' -p device=cuda "${jmh[@]}" \
   -rf json -rff "$OUT/jmh-targets.json"
+jmh_failures jmh-targets
 part jmh-infonce 45 "${BENCH[@]}" 'InfoNceBench\.forwardBackward$' -p device=cuda,cuda:kernels,cuda:portable \
   "${jmh[@]}" -rf json -rff "$OUT/jmh-infonce.json"
+jmh_failures jmh-infonce
 part jmh-moco 90 "${BENCH[@]}" 'MocoStepBench' -p arch=resnet18 -p device=cuda,cuda:kernels,cuda:tf32 \
   "${jmh[@]}" -rf json -rff "$OUT/jmh-moco.json"
+jmh_failures jmh-moco
 part torch-peer 75 bash -c "'$PY' native-tests/torch_gpu_peer.py --quick > '$OUT/torch-peer.json.tmp' && tail -n 1 '$OUT/torch-peer.json.tmp' > '$OUT/torch-peer.json'"
 part jmh-gemm 40 "${BENCH[@]}" 'GemmBench\.sgemm$' -p device=cuda,cuda:kernels,cuda:tf32,cuda:kernels:tf32 \
   "${jmh[@]}" -rf json -rff "$OUT/jmh-gemm.json"
+jmh_failures jmh-gemm
 part jmh-conv 60 "${BENCH[@]}" 'ConvBench\.(forward|backwardData|backwardFilter)$' -p device=cuda,cuda:kernels \
   "${jmh[@]}" -rf json -rff "$OUT/jmh-conv.json"
+jmh_failures jmh-conv
 part ratios 10 "$PY" native-tests/report.py ratios "$OUT"/jmh-*.json "$OUT/torch-peer.json"
 
 say "run: ${#failed[@]} part(s) failed${failed:+: ${failed[*]}} (${SECONDS}s of ${total}s)"

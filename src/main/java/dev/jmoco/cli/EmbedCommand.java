@@ -41,7 +41,7 @@ final class EmbedCommand implements Callable<Integer> {
     Path input;
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "safetensors to write.")
     Path output;
-    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "auto or cpu.")
+    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = Main.DEVICE_HELP)
     String device;
 
     @Override

@@ -52,7 +52,7 @@ final class EvalCommand implements Callable<Integer> {
     int epochs;
     @Option(names = "--lr", paramLabel = "LR", defaultValue = "0.1", description = "Linear: base lr (${DEFAULT-VALUE}).")
     double lr;
-    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "auto or cpu.")
+    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = Main.DEVICE_HELP)
     String device;
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0", description = "Loader threads (0: one per core).")
     int workers;

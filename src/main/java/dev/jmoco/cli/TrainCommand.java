@@ -89,7 +89,7 @@ final class TrainCommand implements Callable<Integer> {
     Integer limitTest;
     @Option(names = "--seed", paramLabel = "S", description = "Seed of every random choice.")
     Long seed;
-    @Option(names = "--device", paramLabel = "D", description = "auto or cpu (or name[:option]).")
+    @Option(names = "--device", paramLabel = "D", description = Main.DEVICE_HELP)
     String device;
     @Option(names = "--workers", paramLabel = "N", description = "Loader threads (0: one per core).")
     Integer workers;

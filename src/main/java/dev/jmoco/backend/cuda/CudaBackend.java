@@ -106,34 +106,36 @@ public final class CudaBackend extends KernelBackend {
 
     /** Picks the paths {@link #options} allow and this machine has; see the class comment. */
     private void openPaths() {
-        if (options.libraries()) {
+        String noCublas = "", noCudnn = "";
+        if (options.usesLibraries()) {
             try {
                 cublas = Cublas.open(stream.handle(), options.tf32());
                 paths.add("gemm: " + cublas.describe());
             } catch (CudaLibraryUnavailable e) {
                 warn(e.getMessage() + "; gemm runs on this project's kernels");
-                paths.add("gemm: kernels (" + e.getMessage() + ")");
+                noCublas = "; " + e.getMessage();
             }
             try {
                 cudnn = Cudnn.open(stream.handle(), options.tf32());
                 paths.add("conv: " + cudnn.describe());
             } catch (CudaLibraryUnavailable e) {
                 warn(e.getMessage() + "; convolutions run on this project's kernels");
-                paths.add("conv: kernels (" + e.getMessage() + ")");
+                noCudnn = "; " + e.getMessage();
             }
         }
-        if (!options.portable()) {
-            if (cublas == null && options.tf32()) {
-                tf32Gemm = new Tf32Gemm(this);
-                paths.add("gemm: kernels, TF32 tensor cores");
-            }
+        if (options.usesTf32Kernel(cublas != null)) {
+            tf32Gemm = new Tf32Gemm(this);
+            paths.add("gemm: kernels/cuda/gemm_tf32.cu (TF32 tensor cores)" + noCublas);
+        } else if (cublas == null) {
+            paths.add("gemm: kernels/gemm.cl (shared with OpenCL)" + noCublas);
+        }
+        if (cudnn == null) paths.add("conv: kernels/conv.cl (shared with OpenCL)" + noCudnn);
+        if (options.usesInfoNceRows()) {
             infoNceRows = new InfoNceRows(this);
-            paths.add("infoNce: GEMM + row kernel (warp reductions)");
+            paths.add("infoNce: GEMM + infonce_rows (warp-shuffle reductions) + GEMM");
         } else {
-            paths.add("infoNce: one-pass kernel (shared with OpenCL)");
+            paths.add("infoNce: infonce_partial + infonce_combine (one pass, shared with OpenCL)");
         }
-        if (cublas == null && tf32Gemm == null) paths.add("gemm: kernels (shared with OpenCL)");
-        if (cudnn == null) paths.add("conv: kernels (shared with OpenCL)");
     }
 
     /** One line on standard error: a library was asked for (the default) but cannot be used here. */

@@ -11,7 +11,7 @@ import java.util.Set;
  *   <li>{@code kernels}: never use cuBLAS or cuDNN, only the kernels of this project (to compare both paths);</li>
  *   <li>{@code tf32}: allow tensor-core TF32 for GEMM and convolution (cuBLAS/cuDNN math modes, and the
  *       hand-written TF32 GEMM); off by default, as PyTorch's float32 matmul;</li>
- *   <li>{@code portable}: only the kernels shared with OpenCL, none of the CUDA-only fast paths.</li>
+ *   <li>{@code portable}: only the kernels shared with OpenCL: no CUDA-only fast path, no cuBLAS or cuDNN.</li>
  * </ul>
  *
  * @param ordinal   the CUDA device ordinal
@@ -48,6 +48,15 @@ public record CudaOptions(int ordinal, boolean libraries, boolean tf32, boolean 
         }
         return new CudaOptions(ordinal, !seen.contains("kernels"), seen.contains("tf32"), seen.contains("portable"));
     }
+
+    /** Whether cuBLAS and cuDNN are to be opened: allowed, and not excluded by {@code portable}. */
+    public boolean usesLibraries() { return libraries && !portable; }
+
+    /** Whether gemm runs the CUDA-only TF32 kernel, given whether cuBLAS (which takes precedence) opened. */
+    public boolean usesTf32Kernel(boolean cublasOpen) { return tf32 && !portable && !cublasOpen; }
+
+    /** Whether InfoNCE runs by rows (GEMM + row kernel) rather than the one-pass kernel shared with OpenCL. */
+    public boolean usesInfoNceRows() { return !portable; }
 
     /** The option text that parses back to this ("" for the defaults). */
     public String text() {

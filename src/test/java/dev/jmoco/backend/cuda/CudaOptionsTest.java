@@ -3,7 +3,9 @@ package dev.jmoco.backend.cuda;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The grammar of {@code --device cuda[:N][:kernels][:tf32][:portable]}. */
 class CudaOptionsTest {
@@ -43,5 +45,23 @@ class CudaOptionsTest {
         assertThrows(IllegalArgumentException.class, () -> CudaOptions.parse("kernels:"));
         assertThrows(IllegalArgumentException.class, () -> CudaOptions.parse("-1"));
         assertThrows(IllegalArgumentException.class, () -> CudaOptions.parse("12345"));
+    }
+
+    @Test
+    void whichPathsEachOptionAllows() {
+        CudaOptions plain = CudaOptions.DEFAULT, kernels = CudaOptions.parse("kernels"),
+                tf32 = CudaOptions.parse("tf32"), kernelsTf32 = CudaOptions.parse("kernels:tf32"),
+                portable = CudaOptions.parse("portable:tf32");
+        assertTrue(plain.usesLibraries());
+        assertFalse(kernels.usesLibraries());
+        assertFalse(portable.usesLibraries()); // portable: the shared kernels only, whatever else is asked
+        assertFalse(plain.usesTf32Kernel(false));
+        assertTrue(tf32.usesTf32Kernel(false));
+        assertFalse(tf32.usesTf32Kernel(true)); // cuBLAS opened: it runs gemm, in TF32
+        assertTrue(kernelsTf32.usesTf32Kernel(false));
+        assertFalse(portable.usesTf32Kernel(false));
+        assertTrue(plain.usesInfoNceRows());
+        assertTrue(kernels.usesInfoNceRows());
+        assertFalse(portable.usesInfoNceRows());
     }
 }

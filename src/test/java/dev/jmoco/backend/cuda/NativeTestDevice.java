@@ -9,8 +9,8 @@ import jcuda.driver.JCudaDriver;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.abort;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Device 0's primary context made current, one stream, and float arrays in device memory, through the driver
@@ -35,19 +35,27 @@ final class NativeTestDevice implements AutoCloseable {
         JCudaDriver.cuStreamCreate(stream, 0);
     }
 
-    /** Device 0, or a skipped test where there is no driver or no device. */
+    /**
+     * Device 0, or a skipped test where there is no driver or no device; a failed one instead when the
+     * environment sets JMOCO_REQUIRE_CUDA=1 (the GPU script does).
+     */
     static NativeTestDevice openOrSkip() {
-        assumeTrue(NativeLibraryAssumptions.driverPresent(), "no CUDA driver (libcuda.so.1) here");
+        if (!NativeLibraryAssumptions.driverPresent()) skipOrFail("no CUDA driver (libcuda.so.1) here");
         JCudaDriver.setExceptionsEnabled(true);
+        int[] count = {0};
         try {
             JCudaDriver.cuInit(0);
-            int[] count = {0};
             JCudaDriver.cuDeviceGetCount(count);
-            assumeTrue(count[0] > 0, "no CUDA device");
         } catch (CudaException e) {
-            abort("CUDA driver present but unusable: cuInit / cuDeviceGetCount: " + e.getMessage());
+            skipOrFail("CUDA driver present but unusable: cuInit / cuDeviceGetCount: " + e.getMessage());
         }
+        if (count[0] == 0) skipOrFail("no CUDA device");
         return new NativeTestDevice();
+    }
+
+    private static void skipOrFail(String reason) {
+        if ("1".equals(System.getenv("JMOCO_REQUIRE_CUDA"))) fail("JMOCO_REQUIRE_CUDA=1 but " + reason);
+        abort(reason);
     }
 
     /** {@code values} copied to a fresh allocation, {@code offset} floats in (garbage before them). */
