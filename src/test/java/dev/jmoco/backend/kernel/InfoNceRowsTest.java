@@ -83,7 +83,7 @@ class InfoNceRowsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jmoco.backend.conformance.ConformanceBackends#targets")
     void mocoLikeRows(Target t) {
-        int n = 32, c = 128, kq = 4096;
+        int n = 32, c = 128, kq = 8192; // two float4s per work-item of 1024
         Random r = new Random(1);
         float[] q = rows(r, n, c, 1, 1);
         Result got = check(t, new Case(n, c, kq, 0.07f, q, correlatedKeys(r, q, n, c), rows(r, kq, c, 1, 1), 1f,
@@ -97,7 +97,8 @@ class InfoNceRowsTest {
     void shapesAtTheEdges(Target t) {
         int[][] shapes = { // n, c, K
                 {5, 16, 100}, {4, 16, 3}, {2, 8, 1},       // K below the work-group size (100: float4 rows)
-                {7, 32, 1001}, {6, 24, 4099},              // K odd: aligned and unaligned rows in one launch
+                {7, 32, 1001}, {6, 24, 9219},              // K odd: aligned and unaligned rows in one launch,
+                                                           // 2-3 float4s or 9-10 floats per work-item
                 {9, 1, 517}, {3, 200, 600}, {2, 1500, 40}, // c = 1, c = 200, c past the work-group size
                 {1, 64, 2048}, {1, 3, 5}};                 // n = 1
         for (int s = 0; s < shapes.length; s++) {
