@@ -105,9 +105,10 @@ def ratios(jmh_paths, peer_path):
         print("EMA: n/a (missing EmaBench.ema or both copies)")
     infonce = {n: ms for n, ms in j.items() if n.startswith("InfoNceBench.forwardBackward")}
     for name, ms in sorted(infonce.items()):
-        if "torch_infonce_fwd_bwd" in p:
-            print(f"InfoNCE fwd+bwd {name}: PyTorch {p['torch_infonce_fwd_bwd']:.4f} ms / jmoco {ms:.4f} ms"
-                  f" = {p['torch_infonce_fwd_bwd'] / ms:.2f} (target >= 2)")
+        peer = "torch_infonce_fwd_bwd" + ("_tf32" if "tf32" in name else "")
+        if peer in p:
+            print(f"InfoNCE fwd+bwd {name}: PyTorch ({peer}) {p[peer]:.4f} ms / jmoco {ms:.4f} ms"
+                  f" = {p[peer] / ms:.2f} (target >= 2)")
     if not infonce or "torch_infonce_fwd_bwd" not in p:
         print("InfoNCE: n/a (missing a side)")
     steps = {n: ms for n, ms in j.items() if n.startswith("MocoStepBench.step[resnet18")}

@@ -140,7 +140,7 @@ BENCH=("$JAVA" -jar "$B/bench/benchmarks.jar")
 part jmh-targets 60 "${BENCH[@]}" '\.(EmaBench\.ema|CopyBench\.copy)$' -p device=cuda "${jmh[@]}" \
   -rf json -rff "$OUT/jmh-targets.json"
 jmh_failures jmh-targets
-part jmh-infonce 45 "${BENCH[@]}" 'InfoNceBench\.forwardBackward$' -p device=cuda,cuda:kernels,cuda:portable \
+part jmh-infonce 50 "${BENCH[@]}" 'InfoNceBench\.forwardBackward$' -p device=cuda,cuda:kernels,cuda:portable,cuda:tf32 \
   "${jmh[@]}" -rf json -rff "$OUT/jmh-infonce.json"
 jmh_failures jmh-infonce
 part jmh-moco 90 "${BENCH[@]}" 'MocoStepBench' -p arch=resnet18 -p device=cuda,cuda:kernels,cuda:tf32 \

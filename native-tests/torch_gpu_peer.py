@@ -10,7 +10,7 @@ Names: torch_ema_mul_add, torch_ema_lerp, torch_copy (11,176,512 floats), torch_
 K 65536, t 0.07: MoCo's einsum / cat / t / cross_entropy / backward), torch_moco_step_resnet18 (the CIFAR demo's
 ModelMoCo step as tools/golden/make_moco_fixtures.py holds it, on the device, with MocoStepBench's settings
 from bench/peer.py: batch 256, K 4096, m 0.99, t 0.1, 8 BN splits, v2 head, SGD lr 0.06 momentum 0.9 wd 5e-4),
-torch_moco_step_resnet18_tf32 (the same with TF32), torch_sgemm (1024^3, GemmBench), torch_sgemm_tf32,
+torch_moco_step_resnet18_tf32 and torch_infonce_fwd_bwd_tf32 (the same with TF32), torch_sgemm (1024^3, GemmBench), torch_sgemm_tf32,
 torch_conv_forward / torch_conv_backward_data / torch_conv_backward_filter (ConvBench: n 64, c 64, 32x32, k 64,
 3x3, stride 1, pad 1; cudnn.benchmark on, as for every entry).
 """
@@ -163,6 +163,7 @@ def suite(only):
         F.cross_entropy(logits, labels).backward()
 
     out["torch_infonce_fwd_bwd"] = infonce
+    out["torch_infonce_fwd_bwd_tf32"] = with_tf32(infonce)
     a, b = torch.rand(1024, 1024, device=DEV) * 2 - 1, torch.rand(1024, 1024, device=DEV) * 2 - 1
     out["torch_sgemm"] = lambda: torch.mm(a, b)
     out["torch_sgemm_tf32"] = with_tf32(lambda: torch.mm(a, b))
