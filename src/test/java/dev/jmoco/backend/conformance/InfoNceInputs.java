@@ -59,4 +59,19 @@ public final class InfoNceInputs {
         Arrays.fill(v, Float.NaN);
         return v;
     }
+
+    /**
+     * [acc@1, acc@5] of InfoNCE with one feature (c = 1), counted by hand with the rank rule of
+     * {@code Backend.infoNce}: negatives whose dot is &gt;= the positive's count against it.
+     */
+    public static float[] accuraciesOneFeature(float[] q, float[] k, float[] queue, int n, int kq) {
+        int top1 = 0, top5 = 0;
+        for (int i = 0; i < n; i++) {
+            int rank = 0;
+            for (int j = 0; j < kq; j++) if (q[i] * queue[j] >= q[i] * k[i]) rank++;
+            if (rank < 1) top1++;
+            if (rank < 5) top5++;
+        }
+        return new float[] {(float) top1 / n, (float) top5 / n};
+    }
 }
