@@ -4,7 +4,7 @@
 #   OUT=/some/folder native-tests/run-gpu.sh [--dry-run] [BUNDLE]     # BUNDLE: dist/gpu.tar.gz (default) or dist/gpu
 # Parts (each under `timeout`, each logged to $OUT/NAME.log; a failed part is reported and the next one runs):
 #   nvidia-smi, devices, conformance (JUnit, JMOCO_REQUIRE_CUDA=1), cuda-tests, train-cuda, train-cpu + curves,
-#   jmh-targets, jmh-infonce, jmh-moco, torch-peer, jmh-gemm, jmh-conv, ratios (most important first: a part that
+#   jmh-targets, jmh-infonce, jmh-moco, torch-peer, jmh-gemm, jmh-conv, ratios, profile (most important first: a part that
 #   would outlive the budget is cut). The whole run is held under TOTAL_S seconds (default 520; the device session is
 #   15 minutes including start-up). --dry-run: only what needs no GPU (bundle check, the runtime's version,
 #   `jmoco devices`, the conformance tests listed, not run). Exit status: 0 when every part passed, 1 when one
@@ -154,6 +154,10 @@ part jmh-conv 60 "${BENCH[@]}" 'ConvBench\.(forward|backwardData|backwardFilter)
   "${jmh[@]}" -rf json -rff "$OUT/jmh-conv.json"
 jmh_failures jmh-conv
 part ratios 10 "$PY" native-tests/report.py ratios "$OUT"/jmh-*.json "$OUT/torch-peer.json"
+# Where the GPU time goes (cuda:profile: CUDA events around every kernel and library call), for the next round
+# of optimisation: the InfoNCE routes and the ResNet-18 MoCo step. Tables in profile.log ("# GPU profile").
+part profile 60 "${BENCH[@]}" '(InfoNceBench\.forwardBackward|MocoStepBench\.step)$' -p arch=resnet18 \
+  -p device=cuda:profile,cuda:portable:profile -f 1 -wi 1 -i 1 -w 1 -r 1
 
 say "run: ${#failed[@]} part(s) failed${failed:+: ${failed[*]}} (${SECONDS}s of ${total}s)"
 [ ${#failed[@]} -eq 0 ]

@@ -50,6 +50,17 @@ public abstract class BenchBase {
         if (backend instanceof CudaBackend cuda) cuda.paths().forEach(p -> System.out.println("#   " + p));
     }
 
+    /** Starts the GPU profile afresh ({@code -p device=cuda:profile}): set-up and checks are not counted. */
+    protected void resetProfile() {
+        if (backend instanceof CudaBackend cuda) cuda.resetProfile();
+    }
+
+    /** Prints the GPU time per kernel and library call per {@code unit} ({@code -p device=cuda:profile}). */
+    protected void printProfile(String unit, long count) {
+        if (backend instanceof CudaBackend cuda && cuda.profiling())
+            System.out.print("# GPU profile, " + device + ", " + count + " " + unit + "s:\n" + cuda.profile(unit, count));
+    }
+
     /**
      * Whether the device may round GEMM and convolution inputs to TF32 (10 mantissa bits, {@code cuda:tf32}):
      * a result check then allows about 2^-10 relative error per product, summed over sqrt(k) random-sign terms.

@@ -25,6 +25,7 @@ public class InfoNceBench extends BenchBase {
     @Param({"0.07"}) public float t;
 
     private Buffer q, k, queue, stats, dq;
+    private long calls;
 
     @Setup
     public void setup() {
@@ -40,6 +41,7 @@ public class InfoNceBench extends BenchBase {
         if (!(s[0] > 0 && s[0] < Math.log(kq + 1.0) + 2 / t))
             throw new IllegalStateException("InfoNCE loss " + s[0] + " is implausible");
         for (int row : new int[] {0, n / 2, n - 1}) checkRow(row, hq, hk, hqueue, got);
+        resetProfile();
     }
 
     /**
@@ -100,9 +102,13 @@ public class InfoNceBench extends BenchBase {
     public Buffer forwardBackward() {
         backend.infoNce(n, c, kq, t, q, k, queue, 1f, stats, dq, null);
         backend.synchronize();
+        calls++;
         return dq;
     }
 
     @TearDown
-    public void tearDown() { closeBackend(); }
+    public void tearDown() {
+        printProfile("call", calls);
+        closeBackend();
+    }
 }

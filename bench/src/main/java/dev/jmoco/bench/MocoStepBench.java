@@ -53,6 +53,7 @@ public class MocoStepBench extends BenchBase {
     private Sgd sgd;
     private ContrastiveStep moco;
     private Tensor viewQ, viewK;
+    private long steps;
 
     @Setup
     public void setup() {
@@ -77,6 +78,7 @@ public class MocoStepBench extends BenchBase {
         backend.upload(randomArray(size, 1, 1), 0, viewQ.data());
         backend.upload(randomArray(size, 1, 2), 0, viewK.data());
         checkFirstSteps();
+        resetProfile();
     }
 
     /**
@@ -112,11 +114,13 @@ public class MocoStepBench extends BenchBase {
     public Loss.Stats step() {
         Loss.Stats stats = moco.step(viewQ, viewK, null);
         backend.synchronize();
+        steps++;
         return stats;
     }
 
     @TearDown
     public void tearDown() {
+        printProfile("step", steps);
         viewK.close();
         viewQ.close();
         moco.close();

@@ -58,6 +58,7 @@ public final class CudaBackend extends KernelBackend {
     private Cudnn cudnn;
     private Tf32Gemm tf32Gemm;
     private InfoNceRows infoNceRows;
+    private CudaProfile profile;
     private Thread boundThread;
     private boolean closed;
 
@@ -102,6 +103,7 @@ public final class CudaBackend extends KernelBackend {
         }
         initKernels();
         openPaths();
+        if (options.profile()) profile = new CudaProfile(stream);
     }
 
     /** Picks the paths {@link #options} allow and this machine has; see the class comment. */
@@ -138,6 +140,34 @@ public final class CudaBackend extends KernelBackend {
         }
     }
 
+    /** Runs {@code work} (which queues work on the stream), timed as {@code name} when profiling. */
+    void timed(String name, Runnable work) {
+        if (profile == null) work.run();
+        else profile.time(name, work);
+    }
+
+    /** Whether GPU time is recorded per kernel and library call ({@code cuda:profile}). */
+    public boolean profiling() { return profile != null; }
+
+    /**
+     * GPU time per kernel and library call since the last {@link #resetProfile}, most first, divided by
+     * {@code count} {@code unit}s (e.g. 20 "step"s); waits for the recorded work.
+     *
+     * @throws IllegalStateException unless the backend was opened with {@code cuda:profile}
+     */
+    public String profile(String unit, long count) {
+        if (profile == null) throw new IllegalStateException("profile: open the backend as cuda:profile");
+        open("profile");
+        return profile.report(unit, count);
+    }
+
+    /** Forgets the times recorded so far (set-up, warm-up); a no-op unless profiling. */
+    public void resetProfile() {
+        if (profile == null) return;
+        open("resetProfile");
+        profile.reset();
+    }
+
     /** One line on standard error: a library was asked for (the default) but cannot be used here. */
     private static void warn(String message) { System.err.println("jmoco: cuda: " + message); }
 
@@ -163,7 +193,8 @@ public final class CudaBackend extends KernelBackend {
         if (m == 0 || n == 0) return;
         if (cublas != null && k > 0) {
             open("gemm");
-            cublas.gemm(transA, transB, m, n, k, alpha, address(a), address(b), beta, address(c));
+            timed("cuBLAS sgemm", () -> cublas.gemm(transA, transB, m, n, k, alpha, address(a), address(b), beta,
+                    address(c)));
         } else if (tf32Gemm != null && k > 0) {
             tf32Gemm.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
         } else {
@@ -176,7 +207,7 @@ public final class CudaBackend extends KernelBackend {
         if (cudnn == null) { super.conv2d(s, x, w, y); return; }
         OpChecks.conv2d(s, x, w, y);
         long xa = address(own("conv2d", x)), wa = address(own("conv2d", w)), ya = address(own("conv2d", y));
-        withWorkspace(ws -> cudnn.forward(s, xa, wa, ya, ws));
+        withWorkspace("cuDNN conv forward", ws -> cudnn.forward(s, xa, wa, ya, ws));
     }
 
     @Override
@@ -185,7 +216,7 @@ public final class CudaBackend extends KernelBackend {
         String op = "conv2dBackwardData";
         OpChecks.conv2dBackwardData(s, dy, w, dx);
         long dya = address(own(op, dy)), wa = address(own(op, w)), dxa = address(own(op, dx));
-        withWorkspace(ws -> cudnn.backwardData(s, dya, wa, dxa, ws));
+        withWorkspace("cuDNN conv backward data", ws -> cudnn.backwardData(s, dya, wa, dxa, ws));
     }
 
     @Override
@@ -194,7 +225,7 @@ public final class CudaBackend extends KernelBackend {
         String op = "conv2dBackwardFilter";
         OpChecks.conv2dBackwardFilter(s, x, dy, dw);
         long xa = address(own(op, x)), dya = address(own(op, dy)), dwa = address(own(op, dw));
-        withWorkspace(ws -> cudnn.backwardFilter(s, xa, dya, dwa, ws));
+        withWorkspace("cuDNN conv backward filter", ws -> cudnn.backwardFilter(s, xa, dya, dwa, ws));
     }
 
     @Override
@@ -213,19 +244,21 @@ public final class CudaBackend extends KernelBackend {
     private static long address(DeviceBuffer b) { return ((CudaBuffer) b).address(); }
 
     /**
-     * Runs a cuDNN call with pooled scratch as its workspace, returned to the pool when the call has been
-     * queued (safe on one stream: whatever next uses the memory runs after the convolution).
+     * Runs a cuDNN call (timed as {@code name} when profiling) with pooled scratch as its workspace, returned
+     * to the pool when the call has been queued (safe on one stream: whatever next uses the memory runs after
+     * the convolution).
      */
-    private void withWorkspace(java.util.function.Consumer<Cudnn.Workspace> call) {
+    private void withWorkspace(String name, java.util.function.Consumer<Cudnn.Workspace> call) {
         open("conv");
         List<CudaBuffer> held = new ArrayList<>(1);
+        Cudnn.Workspace workspace = bytes -> {
+            if (bytes == 0) return 0;
+            CudaBuffer b = scratch((bytes + Float.BYTES - 1) / Float.BYTES);
+            held.add(b);
+            return b.address();
+        };
         try {
-            call.accept(bytes -> {
-                if (bytes == 0) return 0;
-                CudaBuffer b = scratch((bytes + Float.BYTES - 1) / Float.BYTES);
-                held.add(b);
-                return b.address();
-            });
+            timed(name, () -> call.accept(workspace));
         } finally {
             for (CudaBuffer b : held) b.close();
         }
@@ -361,7 +394,8 @@ public final class CudaBackend extends KernelBackend {
         if (s.size() == 0) return;
         open("copy");
         try {
-            JCudaDriver.cuMemcpyDtoDAsync(d.start(), s.start(), s.size() * Float.BYTES, stream);
+            timed("memcpy device to device", () ->
+                    JCudaDriver.cuMemcpyDtoDAsync(d.start(), s.start(), s.size() * Float.BYTES, stream));
         } catch (CudaException e) {
             throw CudaError.of("cuMemcpyDtoDAsync(copy)", e);
         }
@@ -391,6 +425,7 @@ public final class CudaBackend extends KernelBackend {
         try {
             JCudaDriver.cuStreamSynchronize(stream);
         } finally {
+            if (profile != null) profile.close();
             if (cublas != null) cublas.close();
             if (cudnn != null) cudnn.close();
             staging.retire();

@@ -63,8 +63,8 @@ final class CudaLaunch implements KernelLaunch {
             };
         try {
             // Shared memory is static in every kernel (__local arrays of fixed size): 0 dynamic bytes.
-            JCudaDriver.cuLaunchKernel(function, g.gridX(), g.gridY(), 1, g.blockX(), g.blockY(), 1,
-                    0, stream, Pointer.to(values), null);
+            backend.timed(name, () -> JCudaDriver.cuLaunchKernel(function, g.gridX(), g.gridY(), 1, g.blockX(),
+                    g.blockY(), 1, 0, stream, Pointer.to(values), null));
         } catch (CudaException e) {
             throw CudaError.of("cuLaunchKernel(" + name + ", grid " + g.gridX() + "x" + g.gridY() + ", block "
                     + g.blockX() + "x" + g.blockY() + ")", e);

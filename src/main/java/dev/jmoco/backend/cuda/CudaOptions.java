@@ -5,28 +5,30 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * What {@code --device cuda[:N][:kernels][:tf32][:portable]} asks for, in any order after "cuda":
+ * What {@code --device cuda[:N][:kernels][:tf32][:portable][:profile]} asks for, in any order after "cuda":
  * <ul>
  *   <li>{@code N}: the device ordinal (0 by default);</li>
  *   <li>{@code kernels}: never use cuBLAS or cuDNN, only the kernels of this project (to compare both paths);</li>
  *   <li>{@code tf32}: allow tensor-core TF32 for GEMM and convolution (cuBLAS/cuDNN math modes, and the
  *       hand-written TF32 GEMM); off by default, as PyTorch's float32 matmul;</li>
- *   <li>{@code portable}: only the kernels shared with OpenCL: no CUDA-only fast path, no cuBLAS or cuDNN.</li>
+ *   <li>{@code portable}: only the kernels shared with OpenCL: no CUDA-only fast path, no cuBLAS or cuDNN;</li>
+ *   <li>{@code profile}: time every kernel and library call on the GPU ({@link CudaBackend#profile()}).</li>
  * </ul>
  *
  * @param ordinal   the CUDA device ordinal
  * @param libraries whether cuBLAS and cuDNN are used where found
  * @param tf32      whether TF32 tensor-core math is allowed
  * @param portable  whether only the kernels shared with OpenCL run
+ * @param profile   whether GPU time is recorded per kernel and library call
  */
-public record CudaOptions(int ordinal, boolean libraries, boolean tf32, boolean portable) {
+public record CudaOptions(int ordinal, boolean libraries, boolean tf32, boolean portable, boolean profile) {
     /** The form of the option, for messages. */
-    public static final String SYNTAX = "cuda[:N][:kernels][:tf32][:portable]";
+    public static final String SYNTAX = "cuda[:N][:kernels][:tf32][:portable][:profile]";
 
-    /** The defaults: device 0, libraries where found, no TF32, CUDA-only fast paths on. */
-    public static final CudaOptions DEFAULT = new CudaOptions(0, true, false, false);
+    /** The defaults: device 0, libraries where found, no TF32, CUDA-only fast paths on, no profile. */
+    public static final CudaOptions DEFAULT = new CudaOptions(0, true, false, false, false);
 
-    private static final List<String> FLAGS = List.of("kernels", "tf32", "portable");
+    private static final List<String> FLAGS = List.of("kernels", "tf32", "portable", "profile");
 
     /**
      * Parses the part after "cuda:" ("" for plain "cuda").
@@ -46,7 +48,8 @@ public record CudaOptions(int ordinal, boolean libraries, boolean tf32, boolean 
                 throw new IllegalArgumentException("'" + word + "' repeats an option in 'cuda:" + option + "'");
             if (isOrdinal) ordinal = Integer.parseInt(word);
         }
-        return new CudaOptions(ordinal, !seen.contains("kernels"), seen.contains("tf32"), seen.contains("portable"));
+        return new CudaOptions(ordinal, !seen.contains("kernels"), seen.contains("tf32"), seen.contains("portable"),
+                seen.contains("profile"));
     }
 
     /** Whether cuBLAS and cuDNN are to be opened: allowed, and not excluded by {@code portable}. */
@@ -64,6 +67,7 @@ public record CudaOptions(int ordinal, boolean libraries, boolean tf32, boolean 
         if (!libraries) b.append(":kernels");
         if (tf32) b.append(":tf32");
         if (portable) b.append(":portable");
+        if (profile) b.append(":profile");
         return b.isEmpty() ? "" : b.substring(1);
     }
 }

@@ -7,26 +7,27 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The grammar of {@code --device cuda[:N][:kernels][:tf32][:portable]}. */
+/** The grammar of {@code --device cuda[:N][:kernels][:tf32][:portable][:profile]}. */
 class CudaOptionsTest {
 
     @Test
     void plainCudaIsTheDefaults() {
-        assertEquals(new CudaOptions(0, true, false, false), CudaOptions.parse(""));
+        assertEquals(new CudaOptions(0, true, false, false, false), CudaOptions.parse(""));
         assertEquals(CudaOptions.DEFAULT, CudaOptions.parse("0"));
     }
 
     @Test
     void wordsInAnyOrderWithAnOrdinal() {
-        assertEquals(new CudaOptions(3, true, false, false), CudaOptions.parse("3"));
-        assertEquals(new CudaOptions(0, false, false, false), CudaOptions.parse("kernels"));
-        assertEquals(new CudaOptions(1, false, true, false), CudaOptions.parse("tf32:1:kernels"));
-        assertEquals(new CudaOptions(2, true, true, true), CudaOptions.parse("2:portable:tf32"));
+        assertEquals(new CudaOptions(3, true, false, false, false), CudaOptions.parse("3"));
+        assertEquals(new CudaOptions(0, false, false, false, false), CudaOptions.parse("kernels"));
+        assertEquals(new CudaOptions(1, false, true, false, false), CudaOptions.parse("tf32:1:kernels"));
+        assertEquals(new CudaOptions(2, true, true, true, false), CudaOptions.parse("2:portable:tf32"));
+        assertEquals(new CudaOptions(0, true, false, false, true), CudaOptions.parse("profile"));
     }
 
     @Test
     void textParsesBack() {
-        for (String option : new String[] {"", "1", "kernels", "tf32", "portable", "7:kernels:tf32:portable"}) {
+        for (String option : new String[] {"", "1", "kernels", "tf32", "portable", "7:kernels:tf32:portable", "profile:kernels"}) {
             CudaOptions o = CudaOptions.parse(option);
             assertEquals(o, CudaOptions.parse(o.text()), option);
         }
@@ -36,7 +37,7 @@ class CudaOptionsTest {
     @Test
     void unknownRepeatedOrEmptyWordsAreRejectedByName() {
         var e = assertThrows(IllegalArgumentException.class, () -> CudaOptions.parse("0:fast"));
-        assertEquals("unknown option 'fast' in 'cuda:0:fast' (form: cuda[:N][:kernels][:tf32][:portable])",
+        assertEquals("unknown option 'fast' in 'cuda:0:fast' (form: cuda[:N][:kernels][:tf32][:portable][:profile])",
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> CudaOptions.parse("1:2"));
         assertEquals("'2' repeats an option in 'cuda:1:2'", e.getMessage());
