@@ -158,6 +158,7 @@ part ratios 10 "$PY" native-tests/report.py ratios "$OUT"/jmh-*.json "$OUT/torch
 # of optimisation: the InfoNCE routes and the ResNet-18 MoCo step. Tables in profile.log ("# GPU profile").
 part profile 60 "${BENCH[@]}" '(InfoNceBench\.forwardBackward|MocoStepBench\.step)$' -p arch=resnet18 \
   -p device=cuda:profile,cuda:portable:profile -f 1 -wi 1 -i 1 -w 1 -r 1
+jmh_failures profile
 
 say "run: ${#failed[@]} part(s) failed${failed:+: ${failed[*]}} (${SECONDS}s of ${total}s)"
 [ ${#failed[@]} -eq 0 ]
