@@ -19,9 +19,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * The cuDNN descriptors of one {@link ConvShape} (x, w, y and the convolution: NCHW float, cross-correlation,
  * square stride and padding, no dilation) and, per pass, the algorithms to run, chosen on first use as PyTorch
- * does with {@code cudnn.benchmark = False}: cuDNN's heuristic list (…Algorithm_v7), keeping each result with
- * status success whose workspace is at most {@link #MAX_WORKSPACE}, best first. If the chosen one later
- * refuses to run (see {@link CudnnFunctions#tryAnother}), the shape moves on to the next for good.
+ * does with {@code cudnn.benchmark = True} (which MoCo's reference training script sets): cuDNN times the
+ * algorithms on the GPU (cudnnFind…Algorithm, once per shape and pass, a few milliseconds); where that call
+ * fails, its heuristic list (…Algorithm_v7, PyTorch's {@code benchmark = False}) instead. Either way each result
+ * with status success whose workspace is at most {@link #MAX_WORKSPACE} is kept, best first. If the chosen
+ * one later refuses to run (see {@link CudnnFunctions#tryAnother}), the shape moves on to the next for good.
  *
  * <p>The math type lives on the convolution descriptor, so it is set before every query and run: the base
  * type (FMA without TF32, as PyTorch for float32 when TF32 is disallowed; DEFAULT with TF32) for the
@@ -142,7 +144,7 @@ final class CudnnConv implements AutoCloseable {
      */
     void reject(CudnnPass pass, String reason) { candidates.get(pass).reject(reason); }
 
-    /** PyTorch's heuristic choice (Conv_v7.cpp, benchmark off), as the class comment says. */
+    /** PyTorch's choice (Conv_v7.cpp): measured, else heuristic, as the class comment says. */
     private List<Algorithm> choose(MemorySegment handle, CudnnPass pass) {
         CudnnFunctions.PassFunctions fn = f.pass(pass);
         MemorySegment d0 = descriptor(pass, 0), d1 = descriptor(pass, 1), d2 = descriptor(pass, 2);
@@ -153,8 +155,14 @@ final class CudnnConv implements AutoCloseable {
             int requested = count.get(JAVA_INT, 0);
             MemorySegment perf = arena.allocate(PERF, Math.max(1, requested));
             setMathType(baseMathType());
-            check(pass.algorithmsFunction(), (int) fn.algorithms().invokeExact(handle, d0, d1, conv, d2,
-                    requested, count, perf));
+            int found = (int) fn.find().invokeExact(handle, d0, d1, conv, d2, requested, count, perf);
+            if (found != CudnnFunctions.SUCCESS) {
+                System.err.println("jmoco: cuda: " + pass.findFunction() + " for " + shape + " failed: "
+                        + f.statusText(found) + "; taking cuDNN's heuristic choice");
+                setMathType(baseMathType());
+                check(pass.algorithmsFunction(), (int) fn.algorithms().invokeExact(handle, d0, d1, conv, d2,
+                        requested, count, perf));
+            }
             int returned = Math.min(count.get(JAVA_INT, 0), requested);
             MemorySegment bytes = arena.allocate(JAVA_LONG);
             for (int i = 0; i < returned; i++) {

@@ -55,9 +55,9 @@ final class CudnnFunctions {
             throw new AssertionError("cuDNN perf struct layout: " + PERF);
     }
 
-    /** The four functions of one pass, see {@link CudnnPass}. */
-    record PassFunctions(MethodHandle maxCount, MethodHandle algorithms, MethodHandle workspaceSize,
-                         MethodHandle run) {}
+    /** The five functions of one pass, see {@link CudnnPass}. */
+    record PassFunctions(MethodHandle maxCount, MethodHandle algorithms, MethodHandle find,
+                         MethodHandle workspaceSize, MethodHandle run) {}
 
     final NativeLibrary library;
     /** size_t cudnnGetVersion(void): major * 10000 + minor * 100 + patch for cuDNN 9. */
@@ -115,6 +115,8 @@ final class CudnnFunctions {
             passes.put(pass, new PassFunctions(
                     library.function(pass.maxCountFunction(), of(JAVA_INT, ADDRESS, ADDRESS)),
                     library.function(pass.algorithmsFunction(), of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                            ADDRESS, JAVA_INT, ADDRESS, ADDRESS)),
+                    library.function(pass.findFunction(), of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                             ADDRESS, JAVA_INT, ADDRESS, ADDRESS)),
                     library.function(pass.workspaceFunction(), of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                             ADDRESS, JAVA_INT, ADDRESS)),

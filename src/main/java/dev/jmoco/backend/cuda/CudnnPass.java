@@ -1,8 +1,8 @@
 package dev.jmoco.backend.cuda;
 
 /**
- * The three convolution passes of cuDNN's legacy API. Each has the same four functions (algorithm count,
- * heuristic algorithm list, workspace size, run) whose names differ only by the pass's word, and whose
+ * The three convolution passes of cuDNN's legacy API. Each has the same five functions (algorithm count,
+ * heuristic algorithm list, measured algorithm list, workspace size, run) whose names differ only by the pass's word, and whose
  * descriptor arguments come in the pass's order: (x, w, y) forward, (w, dy, dx) backward data,
  * (x, dy, dw) backward filter, where dy is described like y, dx like x and dw like w.
  */
@@ -18,6 +18,12 @@ enum CudnnPass {
 
     /** cudnnStatus_t (handle, desc1, desc2, convDesc, desc3, int requested, int *returned, perf_t *perf). */
     String algorithmsFunction() { return "cudnnGetConvolution" + word + "Algorithm_v7"; }
+
+    /**
+     * The algorithms timed on the GPU, fastest first (cuDNN allocates the buffers it times on): as
+     * {@link #algorithmsFunction}'s arguments.
+     */
+    String findFunction() { return "cudnnFindConvolution" + word + "Algorithm"; }
 
     /** cudnnStatus_t (handle, desc1, desc2, convDesc, desc3, int algo, size_t *bytes). */
     String workspaceFunction() { return "cudnnGetConvolution" + word + "WorkspaceSize"; }
