@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assumptions.abort;
 /**
  * Tests of the real cuBLAS / cuDNN libraries skip, saying why, where the dynamic linker finds none of a
  * library's sonames (CI has neither), and fail instead when JMOCO_REQUIRE_CUDA_LIBRARIES=1 (a machine that
- * must have them, e.g. with LD_LIBRARY_PATH=/work/cudalibs/lib). A library that is found but cannot be bound
- * is a failure either way: that is for the test to see.
+ * must have them: the GPU script; a developer with LD_LIBRARY_PATH=DIR, see CONTRIBUTING.md). A library that is
+ * found but cannot be bound is a failure either way: that is for the test to see.
  */
 final class NativeLibraryAssumptions {
     private NativeLibraryAssumptions() {}
