@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
@@ -44,16 +43,7 @@ final class Cublas implements AutoCloseable {
      */
     static Cublas open(long stream, boolean tf32) {
         CublasFunctions f = CublasFunctions.bind(SONAMES);
-        MemorySegment handle;
-        try (Arena local = Arena.ofConfined()) {
-            MemorySegment out = local.allocate(ADDRESS);
-            int status = (int) f.create.invokeExact(out);
-            if (status != CublasFunctions.SUCCESS)
-                throw f.library.unavailable("cublasCreate_v2 failed: " + f.statusText(status));
-            handle = out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw NativeCalls.rethrow(t);
-        }
+        MemorySegment handle = f.library.createHandle(f.create, "cublasCreate_v2", f::statusText);
         try {
             f.check("cublasSetStream_v2", (int) f.setStream.invokeExact(handle, MemorySegment.ofAddress(stream)));
             int math = tf32 ? CublasFunctions.TF32_TENSOR_OP_MATH : CublasFunctions.DEFAULT_MATH;

@@ -8,7 +8,6 @@ import java.lang.invoke.MethodHandle;
 import java.util.HashMap;
 import java.util.Map;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
@@ -57,16 +56,7 @@ final class Cudnn implements AutoCloseable {
         if (version < MIN_VERSION)
             throw f.library.unavailable(SONAME + " reports version " + version + " (cudnnGetVersion), need "
                     + MIN_VERSION + " or later");
-        MemorySegment handle;
-        try (Arena local = Arena.ofConfined()) {
-            MemorySegment out = local.allocate(ADDRESS);
-            int status = (int) f.create.invokeExact(out);
-            if (status != CudnnFunctions.SUCCESS)
-                throw f.library.unavailable("cudnnCreate failed: " + f.statusText(status));
-            handle = out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw NativeCalls.rethrow(t);
-        }
+        MemorySegment handle = f.library.createHandle(f.create, "cudnnCreate", f::statusText);
         try {
             int status = (int) f.setStream.invokeExact(handle, MemorySegment.ofAddress(stream));
             if (status == CudnnFunctions.SUCCESS) return new Cudnn(f, handle, tf32);

@@ -5,8 +5,10 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * One shared library loaded through the foreign function API: the first of several sonames that the dynamic
@@ -66,6 +68,23 @@ final class NativeLibrary {
         MemorySegment symbol = lookup.find(name)
                 .orElseThrow(() -> unavailable(soname + " has no symbol " + name));
         return LINKER.downcallHandle(symbol, descriptor);
+    }
+
+    /**
+     * A library handle from {@code create}, a {@code status (handle_t *out)} function such as cublasCreate_v2 or
+     * cudnnCreate whose status 0 is success.
+     *
+     * @throws CudaLibraryUnavailable "{@code what} not used: {@code call} failed: " and the status text
+     */
+    MemorySegment createHandle(MethodHandle create, String call, IntFunction<String> statusText) {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment out = local.allocate(ValueLayout.ADDRESS);
+            int status = (int) create.invokeExact(out);
+            if (status != 0) throw unavailable(call + " failed: " + statusText.apply(status));
+            return out.get(ValueLayout.ADDRESS, 0);
+        } catch (Throwable t) {
+            throw NativeCalls.rethrow(t);
+        }
     }
 
     /** The exception for "this library cannot be used because {@code reason}". */
