@@ -1,5 +1,6 @@
 package dev.jmoco.backend.cuda;
 
+import dev.jmoco.backend.NativeBindings;
 import jcuda.CudaException;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
@@ -42,6 +43,7 @@ public final class CudaDevices {
 
     private static Discovery probe() {
         try {
+            NativeBindings.initialise("jcuda.driver.JCudaDriver");
             JCudaDriver.setExceptionsEnabled(true);
         } catch (LinkageError e) {
             return new Discovery(noDriver(e), 0, List.of());

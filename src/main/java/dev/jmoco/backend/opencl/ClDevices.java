@@ -1,5 +1,6 @@
 package dev.jmoco.backend.opencl;
 
+import dev.jmoco.backend.NativeBindings;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -44,6 +45,7 @@ public final class ClDevices {
 
     private static Discovery lookUp() {
         try {
+            NativeBindings.initialise("org.jocl.CL");
             CL.setExceptionsEnabled(true);
             int[] count = new int[1];
             CL.clGetPlatformIDs(0, null, count);
