@@ -11,6 +11,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -21,7 +23,9 @@ import java.util.concurrent.Callable;
  * {@code jmoco embed}: runs a saved encoder (eval mode) over the float32 tensor {@code images} [N, C, H, W] of a
  * safetensors file and writes {@code features} [N, featureDim] (the backbone's pooled output) and
  * {@code projections} [N, dim] (the head's output, L2-normalised) to another. The images are used as given:
- * normalise them as in training (the data set's mean and std).
+ * normalise them as in training (the data set's mean and std). It never writes over its input, over the
+ * checkpoint, or over a file that is not an embedding it wrote before; images larger than
+ * {@value #MAX_SIDE} pixels a side are refused before any work.
  */
 @Command(name = "embed", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Embed images with a trained encoder: reads float32 'images' [N, C, H, W], writes "
@@ -29,6 +33,10 @@ import java.util.concurrent.Callable;
 final class EmbedCommand implements Callable<Integer> {
     /** Images per forward pass, to bound memory on large inputs. */
     private static final int CHUNK = 512;
+    /** The largest image side embed takes: MoCo's encoders are trained on 224 px or less. */
+    static final int MAX_SIDE = 1024;
+    /** The metadata {@code format} of the files embed writes (the ones it may replace). */
+    static final String FORMAT = "jmoco-embedding-1";
 
     @Spec CommandSpec spec;
 
@@ -46,20 +54,34 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        requireWritable();
         Safetensors.Tensor images = Safetensors.read(input).tensors().get("images");
         if (images == null || images.data() == null || images.shape().length != 4)
             throw new IllegalArgumentException(input + ": expected a float tensor 'images' [N, C, H, W], found "
                     + (images == null ? "none" : images.dtype() + " " + Arrays.toString(images.shape())));
-        int n = Math.toIntExact(images.shape()[0]);
-        int[] sample = {(int) images.shape()[1], (int) images.shape()[2], (int) images.shape()[3]};
+        long[] shape = images.shape();
+        if (shape[0] < 1 || shape[1] < 1 || shape[2] < 1 || shape[3] < 1)
+            throw new IllegalArgumentException(input + ": tensor 'images' " + Arrays.toString(shape) + " is empty");
+        if (shape[2] > MAX_SIDE || shape[3] > MAX_SIDE)
+            throw new IllegalArgumentException(input + ": tensor 'images' holds images of " + shape[3] + " x "
+                    + shape[2] + " pixels, more than the " + MAX_SIDE + " a side that embed takes: resize them");
+        int n = (int) shape[0];  // the reader bounds every tensor to one Java array
+        int[] sample = {(int) shape[1], (int) shape[2], (int) shape[3]};
         int length = sample[0] * sample[1] * sample[2];
         float[] features, projections;
         int featureDim, dim;
         try (Backend backend = Backends.create(device)) {
             Encoder encoder = EncoderFiles.load(checkpoint, arch, backend);
             try {
+                if (sample[0] != encoder.architecture().inChannels())
+                    throw new IllegalArgumentException(input + ": tensor 'images' has " + sample[0] + " channels, the "
+                            + "encoder of " + checkpoint + " takes " + encoder.architecture().inChannels());
                 featureDim = encoder.featureDim();
                 dim = encoder.architecture().outputDim();
+                long outputs = (long) n * Math.max(featureDim, dim);
+                if (outputs > Integer.MAX_VALUE - 8)
+                    throw new IllegalArgumentException(input + ": " + n + " images give " + outputs + " output values, "
+                            + "more than one output tensor holds (2^31): embed them in parts");
                 features = new float[n * featureDim];
                 projections = new float[n * dim];
                 for (int from = 0; from < n; from += CHUNK) {
@@ -77,10 +99,33 @@ final class EmbedCommand implements Callable<Integer> {
         Map<String, Safetensors.Tensor> result = new LinkedHashMap<>();
         result.put("features", Safetensors.Tensor.of(features, n, featureDim));
         result.put("projections", Safetensors.Tensor.of(projections, n, dim));
-        Safetensors.write(output, result, Map.of("source", checkpoint.toString(), "arch", arch));
+        Safetensors.write(output, result, Map.of("format", FORMAT, "source", checkpoint.toString(), "arch", arch));
         spec.commandLine().getOut().printf("embedded %d images: features [%d, %d], projections [%d, %d] -> %s%n",
                 n, n, featureDim, n, dim, output);
         spec.commandLine().getOut().flush();
         return 0;
+    }
+
+    /**
+     * Refuses an output that is the input, the checkpoint, or an existing file other than an embedding that
+     * embed wrote, before any work is done.
+     */
+    private void requireWritable() throws IOException {
+        for (Map.Entry<String, Path> kept : Map.of("input", input, "checkpoint", checkpoint).entrySet())
+            if (Files.exists(output) && Files.exists(kept.getValue()) && Files.isSameFile(output, kept.getValue()))
+                throw new IllegalArgumentException("--output " + output + " is the " + kept.getKey()
+                        + ": embed never writes over it; choose another file");
+        if (!Files.exists(output)) return;
+        if (!Files.isRegularFile(output))
+            throw new IllegalArgumentException("--output " + output + " exists and is not a file");
+        Map<String, String> metadata;
+        try {
+            metadata = Safetensors.readMetadata(output);
+        } catch (IOException notSafetensors) {
+            metadata = Map.of();
+        }
+        if (!FORMAT.equals(metadata.get("format")))
+            throw new IllegalArgumentException("--output " + output + " exists and is not an embedding that embed "
+                    + "wrote (it may be a checkpoint or your data): choose another file, or remove it first");
     }
 }

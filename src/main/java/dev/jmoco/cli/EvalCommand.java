@@ -10,6 +10,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -85,6 +86,8 @@ final class EvalCommand implements Callable<Integer> {
         Map<String, Object> result = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, limitTrain,
                 limitTest, knnK, knnT, epochs, lr, device, workers).run();
         Path file = out != null ? out : beside(checkpoint, ".eval-" + protocol + ".json");
+        if (Files.exists(file) && Files.isSameFile(file, checkpoint))
+            throw new IllegalArgumentException("--out " + file + " is the checkpoint: choose another file");
         CheckpointEvaluation.write(file, result);
         stdout.printf(Locale.ROOT, "%s accuracy %.4f on %s test images of %s; written to %s%n", protocol,
                 (Double) result.get("accuracy"), result.get("test_images"), dataset, file);

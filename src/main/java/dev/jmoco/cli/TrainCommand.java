@@ -103,6 +103,9 @@ final class TrainCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue the run saved in DIR.")
     Path resume;
+    @Option(names = "--overwrite", description = "Write into an output folder that holds a checkpoint or files "
+            + "jmoco did not write (jmoco's files there are replaced, others kept).")
+    boolean overwrite;
 
     @Override
     public Integer call() throws Exception {
@@ -115,13 +118,23 @@ final class TrainCommand implements Callable<Integer> {
         Path outDir = out != null ? out : resume != null ? resume : Path.of("runs", probe.dataset() + "-" + probe.arch());
         TrainConfig config = b.outDir(outDir).build();
         PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
-        try (Trainer trainer = resume != null ? Trainer.resume(config, resume) : Trainer.start(config)) {
+        try (Trainer trainer = resume != null ? Trainer.resume(config, resume, overwrite)
+                : Trainer.start(config, overwrite);
+             StopOnSignal signals = new StopOnSignal(trainer::requestStop, err, "the last checkpoint in " + outDir
+                     + " is kept")) {
             err.printf(Locale.ROOT, "jmoco: %s %s on %s (%s), %d images, %d steps/epoch, device %s, out %s%n",
                     resume != null ? "resuming at epoch " + (trainer.epochsDone() + 1) + ":" : "training",
                     trainer.architecture(), config.dataset(), config.dataDir(), trainer.stepsPerEpoch() * config.batch(),
                     trainer.stepsPerEpoch(), config.device(), outDir);
             trainer.addListener(new ProgressBar(err, config.epochs(), config.batch()));
             EpochResult last = trainer.train();
+            if (trainer.stopped()) {
+                err.printf(Locale.ROOT, "jmoco: stopped at epoch %d, step %d of the run: checkpoint written to %s; "
+                        + "continue with: jmoco train --resume %s%n", trainer.epochsDone() + 1, trainer.globalStep(),
+                        outDir.resolve("checkpoint.safetensors"), outDir);
+                err.flush();
+                return signals.exitCode() != 0 ? signals.exitCode() : 130;
+            }
             if (last == null) {
                 stdout.printf("nothing to do: %d of %d epochs are done in %s%n", trainer.epochsDone(), config.epochs(),
                         resume);

@@ -1,11 +1,13 @@
 package dev.jmoco.data;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * An immutable in-memory set of uint8 images in NCHW order ({@code size x channels x height x width} bytes)
- * with an int label each in [0, numClasses), a name and the normalisation its augmentations end with.
+ * with an int label each in [0, numClasses), a name, the normalisation its augmentations end with, and the
+ * classes' names where the files name them (an image folder's class folders; empty otherwise).
  * {@link #subset} gives a view of the first n images without copying.
  */
 public final class Dataset {
@@ -18,14 +20,24 @@ public final class Dataset {
     private final int width;
     private final int numClasses;
     private final Normalization normalization;
+    private final List<String> classNames;
 
     /**
      * Takes ownership of {@code pixels} and {@code labels} (readers build them and hand them over); checks
-     * shapes and label ranges.
+     * shapes and label ranges. The classes have no names.
      */
     public Dataset(String name, byte[] pixels, int[] labels, int channels, int height, int width, int numClasses,
                    Normalization normalization) {
-        this(name, pixels, labels, labels.length, channels, height, width, numClasses, normalization);
+        this(name, pixels, labels, channels, height, width, numClasses, normalization, List.of());
+    }
+
+    /** As the constructor above, with the classes' names: empty, or one per class (label i is the i-th). */
+    public Dataset(String name, byte[] pixels, int[] labels, int channels, int height, int width, int numClasses,
+                   Normalization normalization, List<String> classNames) {
+        this(name, pixels, labels, labels.length, channels, height, width, numClasses, normalization, classNames);
+        if (!classNames.isEmpty() && classNames.size() != numClasses)
+            throw new IllegalArgumentException(name + ": " + classNames.size() + " class names for " + numClasses
+                    + " classes");
         if ((long) labels.length * channels * height * width != pixels.length)
             throw new IllegalArgumentException(name + ": " + pixels.length + " pixel bytes are not " + labels.length
                     + " images of " + channels + "x" + height + "x" + width);
@@ -36,7 +48,7 @@ public final class Dataset {
     }
 
     private Dataset(String name, byte[] pixels, int[] labels, int size, int channels, int height, int width,
-                    int numClasses, Normalization normalization) {
+                    int numClasses, Normalization normalization, List<String> classNames) {
         if (channels <= 0 || height <= 0 || width <= 0 || numClasses <= 0)
             throw new IllegalArgumentException(name + ": channels, height, width and classes must be > 0, got "
                     + channels + ", " + height + ", " + width + ", " + numClasses);
@@ -52,6 +64,7 @@ public final class Dataset {
         this.width = width;
         this.numClasses = numClasses;
         this.normalization = normalization;
+        this.classNames = List.copyOf(classNames);
     }
 
     public String name() { return name; }
@@ -71,6 +84,9 @@ public final class Dataset {
     public int numClasses() { return numClasses; }
 
     public Normalization normalization() { return normalization; }
+
+    /** The classes' names, label order (empty when the files do not name them). */
+    public List<String> classNames() { return classNames; }
 
     public int label(int index) {
         return labels[Objects.checkIndex(index, size)];
@@ -98,12 +114,13 @@ public final class Dataset {
     public Dataset subset(int n) {
         if (n <= 0) throw new IllegalArgumentException(name + ": a subset needs at least 1 image, got " + n);
         if (n >= size) return this;
-        return new Dataset(name, pixels, labels, n, channels, height, width, numClasses, normalization);
+        return new Dataset(name, pixels, labels, n, channels, height, width, numClasses, normalization, classNames);
     }
 
     /** The same images with another normalisation. */
     public Dataset withNormalization(Normalization normalization) {
-        return new Dataset(name, pixels, labels, size, channels, height, width, numClasses, normalization);
+        return new Dataset(name, pixels, labels, size, channels, height, width, numClasses, normalization,
+                classNames);
     }
 
     /** The shared storage, for the augmenter and statistics; callers never write to it. */

@@ -28,6 +28,24 @@ public final class Datasets {
     }
 
     /**
+     * Opens split "test" to be compared with {@code train} (its training split, as opened): an image folder's
+     * test classes take the training split's indices by name (a class the training split lacks is an error
+     * naming it) and its normalisation; the images must have the training images' shape.
+     *
+     * @throws DatasetFormatException naming the folder, the class or both shapes
+     */
+    public static Dataset openTest(String kind, Path dir, Dataset train) throws IOException {
+        Dataset test = kind.toLowerCase(Locale.ROOT).equals("folder")
+                ? ImageFolderReader.read(dir, "test", train.channels(), 0, train.normalization(), train.classNames())
+                : open(kind, dir, "test");
+        if (test.channels() != train.channels() || test.height() != train.height() || test.width() != train.width())
+            throw new DatasetFormatException(dir, "test images are " + test.channels() + "x" + test.height() + "x"
+                    + test.width() + ", the training images " + train.channels() + "x" + train.height() + "x"
+                    + train.width() + ": both splits must have one shape to be compared");
+        return test;
+    }
+
+    /**
      * Opens an image folder (see {@link ImageFolderReader}) as {@code channels} channels, resized to
      * size x size (0: keep the common size), normalised with {@code normalization} or, when null, with the
      * statistics of the images themselves (use {@link Normalization#IMAGENET} for photographs and the

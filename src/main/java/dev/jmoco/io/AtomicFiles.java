@@ -5,10 +5,12 @@ import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 
 /**
  * Replaces a file atomically: the content goes to a temporary file in the same folder, is forced to disk and
@@ -19,8 +21,18 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class AtomicFiles {
     private AtomicFiles() {}
 
-    /** Writes what {@code body} writes to the stream as {@code file}'s new content. */
+    private static final Pattern TEMPORARY = Pattern.compile("\\..+\\.[0-9a-f]{1,16}\\.tmp");
+
+    /**
+     * Writes what {@code body} writes to the stream as {@code file}'s new content.
+     *
+     * @throws NoSuchFileException naming {@code file} and its folder when the folder does not exist
+     */
     public static void write(Path file, Body body) throws IOException {
+        Path folder = file.toAbsolutePath().getParent();
+        if (folder != null && !Files.isDirectory(folder))
+            throw new NoSuchFileException(file.toString(), null, "cannot write it: folder " + folder
+                    + (Files.exists(folder) ? " is not a folder" : " does not exist"));
         Path tmp = file.resolveSibling("." + file.getFileName() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         try {
@@ -35,6 +47,12 @@ public final class AtomicFiles {
             Files.deleteIfExists(tmp);
         }
     }
+
+    /**
+     * Whether {@code fileName} is the temporary file of a write that never finished (a crash between creating
+     * and renaming it): {@code .NAME.HEX.tmp}.
+     */
+    public static boolean isTemporary(String fileName) { return TEMPORARY.matcher(fileName).matches(); }
 
     /** The content of a file, written to a stream. */
     @FunctionalInterface

@@ -60,7 +60,8 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
      * null). Returns the loss and the acc@1 / acc@5 of the positive (fractions; symmetric MoCo: the summed
      * loss and the mean accuracies of its two terms).
      *
-     * @throws dev.jmoco.autograd.NonFiniteLossException if the loss is not finite; the step's updates have
+     * @throws dev.jmoco.autograd.NonFiniteLossException if the loss is not finite, and
+     *         {@link LossOutOfRangeException} if it is outside {@link #lossBound}; the step's updates have
      *         been applied then, so the caller stops and keeps its last good checkpoint
      */
     public final Loss.Stats step(Tensor viewQ, Tensor viewK, int[] indices) {
@@ -72,8 +73,22 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
             throw new IllegalArgumentException("moco: batch of " + n + " is not a multiple of the " + config.bnSplits()
                     + " BN splits");
         Loss.Stats stats = run(viewQ, viewK, indices, steps);
+        double bound = lossBound(n);
+        // float rounding of the fused sums: a little slack on both ends
+        if (stats.loss() < -1e-3 || stats.loss() > bound * (1 + 1e-4) + 1e-3)
+            throw new LossOutOfRangeException(stats.loss(), bound);
         steps++;
         return stats;
+    }
+
+    /**
+     * The largest loss a step on {@code n} images can give: each InfoNCE term is log(sum_j exp(l_j)) - l_pos
+     * with every logit in [-1/t, 1/t] (unit vectors), so at most log(1 + negatives) + 2/t, negatives being K
+     * (MoCo's queue, the memory bank's sample) or n - 1 (end-to-end); symmetric MoCo sums two terms.
+     */
+    public final double lossBound(int n) {
+        int negatives = Math.max(config.queueSize(), n - 1);
+        return (config.symmetric() ? 2 : 1) * (Math.log1p(negatives) + 2.0 / config.temperature());
     }
 
     /** Steps run so far (the number of the next step). */

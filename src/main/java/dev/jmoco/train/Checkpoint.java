@@ -3,6 +3,7 @@ package dev.jmoco.train;
 import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.autograd.Sgd;
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.io.Json;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.moco.KeyQueue;
 import dev.jmoco.moco.MemoryBank;
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +42,8 @@ import java.util.Map;
 final class Checkpoint {
     static final String FILE = "checkpoint.safetensors", JSON = "checkpoint.json";
     static final String FORMAT = "format", FORMAT_VALUE = "jmoco-checkpoint-1", ARCHITECTURE = "architecture",
-            EPOCH = "epoch", GLOBAL_STEP = "global_step", SEED = "seed", WALL = "wall_s", CONFIG = "config.";
+            EPOCH = "epoch", GLOBAL_STEP = "global_step", SEED = "seed", WALL = "wall_s", CONFIG = "config.",
+            HISTORY = "history", CLASSES = "classes";
     static final String Q = "encoder_q.", K = "encoder_k.", MOMENTUM = "optimizer.momentum.", QUEUE = "queue",
             QUEUE_PTR = "queue_ptr", BANK = "memory_bank";
 
@@ -50,7 +53,7 @@ final class Checkpoint {
      */
     record State(TrainConfig config, String architecture, int epoch, long globalStep, double wallSeconds,
                  EpochProgress progress, ParameterArena query, ParameterArena key, Sgd sgd, KeyQueue queue,
-                 MemoryBank bank) {}
+                 MemoryBank bank, List<EpochResult> history, List<String> classes) {}
 
     /**
      * How far the epoch in progress got: its steps, the sums of their loss and accuracies (for the epoch's
@@ -70,11 +73,11 @@ final class Checkpoint {
         }
 
         /** From a checkpoint's metadata; NONE for checkpoints written at epoch ends only. */
-        static EpochProgress read(Map<String, String> metadata) {
+        static EpochProgress read(Path file, Map<String, String> metadata) {
             if (!metadata.containsKey(STEPS)) return NONE;
-            return new EpochProgress(Integer.parseInt(metadata.get(STEPS)), Double.parseDouble(metadata.get(LOSS)),
-                    Double.parseDouble(metadata.get(ACC1)), Double.parseDouble(metadata.get(ACC5)),
-                    Double.parseDouble(metadata.get(SECONDS)));
+            return new EpochProgress(intField(file, metadata, STEPS), doubleField(file, metadata, LOSS),
+                    doubleField(file, metadata, ACC1), doubleField(file, metadata, ACC5),
+                    doubleField(file, metadata, SECONDS));
         }
     }
 
@@ -93,6 +96,7 @@ final class Checkpoint {
         }
         if (s.bank() != null)
             tensors.put(BANK, Safetensors.Tensor.of(s.bank().toArray(), s.bank().size(), s.bank().dim()));
+        requireFinite(tensors);
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put(FORMAT, FORMAT_VALUE);
         metadata.put(ARCHITECTURE, s.architecture());
@@ -101,6 +105,8 @@ final class Checkpoint {
         metadata.put(SEED, Long.toString(s.config().seed()));
         metadata.put(WALL, Double.toString(s.wallSeconds()));
         s.progress().write(metadata);
+        metadata.put(HISTORY, JsonText.of(s.history().stream().map(EpochResult::toMap).toList()));
+        if (!s.classes().isEmpty()) metadata.put(CLASSES, JsonText.of(s.classes()));
         Map<String, Object> config = s.config().asMap();
         config.forEach((k, v) -> metadata.put(CONFIG + k, v instanceof int[] a ? Arrays.toString(a) : v.toString()));
         Safetensors.write(dir.resolve(FILE), tensors, metadata);
@@ -125,15 +131,95 @@ final class Checkpoint {
      * @throws IOException if it is missing or unreadable, or is not a jmoco checkpoint (the message says which)
      */
     static Safetensors.Contents read(Path dir) throws IOException {
-        Path file = dir.resolve(FILE);
-        if (!Files.isRegularFile(file))
-            throw new NoSuchFileException(file.toString(), null, "no checkpoint to resume from (expected "
-                    + FILE + " in " + dir + ")");
+        Path file = requireFile(dir);
         Safetensors.Contents c = Safetensors.read(file);
         if (!FORMAT_VALUE.equals(c.metadata().get(FORMAT)))
             throw new IOException(file + ": not a jmoco training checkpoint (metadata format is "
                     + c.metadata().get(FORMAT) + ", expected " + FORMAT_VALUE + ")");
         return c;
+    }
+
+    /**
+     * The finished epochs a checkpoint records, oldest first; empty for checkpoints older than this field
+     * (their epochs are read back from metrics.csv).
+     *
+     * @throws IllegalArgumentException naming the file and the field when it does not parse
+     */
+    static List<EpochResult> history(Path file, Map<String, String> metadata) {
+        String text = metadata.get(HISTORY);
+        if (text == null) return List.of();
+        try {
+            if (!(Json.parse(text) instanceof List<?> list)) throw new IllegalArgumentException("not a JSON array");
+            List<EpochResult> out = new ArrayList<>();
+            for (Object e : list) {
+                if (!(e instanceof Map<?, ?> m)) throw new IllegalArgumentException("an entry is not a JSON object");
+                out.add(EpochResult.fromMap(m));
+            }
+            return out;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": checkpoint field " + HISTORY + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The class names of the training split a checkpoint records; empty when its data set has none. */
+    static List<String> classes(Path file, Map<String, String> metadata) {
+        String text = metadata.get(CLASSES);
+        if (text == null) return List.of();
+        try {
+            if (Json.parse(text) instanceof List<?> list && list.stream().allMatch(String.class::isInstance))
+                return list.stream().map(String.class::cast).toList();
+        } catch (IllegalArgumentException e) {
+            // named below
+        }
+        throw new IllegalArgumentException(file + ": checkpoint field " + CLASSES + " is not a JSON array of names");
+    }
+
+    /** An int field of the metadata, naming the file and the field when it is missing or not an int. */
+    static int intField(Path file, Map<String, String> metadata, String key) {
+        return (int) (long) parse(file, metadata, key, "an integer", Long::parseLong, (long) Integer.MIN_VALUE,
+                (long) Integer.MAX_VALUE);
+    }
+
+    /** A long field of the metadata, as {@link #intField}. */
+    static long longField(Path file, Map<String, String> metadata, String key) {
+        return parse(file, metadata, key, "an integer", Long::parseLong, Long.MIN_VALUE, Long.MAX_VALUE);
+    }
+
+    /** A finite double field of the metadata, as {@link #intField}. */
+    static double doubleField(Path file, Map<String, String> metadata, String key) {
+        return parse(file, metadata, key, "a number", Double::parseDouble, -Double.MAX_VALUE, Double.MAX_VALUE);
+    }
+
+    private static <T extends Comparable<T>> T parse(Path file, Map<String, String> metadata, String key,
+                                                     String what, java.util.function.Function<String, T> parser,
+                                                     T min, T max) {
+        String text = metadata.get(key);
+        if (text == null) throw new IllegalArgumentException(file + ": checkpoint field " + key + " is missing");
+        T v;
+        try {
+            v = parser.apply(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(file + ": checkpoint field " + key + " = '" + abbreviate(text)
+                    + "' is not " + what);
+        }
+        if (v.compareTo(min) < 0 || v.compareTo(max) > 0)
+            throw new IllegalArgumentException(file + ": checkpoint field " + key + " = " + v + " is out of range");
+        return v;
+    }
+
+    /** A value for a one-line message: at most 40 characters, no line breaks. */
+    static String abbreviate(String text) {
+        String one = text.replaceAll("\\s+", " ");
+        return one.length() <= 40 ? one : one.substring(0, 37) + "...";
+    }
+
+    /** {@code dir}'s checkpoint.safetensors, which must exist. */
+    static Path requireFile(Path dir) throws NoSuchFileException {
+        Path file = dir.resolve(FILE);
+        if (!Files.isRegularFile(file))
+            throw new NoSuchFileException(file.toString(), null, "no checkpoint to resume from (expected "
+                    + FILE + " in " + dir + ")");
+        return file;
     }
 
     /** The settings recorded in a checkpoint's metadata, with {@code outDir}. */
@@ -171,7 +257,25 @@ final class Checkpoint {
         Safetensors.Tensor t = c.tensors().get(QUEUE_PTR);
         if (t == null || t.ints() == null || t.elements() != 1)
             throw new IllegalArgumentException(file + ": checkpoint has no integer " + QUEUE_PTR + " [1]");
-        return t.toIntArray()[0];
+        long p = t.ints()[0];
+        if (p < 0 || p > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(file + ": checkpoint tensor " + QUEUE_PTR + " = " + p + " is out of range");
+        return (int) p;
+    }
+
+    /**
+     * Refuses to save a state holding NaN or an infinity (weights, velocity, BN running statistics, queue,
+     * bank): the checkpoint on disk must stay the last good one, since resuming a poisoned state diverges at once.
+     *
+     * @throws NonFiniteStateException naming the first such tensor, the element and its value
+     */
+    static void requireFinite(Map<String, Safetensors.Tensor> tensors) {
+        for (Map.Entry<String, Safetensors.Tensor> e : tensors.entrySet()) {
+            float[] data = e.getValue().data();
+            if (data == null) continue;
+            for (int i = 0; i < data.length; i++)
+                if (!Float.isFinite(data[i])) throw new NonFiniteStateException(e.getKey(), i, data[i]);
+        }
     }
 
     private static void putArena(Map<String, Safetensors.Tensor> out, String prefix, ParameterArena arena) {

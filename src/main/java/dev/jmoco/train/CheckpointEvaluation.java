@@ -53,8 +53,9 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
      */
     public Map<String, Object> run() throws IOException {
         String family = arch != null ? arch : recordedArch();
-        Dataset train = limit(Datasets.open(dataset, dataDir, "train"), limitTrain);
-        Dataset test = limit(Datasets.open(dataset, dataDir, "test"), limitTest);
+        Dataset fullTrain = Datasets.open(dataset, dataDir, "train");
+        Dataset train = limit(fullTrain, limitTrain);
+        Dataset test = limit(Datasets.openTest(dataset, dataDir, fullTrain), limitTest);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("protocol", protocol);
         try (Backend backend = Backends.create(device)) {

@@ -26,8 +26,9 @@ public final class PixelBaselines {
     /** Runs both baselines; the map holds "pixels_unit" and "pixels_standardised" accuracies and the sizes. */
     public static Map<String, Object> run(String dataset, Path dataDir, int limitTrain, int limitTest, int knnK,
                                           float knnT, String device, int workers) throws IOException {
-        Dataset train = raw(Datasets.open(dataset, dataDir, "train"), limitTrain);
-        Dataset test = raw(Datasets.open(dataset, dataDir, "test"), limitTest);
+        Dataset fullTrain = Datasets.open(dataset, dataDir, "train");
+        Dataset train = raw(fullTrain, limitTrain);
+        Dataset test = raw(Datasets.openTest(dataset, dataDir, fullTrain), limitTest);
         FeatureSet trainPixels = Features.collect(train, FeatureExtractor.PIXELS, workers);
         FeatureSet testPixels = Features.collect(test, FeatureExtractor.PIXELS, workers);
         KnnMonitor.Settings settings = new KnnMonitor.Settings(knnK, knnT, 0);
@@ -48,6 +49,7 @@ public final class PixelBaselines {
 
     /** The first n images (all for 0), with pixels left in [0, 1] (no normalisation). */
     private static Dataset raw(Dataset d, int n) {
-        return (n > 0 && n < d.size() ? d.subset(n) : d).withNormalization(Normalization.IDENTITY);
+        return (n > 0 && n < d.size() ? d.subset(n) : d).withNormalization(
+                Normalization.IDENTITY.forChannels(d.channels()));
     }
 }

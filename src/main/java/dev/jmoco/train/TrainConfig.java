@@ -62,6 +62,13 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
                           float knnT, long seed, int workers, String device, int logEvery, double checkpointMinutes,
                           Path outDir) {
 
+    /**
+     * Sane ranges of the settings that, outside them, train to garbage without failing (a temperature of 1e-9
+     * still gives finite losses near 5e7): the published MoCo, SimCLR and CMC settings lie well inside.
+     */
+    public static final float MIN_TEMPERATURE = 0.01f, MAX_TEMPERATURE = 1f;
+    public static final double MAX_LR = 10, MAX_WEIGHT_DECAY = 0.1;
+
     /** Where Debian's dataset-fashion-mnist package puts the files. */
     public static final Path FASHION_MNIST_DIR = Path.of("/usr/share/datasets/fashion-mnist");
 
@@ -89,9 +96,12 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
         require(!symmetric || mechanism == Mechanism.MOCO, "the symmetric loss needs mechanism moco, not "
                 + mechanism.cliName());
         require(momentum >= 0 && momentum <= 1, "momentum must be in [0, 1], got " + momentum);
-        require(temperature > 0 && Float.isFinite(temperature), "temperature must be > 0, got " + temperature);
-        require(lr >= 0 && Double.isFinite(lr), "lr must be finite and >= 0, got " + lr);
-        require(weightDecay >= 0 && Double.isFinite(weightDecay), "weight decay must be >= 0, got " + weightDecay);
+        require(temperature >= MIN_TEMPERATURE && temperature <= MAX_TEMPERATURE, "temperature must be in ["
+                + MIN_TEMPERATURE + ", " + MAX_TEMPERATURE + "] (MoCo: 0.07 to 0.2), got " + temperature);
+        require(lr >= 0 && lr <= MAX_LR, "lr must be in [0, " + MAX_LR + "] (the rate for batch 256; MoCo: 0.03), got "
+                + lr);
+        require(weightDecay >= 0 && weightDecay <= MAX_WEIGHT_DECAY, "weight decay must be in [0, "
+                + MAX_WEIGHT_DECAY + "] (MoCo: 1e-4), got " + weightDecay);
         require(sgdMomentum >= 0 && sgdMomentum < 1, "SGD momentum must be in [0, 1), got " + sgdMomentum);
         require(warmupEpochs >= 0 && warmupEpochs <= epochs, "warm-up epochs " + warmupEpochs
                 + " must lie in [0, epochs " + epochs + "]");

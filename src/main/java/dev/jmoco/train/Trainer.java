@@ -17,6 +17,7 @@ import dev.jmoco.eval.KnnMonitor;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.moco.ContrastiveStep;
 import dev.jmoco.moco.KeyQueue;
+import dev.jmoco.moco.LossOutOfRangeException;
 import dev.jmoco.moco.Mechanism;
 import dev.jmoco.moco.MemoryBank;
 import dev.jmoco.moco.MemoryBankStep;
@@ -60,11 +61,21 @@ import java.util.Objects;
  * as the bank, test split as the queries), writes the checkpoint atomically, appends to metrics.csv and
  * rewrites summary.json and curves.png (when an output folder is set), then tells the listeners. Inside an
  * epoch, the checkpoint is also written every {@code checkpointMinutes}, and {@link #resume} continues from it
- * at the next batch. A non-finite loss throws {@link TrainingDivergedException} and leaves the last checkpoint
- * as it was.
+ * at the next batch. A non-finite loss, a loss outside the range InfoNCE can take, or a non-finite tensor in
+ * the state about to be saved throws {@link TrainingDivergedException} and leaves the last checkpoint as it
+ * was, so the checkpoint on disk is always a good one.
+ *
+ * <h2>The output folder</h2> A trainer holds its output folder for its life ({@link RunFolder}: a second
+ * trainer or resume of the same folder is refused); a new run refuses a folder with files jmoco did not
+ * write unless told to overwrite. The checkpoint records the finished epochs, so after a kill at any point
+ * resume rebuilds metrics.csv, summary.json and curves.png from it. {@link #requestStop} (Ctrl-C in the CLI)
+ * ends {@link #train} after the current step with a mid-epoch checkpoint.
  */
 public final class Trainer implements AutoCloseable {
+    static final String SUMMARY = "summary.json";
+
     private final TrainConfig config;
+    private final List<RunFolder> folders = new ArrayList<>(); // held for its life: the output and resumed folder
     private final Backend backend;
     private final Dataset train;
     private final Architecture architecture;
@@ -90,6 +101,8 @@ public final class Trainer implements AutoCloseable {
     private long epochStart, trainNanos;
     private Checkpoint.EpochProgress resumedProgress = Checkpoint.EpochProgress.NONE; // of a mid-epoch checkpoint
     private long lastSave = System.nanoTime(), savedStep = -1;  // when and at which global step it last saved
+    private volatile boolean stopRequested;
+    private boolean stopped, plotWarned;
 
     private Trainer(TrainConfig config) throws IOException {
         this.config = config;
@@ -150,25 +163,52 @@ public final class Trainer implements AutoCloseable {
         this.schedule = schedule(config);
     }
 
+    /** A new run into a new or empty output folder: {@link #start(TrainConfig, boolean)} without overwriting. */
+    public static Trainer start(TrainConfig config) throws IOException { return start(config, false); }
+
     /**
-     * A new run. Refuses an output folder that already holds a checkpoint (resume it, or choose another), so a
-     * finished run is never overwritten by accident.
+     * A new run. Refuses an output folder that is in use by another run, that already holds a checkpoint (resume
+     * it, or choose another) or that holds files jmoco did not write, unless {@code overwrite} (then jmoco's
+     * files there are replaced and others kept), so nothing is overwritten by accident.
      *
      * @throws IOException              if the data set cannot be read
-     * @throws IllegalArgumentException for settings that do not fit the data set, naming both numbers
+     * @throws IllegalArgumentException for settings that do not fit the data set, naming both numbers, and for
+     *                                  an output folder that is refused
+     * @throws IllegalStateException    if another run holds the output folder
      */
-    public static Trainer start(TrainConfig config) throws IOException {
-        if (config.outDir() != null && Files.exists(config.outDir().resolve(Checkpoint.FILE)))
-            throw new IllegalArgumentException(config.outDir() + " already holds a checkpoint: resume it (--resume "
-                    + config.outDir() + ") or choose another output folder");
+    public static Trainer start(TrainConfig config, boolean overwrite) throws IOException {
+        return open(config, null, t -> {
+            if (config.outDir() == null) return;
+            t.folders.add(RunFolder.claim(config.outDir(), true, overwrite));
+            if (!overwrite && Files.exists(config.outDir().resolve(Checkpoint.FILE)))
+                throw new IllegalArgumentException(config.outDir() + " already holds a checkpoint: resume it "
+                        + "(--resume " + config.outDir() + "), choose another output folder, or pass --overwrite");
+        });
+    }
+
+    /**
+     * Builds the trainer (data, model, backend: what can fail on bad settings, before anything is written),
+     * claims its folders, restores {@code saved} (resume) and opens its output files.
+     */
+    private static Trainer open(TrainConfig config, Path saved, Claim claim) throws IOException {
         Trainer t = new Trainer(config);
         try {
-            t.openOutputs(null);
+            claim.run(t);
+            if (saved != null) t.restore(saved, Checkpoint.read(saved));
+            t.openOutputs(saved == null ? null : saved.resolve(MetricsLog.FILE));
         } catch (IOException | RuntimeException e) {
             t.close();
             throw e;
         }
         return t;
+    }
+
+    @FunctionalInterface
+    private interface Claim { void run(Trainer t) throws IOException; }
+
+    private static boolean sameFolder(Path a, Path b) throws IOException {
+        return Files.exists(b) ? Files.isSameFile(a, b)
+                : a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
     }
 
     /**
@@ -180,17 +220,19 @@ public final class Trainer implements AutoCloseable {
      *
      * @throws IllegalArgumentException naming the checkpoint's and the configured value of what differs
      */
-    public static Trainer resume(TrainConfig config, Path dir) throws IOException {
-        Safetensors.Contents c = Checkpoint.read(dir);
-        Trainer t = new Trainer(config);
-        try {
-            t.restore(dir, c);
-            t.openOutputs(dir.resolve(MetricsLog.FILE));
-        } catch (IOException | RuntimeException e) {
-            t.close();
-            throw e;
-        }
-        return t;
+    public static Trainer resume(TrainConfig config, Path dir) throws IOException { return resume(config, dir, false); }
+
+    /**
+     * {@link #resume(TrainConfig, Path)}, holding {@code dir} (and the output folder, when another) for the
+     * trainer's life; an output folder other than {@code dir} must be new or empty unless {@code overwrite}.
+     */
+    public static Trainer resume(TrainConfig config, Path dir, boolean overwrite) throws IOException {
+        Checkpoint.requireFile(dir); // named before the data set is read
+        return open(config, dir, t -> {
+            t.folders.add(RunFolder.claim(dir, false, false));
+            Path out = config.outDir();
+            if (out != null && !sameFolder(dir, out)) t.folders.add(RunFolder.claim(out, true, overwrite));
+        });
     }
 
     /** The settings saved in the checkpoint in {@code dir}, with the output folder set to {@code dir}. */
@@ -230,17 +272,53 @@ public final class Trainer implements AutoCloseable {
     /** The finished epochs (of earlier sessions too, from metrics.csv, when resumed into an output folder). */
     public List<EpochResult> history() { return List.copyOf(history); }
 
-    /** Runs every remaining epoch; returns the last epoch's result (null when nothing was left). */
+    /**
+     * Runs every remaining epoch, or until {@link #requestStop}; returns the last finished epoch's result (null
+     * when none finished in this call).
+     */
     public EpochResult train() {
         EpochResult last = null;
-        while (!done()) last = trainEpoch();
+        while (!done() && !stopped) {
+            EpochResult r = trainEpoch();
+            if (r != null) last = r;
+        }
         return last;
     }
 
-    /** Runs the steps left in the current epoch (all of the next one if none is in progress) and finishes it. */
+    /**
+     * Runs the steps left in the current epoch (all of the next one if none is in progress) and finishes it;
+     * returns its result, or null when {@link #requestStop} ended it early (see {@link #stopped()}).
+     */
     public EpochResult trainEpoch() {
-        do step(); while (current != null);
+        do {
+            step();
+            if (stopRequested && current != null) {
+                stopMidEpoch();
+                return null;
+            }
+        } while (current != null);
         return history.getLast();
+    }
+
+    /**
+     * Asks {@link #train} and {@link #trainEpoch} to stop after the current step, writing a mid-epoch
+     * checkpoint (when an output folder is set) from which {@link #resume} continues exactly. Safe to call from
+     * any thread (a signal handler, another thread of the embedding program).
+     */
+    public void requestStop() { stopRequested = true; }
+
+    /** Whether a {@link #requestStop} ended training before it was done. */
+    public boolean stopped() { return stopped; }
+
+    private void stopMidEpoch() {
+        if (config.outDir() != null && savedStep != globalStep())
+            io(() -> saveCheckpoint(progress()));
+        stopped = true;
+    }
+
+    private Checkpoint.EpochProgress progress() {
+        return new Checkpoint.EpochProgress(stepInEpoch, lossSum, acc1Sum, acc5Sum,
+                (System.nanoTime() - epochStart) / 1e9);
     }
 
     /**
@@ -252,6 +330,7 @@ public final class Trainer implements AutoCloseable {
      */
     public Loss.Stats step() {
         if (diverged) throw new IllegalStateException("training diverged earlier; start again from the checkpoint");
+        if (stopped) throw new IllegalStateException("training was stopped; resume it from the checkpoint");
         if (done()) throw new IllegalStateException("training is done: " + epochsDone + " of " + config.epochs()
                 + " epochs");
         if (current == null) beginEpoch();
@@ -265,8 +344,9 @@ public final class Trainer implements AutoCloseable {
             backend.upload(batch.view(1), 0, viewK.data());
             stats = contrastive.step(viewQ, viewK, batch.indices());
         } catch (NonFiniteLossException e) {
-            diverged = true;
-            throw diverged(e);
+            throw diverged("the loss is " + e.value(), e);
+        } catch (LossOutOfRangeException e) {
+            throw diverged("the " + e.getMessage(), e);
         }
         trainNanos += System.nanoTime() - t0;
         stepInEpoch++;
@@ -282,8 +362,7 @@ public final class Trainer implements AutoCloseable {
         if (stepInEpoch == steps) finishEpoch(imagesPerSecond);
         else if (config.outDir() != null && config.checkpointMinutes() > 0
                 && System.nanoTime() - lastSave >= config.checkpointMinutes() * 60e9)
-            io(() -> saveCheckpoint(new Checkpoint.EpochProgress(stepInEpoch, lossSum, acc1Sum, acc5Sum,
-                    (System.nanoTime() - epochStart) / 1e9)));
+            io(() -> saveCheckpoint(progress()));
         return stats;
     }
 
@@ -304,7 +383,7 @@ public final class Trainer implements AutoCloseable {
 
     /** The test split, its first {@code limitTest} images when limited: the kNN queries. */
     private Dataset openTest() throws IOException {
-        Dataset t = Datasets.open(config.dataset(), config.dataDir(), "test");
+        Dataset t = Datasets.openTest(config.dataset(), config.dataDir(), train);
         return config.limitTest() > 0 ? t.subset(config.limitTest()) : t;
     }
 
@@ -322,10 +401,19 @@ public final class Trainer implements AutoCloseable {
         epochStart = System.nanoTime() - (long) (p.seconds() * 1e9);
     }
 
-    /** Writes the checkpoint (atomically) with the run as it is now. */
+    /**
+     * Writes the checkpoint (atomically) with the run as it is now.
+     *
+     * @throws TrainingDivergedException if a tensor of the state is not finite (nothing is written)
+     */
     private void saveCheckpoint(Checkpoint.EpochProgress progress) throws IOException {
-        Checkpoint.write(config.outDir(), new Checkpoint.State(config, architecture.id(), epochsDone, globalStep(),
-                wallSeconds(), progress, query, key, sgd, queue(), bank()));
+        try {
+            Checkpoint.write(config.outDir(), new Checkpoint.State(config, architecture.id(), epochsDone,
+                    globalStep(), wallSeconds(), progress, query, key, sgd, queue(), bank(), history,
+                    train.classNames()));
+        } catch (NonFiniteStateException e) {
+            throw diverged("the state became non-finite (" + e.getMessage() + ")", e);
+        }
         lastSave = System.nanoTime();
         savedStep = globalStep();
     }
@@ -344,31 +432,44 @@ public final class Trainer implements AutoCloseable {
                 imagesPerSecond, knn, knnNanos / 1e9, (System.nanoTime() - epochStart) / 1e9, wallSeconds());
         history.add(r);
         if (config.outDir() != null) io(() -> {
-            saveCheckpoint(Checkpoint.EpochProgress.NONE);
+            saveCheckpoint(Checkpoint.EpochProgress.NONE); // the commit point: the other files follow from it
             metrics.epoch(r);
-            JsonText.write(config.outDir().resolve("summary.json"), summary());
-            CurvePlot.write(config.outDir(), history);
+            writeSummaryAndCurves();
         });
         for (TrainListener l : listeners) l.onEpoch(epoch, r.meanLoss(), r.knnAccuracy(), r.seconds());
     }
 
+    /** summary.json and curves.png from the epoch history; a plot that cannot be drawn is a warning only. */
+    private void writeSummaryAndCurves() throws IOException {
+        JsonText.write(config.outDir().resolve(SUMMARY), summary());
+        try {
+            CurvePlot.write(config.outDir(), history);
+        } catch (IOException | RuntimeException | Error e) {
+            if (e instanceof VirtualMachineError vm) throw vm;
+            // headless AWT without fonts throws errors, not IOExceptions: the run must go on without its plot
+            if (!plotWarned) System.err.println("jmoco: warning: " + CurvePlot.FILE + " not drawn: " + e);
+            plotWarned = true;
+        }
+    }
+
     /**
      * summary.json: final loss, last kNN accuracy, mean throughput, wall time (kNN included) and the part of it
-     * the kNN monitor took in this session, epochs, the kNN curve as [epoch, accuracy] pairs, and the settings.
+     * the kNN monitor took (both over resumes), epochs, the kNN curve as [epoch, accuracy] pairs, and the
+     * settings.
      */
     private Map<String, Object> summary() {
         EpochResult last = history.getLast();
         double knn = Double.NaN;
         for (EpochResult r : history) if (!Double.isNaN(r.knnAccuracy())) knn = r.knnAccuracy();
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("epochs", epochsDone);
-        m.put("global_step", globalStep());
+        m.put("epochs", last.epoch());
+        m.put("global_step", last.globalStep());
         m.put("final_loss", last.meanLoss());
         m.put("final_acc1", last.meanAcc1());
         m.put("knn_accuracy", knn);
         m.put("images_per_s", history.stream().mapToDouble(EpochResult::imagesPerSecond)
                 .filter(Double::isFinite).average().orElse(Double.NaN));
-        m.put("wall_s", wallSeconds());
+        m.put("wall_s", last.wallSeconds());
         m.put("knn_s", history.stream().mapToDouble(EpochResult::knnSeconds).filter(Double::isFinite).sum());
         m.put("architecture", architecture.id());
         m.put("parameters", architecture.parameterCount());
@@ -379,14 +480,19 @@ public final class Trainer implements AutoCloseable {
         return m;
     }
 
-    private TrainingDivergedException diverged(NonFiniteLossException e) {
-        int epoch = epochsDone + 1, step = stepInEpoch + 1;
+    /** Marks the trainer unusable and says where and why, and what was kept. */
+    private TrainingDivergedException diverged(String cause, RuntimeException e) {
+        diverged = true;
+        boolean inStep = e instanceof NonFiniteLossException || e instanceof LossOutOfRangeException;
+        // a failed step was not counted; a refused save comes after the steps it would have saved
+        int epoch = inStep || current != null ? epochsDone + 1 : epochsDone, step = inStep ? stepInEpoch + 1 : stepInEpoch;
+        long runStep = inStep ? globalStep() + 1 : globalStep();
         String kept = config.outDir() == null ? "no output folder is set"
                 : savedStep < 0 ? "no checkpoint had been written yet"
                 : "the last good checkpoint (step " + savedStep + ") in " + config.outDir() + " is kept";
-        return new TrainingDivergedException("training diverged: the loss is " + e.value() + " at epoch " + epoch
-                + ", step " + step + " (step " + (globalStep() + 1) + " of the run); stopped, " + kept
-                + "; try a lower lr (now " + config.lr() + ")", epoch, step, e);
+        return new TrainingDivergedException("training diverged: " + cause + " at epoch " + epoch + ", step "
+                + step + " (step " + runStep + " of the run); stopped, " + kept + "; try a lower lr (now "
+                + config.lr() + ")", epoch, step, e);
     }
 
     private void restore(Path dir, Safetensors.Contents c) {
@@ -404,12 +510,30 @@ public final class Trainer implements AutoCloseable {
         same(file, "limit-train", saved.limitTrain(), config.limitTrain());
         same(file, "bn-splits", saved.bnSplits(), config.bnSplits());
         same(file, "symmetric", saved.symmetric(), config.symmetric());
-        int epoch = Integer.parseInt(c.metadata().get(Checkpoint.EPOCH));
-        long step = Long.parseLong(c.metadata().get(Checkpoint.GLOBAL_STEP));
+        List<String> classes = Checkpoint.classes(file, c.metadata());
+        if (!classes.isEmpty() && !classes.equals(train.classNames()))
+            throw new IllegalArgumentException("cannot resume " + file + ": it was trained on the classes "
+                    + Checkpoint.abbreviate(String.join(", ", classes)) + ", the training split now holds "
+                    + Checkpoint.abbreviate(String.join(", ", train.classNames())));
+        int epoch = Checkpoint.intField(file, c.metadata(), Checkpoint.EPOCH);
+        long step = Checkpoint.longField(file, c.metadata(), Checkpoint.GLOBAL_STEP);
+        if (epoch < 0 || step < 0)
+            throw new IllegalArgumentException("cannot resume " + file + ": epoch " + epoch + " and global step "
+                    + step + " must be >= 0");
         if (epoch > config.epochs())
             throw new IllegalArgumentException("cannot resume " + file + ": it has " + epoch
                     + " epochs done, more than the " + config.epochs() + " configured");
-        Checkpoint.EpochProgress progress = Checkpoint.EpochProgress.read(c.metadata());
+        Checkpoint.EpochProgress progress = Checkpoint.EpochProgress.read(file, c.metadata());
+        List<EpochResult> done = Checkpoint.history(file, c.metadata());
+        if (!done.isEmpty() && (done.size() != epoch || done.getLast().epoch() != epoch))
+            throw new IllegalArgumentException("cannot resume " + file + ": its history holds " + done.size()
+                    + " epochs, its field " + Checkpoint.EPOCH + " says " + epoch);
+        try {
+            Checkpoint.requireFinite(c.tensors());
+        } catch (NonFiniteStateException e) {
+            throw new IllegalArgumentException("cannot resume " + file + ": " + e.getMessage()
+                    + "; resuming it would diverge at once: start again or from an earlier copy");
+        }
         if (step != (long) epoch * stepsPerEpoch() + progress.steps() || progress.steps() >= stepsPerEpoch())
             throw new IllegalArgumentException("cannot resume " + file + ": global step " + step + " is not "
                     + epoch + " epochs x " + stepsPerEpoch() + " steps + " + progress.steps() + " steps into the next");
@@ -421,7 +545,9 @@ public final class Trainer implements AutoCloseable {
         epochsDone = epoch;
         resumedProgress = progress;
         savedStep = step;
-        wallBefore = Double.parseDouble(c.metadata().getOrDefault(Checkpoint.WALL, "0"));
+        wallBefore = c.metadata().containsKey(Checkpoint.WALL) ? Checkpoint.doubleField(file, c.metadata(),
+                Checkpoint.WALL) : 0;
+        history.addAll(done);
     }
 
     private static void same(Path file, String what, Object saved, Object configured) {
@@ -430,10 +556,14 @@ public final class Trainer implements AutoCloseable {
                     + saved + ", this run is configured with " + configured);
     }
 
+    /**
+     * Opens metrics.csv (rebuilt from the checkpoint on resume) and, when epochs are done, rewrites
+     * summary.json and curves.png from the history, repairing what a kill after the checkpoint left behind.
+     */
     private void openOutputs(Path previousMetrics) throws IOException {
         if (config.outDir() == null) return;
-        Files.createDirectories(config.outDir());
         metrics = MetricsLog.open(config.outDir(), previousMetrics, globalStep(), history);
+        if (!history.isEmpty()) writeSummaryAndCurves();
     }
 
     private MocoConfig mocoConfig() {
@@ -489,5 +619,7 @@ public final class Trainer implements AutoCloseable {
         if (key != null) key.close();
         query.close();
         backend.close();
+        for (RunFolder f : folders)
+            try { f.close(); } catch (IOException ignored) { /* the OS drops the lock when the process ends */ }
     }
 }

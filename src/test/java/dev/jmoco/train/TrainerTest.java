@@ -167,7 +167,8 @@ class TrainerTest {
         byte[] good = Files.readAllBytes(dir.resolve(Checkpoint.FILE));
         byte[] goodJson = Files.readAllBytes(dir.resolve(Checkpoint.JSON));
         TrainingDivergedException e;
-        try (Trainer t = Trainer.resume(tiny(dir).lr(1e30).build(), dir)) {
+        try (Trainer t = Trainer.resume(tiny(dir).build(), dir)) {
+            poison(t.encoder().arena(), "conv1.weight"); // NaN through every layer: the loss is NaN
             e = assertThrows(TrainingDivergedException.class, t::trainEpoch);
             assertThrows(IllegalStateException.class, t::step, "a diverged trainer refuses to go on");
         }
@@ -176,6 +177,13 @@ class TrainerTest {
         assertTrue(e.getMessage().contains("last good checkpoint (step 8)"), e.getMessage());
         assertArrayEquals(good, Files.readAllBytes(dir.resolve(Checkpoint.FILE)));
         assertArrayEquals(goodJson, Files.readAllBytes(dir.resolve(Checkpoint.JSON)));
+    }
+
+    /** Sets element 0 of arena tensor {@code name} to NaN. */
+    static void poison(dev.jmoco.autograd.ParameterArena arena, String name) {
+        float[] v = arena.export(name);
+        v[0] = Float.NaN;
+        arena.load(name, v);
     }
 
     @Test
