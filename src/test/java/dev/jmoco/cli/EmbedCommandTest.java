@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -105,5 +106,70 @@ class EmbedCommandTest {
                 y[r * out + o] = s;
             }
         return y;
+    }
+    private static CliRun embedTo(Path in, Path out) {
+        return CliRun.of("embed", "--checkpoint", checkpoint.toString(), "--arch", "small", "--input", in.toString(),
+                "--output", out.toString(), "--device", "cpu");
+    }
+
+    @Test
+    void neverWritesOverItsInputTheCheckpointOrAForeignFile() throws IOException {
+        byte[] in = Files.readAllBytes(input), ck = Files.readAllBytes(checkpoint);
+        CliRun self = embedTo(input, input);
+        assertEquals(1, self.code());
+        assertTrue(self.err().contains("is the input: embed never writes over it"), self.err());
+        CliRun overCheckpoint = embedTo(input, checkpoint);
+        assertTrue(overCheckpoint.err().contains("is the checkpoint"), overCheckpoint.err());
+        Path mine = Files.writeString(dir.resolve("mine.safetensors"), "my data");
+        CliRun foreign = embedTo(input, mine);
+        assertTrue(foreign.err().contains("exists and is not an embedding that embed wrote"), foreign.err());
+        assertArrayEquals(in, Files.readAllBytes(input));
+        assertArrayEquals(ck, Files.readAllBytes(checkpoint));
+        assertEquals("my data", Files.readString(mine));
+        Path again = dir.resolve("again.safetensors");
+        assertEquals(0, embedTo(input, again).code());
+        assertEquals(0, embedTo(input, again).code(), "an embedding of its own is replaced");
+    }
+
+    @Test
+    void aMissingOutputFolderIsNamed() {
+        Path out = dir.resolve("no-such-folder/out.safetensors");
+        CliRun r = embedTo(input, out);
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(out + ": cannot write it: folder " + out.getParent() + " does not exist"), r.err());
+    }
+
+    @Test
+    void imagesLargerThanTheLimitAreRefusedBeforeAnyWork() throws IOException {
+        Path big = dir.resolve("big.safetensors");
+        Safetensors.write(big, Map.of("images", Safetensors.Tensor.of(new float[1025 * 4], 1, 1, 1025, 4)), Map.of());
+        CliRun r = embedTo(big, dir.resolve("big-out.safetensors"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("images of 4 x 1025 pixels, more than the 1024 a side"), r.err());
+    }
+
+    /**
+     * 5,000,000 images of 1x5x5 (a sparse file: the data reads as zeros) would give 2.56e9 feature values, past
+     * an int: refused with the counts instead of an overflow.
+     */
+    @Test
+    void tooManyImagesForOneOutputTensorAreRefusedWithTheCounts() throws IOException {
+        Path many = dir.resolve("many.safetensors");
+        long n = 5_000_000L, bytes = n * 25 * 4;
+        byte[] header = ("{\"images\":{\"dtype\":\"F32\",\"shape\":[" + n + ",1,5,5],\"data_offsets\":[0,"
+                + bytes + "]}}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(many.toFile(), "rw")) {
+            f.write(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(header.length)
+                    .array());
+            f.write(header);
+            f.setLength(8 + header.length + bytes);
+        }
+        try {
+            CliRun r = embedTo(many, dir.resolve("many-out.safetensors"));
+            assertEquals(1, r.code());
+            assertTrue(r.err().contains("5000000 images give 2560000000 output values"), r.err());
+        } finally {
+            Files.delete(many);
+        }
     }
 }

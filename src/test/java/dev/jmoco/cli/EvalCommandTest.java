@@ -81,4 +81,34 @@ class EvalCommandTest {
         assertNotEquals(0, missing.code());
         assertTrue(missing.err().contains("needs --checkpoint"), missing.err());
     }
+    @Test
+    void theResultNeverReplacesTheCheckpoint() throws java.io.IOException {
+        byte[] before = java.nio.file.Files.readAllBytes(checkpoint);
+        CliRun r = CliRun.of(eval("knn", "--out", checkpoint.toString()));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("is the checkpoint"), r.err());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(before, java.nio.file.Files.readAllBytes(checkpoint));
+    }
+
+    /** The pixel baselines on a 3-channel data set (they once asked for a 1-channel normalisation). */
+    @Test
+    void pixelsRunOnThreeChannelImages() throws java.io.IOException {
+        Path data = dir.resolve("rgb");
+        for (String split : new String[] {"train", "test"})
+            for (int c = 0; c < 2; c++)
+                for (int i = 0; i < 6; i++) {
+                    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(4, 4,
+                            java.awt.image.BufferedImage.TYPE_INT_RGB);
+                    for (int y = 0; y < 4; y++)
+                        for (int x = 0; x < 4; x++) img.setRGB(x, y, c == 0 ? 0xFF0000 + i * 8 : 0x0000FF + i * 0x800);
+                    Path f = data.resolve(split + "/class" + c + "/" + i + ".png");
+                    java.nio.file.Files.createDirectories(f.getParent());
+                    javax.imageio.ImageIO.write(img, "png", f.toFile());
+                }
+        Path out = dir.resolve("pixels.json");
+        CliRun r = CliRun.of("eval", "pixels", "--dataset", "folder", "--data-dir", data.toString(), "--knn-k", "3",
+                "--device", "cpu", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("pixels kNN accuracy 1.0000 (unit-normalised), 1.0000 (standardised)"), r.out());
+    }
 }

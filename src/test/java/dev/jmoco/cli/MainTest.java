@@ -37,4 +37,21 @@ class MainTest {
         assertNotEquals(0, r.code());
         assertTrue(r.err().contains("frobnicate"), r.err());
     }
+    @Test
+    void fileSystemErrorsSayWhatHappenedBesideThePath() {
+        assertEquals("/x/y: no such file or folder", Main.oneLine(new java.nio.file.NoSuchFileException("/x/y")));
+        assertEquals("/x/y: permission denied", Main.oneLine(new java.nio.file.AccessDeniedException("/x/y")));
+        assertEquals("/x/y: missing thing", Main.oneLine(new java.nio.file.NoSuchFileException("/x/y", null,
+                "missing thing")));
+        assertEquals("first line", Main.oneLine(new IllegalStateException("first line\nsecond")));
+    }
+
+    @Test
+    void anOutputFolderThatIsAFileIsNamedInOneLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("f"), "x");
+        CliRun r = CliRun.of(TrainCommandTest.tiny("--out", file.toString()));
+        assertEquals(1, r.code());
+        assertEquals("jmoco: output folder " + file + " is a file, not a folder", r.err().strip());
+    }
 }
