@@ -58,17 +58,30 @@ final class DataFiles {
     }
 
     /** True when the file is read as gzip by {@link #open}: its length then says nothing about its content. */
-    static boolean isGzip(Path file) throws IOException {
+    private static boolean isGzip(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
             return in.read() == 0x1f && in.read() == 0x8b;
         }
     }
 
     /**
+     * The {@code len} bytes that follow a header of {@code offset} bytes, as {@link #open} gives them: for a
+     * plain file its length is checked first, so a lying header fails before anything is allocated; for gzip,
+     * whose content length is unknown until the end, the buffer grows as data arrives ({@link #readBytes}).
+     */
+    static byte[] readDeclared(InputStream in, Path file, long offset, int len, String what) throws IOException {
+        if (isGzip(file)) return readBytes(in, len, file, what);
+        checkLength(file, offset, len, what);
+        byte[] out = new byte[len];
+        readFully(in, out, 0, len, file, what);
+        return out;
+    }
+
+    /**
      * Fails before anything is allocated when a plain file is too short for what its header declares (or
      * longer): {@code offset} header bytes then {@code needed} data bytes.
      */
-    static void checkLength(Path file, long offset, long needed, String what) throws IOException {
+    private static void checkLength(Path file, long offset, long needed, String what) throws IOException {
         long size = Files.size(file);
         if (size - offset < needed)
             throw new DatasetFormatException(file, "truncated: " + what + " needs " + needed + " bytes, only "
@@ -81,7 +94,7 @@ final class DataFiles {
      * Reads exactly {@code len} bytes into a new array that grows as the data arrives (from
      * {@value #FIRST_CHUNK} bytes, doubling), so a lying length fails as truncated without allocating it.
      */
-    static byte[] readBytes(InputStream in, int len, Path file, String what) throws IOException {
+    private static byte[] readBytes(InputStream in, int len, Path file, String what) throws IOException {
         byte[] buf = new byte[Math.min(len, FIRST_CHUNK)];
         int done = 0;
         while (true) {

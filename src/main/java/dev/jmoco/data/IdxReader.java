@@ -61,8 +61,7 @@ public final class IdxReader {
                 throw new DatasetFormatException(imagesFile, "dimensions " + count + " x " + rows + " x " + cols
                         + " are too large for one array (" + bytes + " bytes, at most " + DataFiles.MAX_ARRAY_BYTES + ")");
             String what = count + " images of " + rows + "x" + cols;
-            if (!DataFiles.isGzip(imagesFile)) DataFiles.checkLength(imagesFile, 16, bytes, what);
-            pixels = DataFiles.readBytes(in, (int) bytes, imagesFile, what);
+            pixels = DataFiles.readDeclared(in, imagesFile, 16, (int) bytes, what);
             DataFiles.expectEnd(in, imagesFile);
         }
         int[] labels = new int[count];
@@ -77,8 +76,7 @@ public final class IdxReader {
             if (n != count)
                 throw new DatasetFormatException(labelsFile, "holds " + n + " labels but " + imagesFile.getFileName()
                         + " holds " + count + " images");
-            if (!DataFiles.isGzip(labelsFile)) DataFiles.checkLength(labelsFile, 8, n, n + " labels");
-            byte[] raw = DataFiles.readBytes(in, n, labelsFile, n + " labels");
+            byte[] raw = DataFiles.readDeclared(in, labelsFile, 8, n, n + " labels");
             DataFiles.expectEnd(in, labelsFile);
             for (int i = 0; i < n; i++) {
                 labels[i] = raw[i] & 0xFF;
