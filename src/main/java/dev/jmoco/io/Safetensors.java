@@ -32,8 +32,8 @@ import java.util.Map;
  * validates everything a corrupt or foreign file could get wrong (header length against the file size, offsets
  * in range, contiguous and without overlap, known dtype, shape against byte count) and every error is an
  * {@link IOException} of one line that starts with the file, then names the tensor and what is wrong; no
- * content of a file makes the reader throw anything else or allocate more than the file's size (plus the
- * parsed header). Writing is atomic: a temporary file in the target's folder is filled,
+ * content of a file makes the reader throw anything else, and what it allocates is bounded by the file's size
+ * (F16 and I32 values take twice their file bytes once widened, the parsed header a few times its text). Writing is atomic: a temporary file in the target's folder is filled,
  * forced to disk and moved over the target, so a crash leaves the old file or the new one, never half of one.
  */
 public final class Safetensors {
