@@ -22,6 +22,11 @@ final class DataFiles {
      * that claims more than a compressed stream holds costs at most twice what the stream really holds.
      */
     private static final int FIRST_CHUNK = 1 << 20;
+    /**
+     * Unexpected trailing bytes counted at most: a gzip stream can inflate a thousandfold, so it is not
+     * inflated to its end only to say how much too long it is.
+     */
+    private static final int MAX_TRAILING_COUNT = 1 << 20;
 
     private DataFiles() {}
 
@@ -142,13 +147,19 @@ final class DataFiles {
 
     /** Fails when the stream holds more bytes (a file of another layout would otherwise pass silently). */
     static void expectEnd(InputStream in, Path file) throws IOException {
-        long extra;
+        long extra = 0;
         try {
-            extra = in.skip(Long.MAX_VALUE);
-            while (in.read() >= 0) extra++; // skip may stop early on compressed streams
+            while (extra < MAX_TRAILING_COUNT) {
+                long n = in.skip(MAX_TRAILING_COUNT - extra);
+                if (n > 0) extra += n;
+                else if (in.read() >= 0) extra++; // skip may return 0 before the end of a compressed stream
+                else break;
+            }
         } catch (IOException e) {
             throw new DatasetFormatException(file, "corrupt or truncated data at the end: " + describe(e), e);
         }
-        if (extra > 0) throw new DatasetFormatException(file, extra + " unexpected bytes after the declared data");
+        if (extra > 0)
+            throw new DatasetFormatException(file, (extra < MAX_TRAILING_COUNT ? "" : "at least ") + extra
+                    + " unexpected bytes after the declared data");
     }
 }

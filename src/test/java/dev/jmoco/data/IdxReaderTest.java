@@ -207,6 +207,15 @@ class IdxReaderTest {
         }
     }
 
+    @Test void gzipTrailingDataIsCountedOnlyUpToAMebibyte() throws IOException {
+        byte[] img = imagesFile(IdxReader.IMAGES_MAGIC, N, ROWS, COLS, pixels());
+        write("train-images-idx3-ubyte.gz", gzip(Arrays.copyOf(img, img.length + (64 << 20)))); // 64 MiB of zeros
+        write("train-labels-idx1-ubyte.gz", gzip(labelsFile(IdxReader.LABELS_MAGIC, N, LABELS)));
+        String m = assertThrows(DatasetFormatException.class, () -> Datasets.open("fashion-mnist", dir, "train"))
+                .getMessage();
+        assertMessage(m, "train-images-idx3-ubyte.gz", "at least 1048576 unexpected bytes after the declared data");
+    }
+
     @Test void missingFileListsExpectedNames() throws IOException {
         write("train-images-idx3-ubyte", imagesFile(IdxReader.IMAGES_MAGIC, N, ROWS, COLS, pixels()));
         String m = assertThrows(DatasetFormatException.class, () -> Datasets.open("fashion-mnist", dir, "train")).getMessage();
