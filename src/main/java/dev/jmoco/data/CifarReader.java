@@ -58,9 +58,11 @@ public final class CifarReader {
                         + " pixels): truncated or not a CIFAR-" + numClasses + " binary file");
             counts[f] = size / record;
             total += counts[f];
+            // sizes come from the file system, not from a header, so this is the only allocation limit needed
+            if (total * IMAGE_BYTES > DataFiles.MAX_ARRAY_BYTES)
+                throw new DatasetFormatException(file, "brings the images read to " + total + ", too many for one"
+                        + " array (at most " + DataFiles.MAX_ARRAY_BYTES / IMAGE_BYTES + ")");
         }
-        if (total * IMAGE_BYTES > Integer.MAX_VALUE - 8)
-            throw new IllegalArgumentException(name + ": " + total + " images are too many for one array");
         byte[] pixels = new byte[(int) total * IMAGE_BYTES];
         int[] labels = new int[(int) total];
         byte[] recordBytes = new byte[record];

@@ -1,7 +1,6 @@
 package dev.jmoco.data;
 
 import java.io.BufferedInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -9,11 +8,25 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
-import java.util.zip.ZipException;
 
-/** File helpers shared by the readers: finding one of several names, gzip detection, exact reads. */
+/**
+ * File helpers shared by the readers: finding one of several names, gzip detection, exact reads. Every failure
+ * to read, a corrupt gzip stream included, is a {@link DatasetFormatException} of one line naming the file.
+ */
 final class DataFiles {
     private static final int BUFFER = 1 << 16;
+    /** The most bytes one array may hold (a little under Integer.MAX_VALUE, as the JDK's own collections). */
+    static final int MAX_ARRAY_BYTES = Integer.MAX_VALUE - 8;
+    /**
+     * Bytes allocated at first by {@link #readBytes}; the buffer then doubles as data arrives, so a header
+     * that claims more than a compressed stream holds costs at most twice what the stream really holds.
+     */
+    private static final int FIRST_CHUNK = 1 << 20;
+    /**
+     * Unexpected trailing bytes counted at most: a gzip stream can inflate a thousandfold, so it is not
+     * inflated to its end only to say how much too long it is.
+     */
+    private static final int MAX_TRAILING_COUNT = 1 << 20;
 
     private DataFiles() {}
 
@@ -41,16 +54,72 @@ final class DataFiles {
         if (b0 == 0x1f && b1 == 0x8b) {
             try {
                 return new BufferedInputStream(new GZIPInputStream(in, BUFFER), BUFFER);
-            } catch (ZipException e) {
+            } catch (IOException e) {
                 in.close();
-                throw new DatasetFormatException(file, "corrupt gzip data: " + e.getMessage(), e);
+                throw new DatasetFormatException(file, "corrupt gzip data: " + describe(e), e);
             }
         }
         return in;
     }
 
+    /** True when the file is read as gzip by {@link #open}: its length then says nothing about its content. */
+    private static boolean isGzip(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.read() == 0x1f && in.read() == 0x8b;
+        }
+    }
+
+    /**
+     * The {@code len} bytes that follow a header of {@code offset} bytes, as {@link #open} gives them: for a
+     * plain file its length is checked first, so a lying header fails before anything is allocated; for gzip,
+     * whose content length is unknown until the end, the buffer grows as data arrives ({@link #readBytes}).
+     */
+    static byte[] readDeclared(InputStream in, Path file, long offset, int len, String what) throws IOException {
+        if (isGzip(file)) return readBytes(in, len, file, what);
+        checkLength(file, offset, len, what);
+        byte[] out = new byte[len];
+        readFully(in, out, 0, len, file, what);
+        return out;
+    }
+
+    /**
+     * Fails before anything is allocated when a plain file is too short for what its header declares (or
+     * longer): {@code offset} header bytes then {@code needed} data bytes.
+     */
+    private static void checkLength(Path file, long offset, long needed, String what) throws IOException {
+        long size = Files.size(file);
+        if (size - offset < needed)
+            throw new DatasetFormatException(file, "truncated: " + what + " needs " + needed + " bytes, only "
+                    + Math.max(0, size - offset) + " left");
+        if (size - offset > needed)
+            throw new DatasetFormatException(file, (size - offset - needed) + " unexpected bytes after the declared data");
+    }
+
+    /**
+     * Reads exactly {@code len} bytes into a new array that grows as the data arrives (from
+     * {@value #FIRST_CHUNK} bytes, doubling), so a lying length fails as truncated without allocating it.
+     */
+    private static byte[] readBytes(InputStream in, int len, Path file, String what) throws IOException {
+        byte[] buf = new byte[Math.min(len, FIRST_CHUNK)];
+        int done = 0;
+        while (true) {
+            done += readUpTo(in, buf, done, buf.length - done, file, what);
+            if (done < buf.length) break;                        // the stream ended
+            if (done == len) return buf;
+            buf = Arrays.copyOf(buf, (int) Math.min(len, 2L * buf.length));
+        }
+        throw truncated(file, what, len, done);
+    }
+
     /** Reads exactly {@code len} bytes or fails naming the file, what was being read and how much was there. */
     static void readFully(InputStream in, byte[] dst, int off, int len, Path file, String what) throws IOException {
+        int done = readUpTo(in, dst, off, len, file, what);
+        if (done < len) throw truncated(file, what, len, done);
+    }
+
+    /** Reads until {@code len} bytes are there or the stream ends; returns how many were read. */
+    private static int readUpTo(InputStream in, byte[] dst, int off, int len, Path file, String what)
+            throws IOException {
         int done = 0;
         try {
             while (done < len) {
@@ -58,23 +127,39 @@ final class DataFiles {
                 if (n < 0) break;
                 done += n;
             }
-        } catch (EOFException | ZipException e) {
-            throw new DatasetFormatException(file, "corrupt or truncated data while reading " + what + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new DatasetFormatException(file, "corrupt or truncated data while reading " + what + ": "
+                    + describe(e), e);
         }
-        if (done < len)
-            throw new DatasetFormatException(file, "truncated: " + what + " needs " + len + " bytes, only " + done
-                    + " left");
+        return done;
+    }
+
+    private static DatasetFormatException truncated(Path file, String what, long len, long done) {
+        return new DatasetFormatException(file, "truncated: " + what + " needs " + len + " bytes, only " + done + " left");
+    }
+
+    /** An exception's message on one line (the JDK's gzip and zlib messages are short, but be sure). */
+    static String describe(Exception e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) return e.getClass().getSimpleName();
+        return m.replaceAll("\\R", " ");
     }
 
     /** Fails when the stream holds more bytes (a file of another layout would otherwise pass silently). */
     static void expectEnd(InputStream in, Path file) throws IOException {
-        long extra;
+        long extra = 0;
         try {
-            extra = in.skip(Long.MAX_VALUE);
-            while (in.read() >= 0) extra++; // skip may stop early on compressed streams
-        } catch (EOFException | ZipException e) {
-            throw new DatasetFormatException(file, "corrupt or truncated data at the end: " + e.getMessage(), e);
+            while (extra < MAX_TRAILING_COUNT) {
+                long n = in.skip(MAX_TRAILING_COUNT - extra);
+                if (n > 0) extra += n;
+                else if (in.read() >= 0) extra++; // skip may return 0 before the end of a compressed stream
+                else break;
+            }
+        } catch (IOException e) {
+            throw new DatasetFormatException(file, "corrupt or truncated data at the end: " + describe(e), e);
         }
-        if (extra > 0) throw new DatasetFormatException(file, extra + " unexpected bytes after the declared data");
+        if (extra > 0)
+            throw new DatasetFormatException(file, (extra < MAX_TRAILING_COUNT ? "" : "at least ") + extra
+                    + " unexpected bytes after the declared data");
     }
 }

@@ -9,9 +9,15 @@ import java.nio.file.Path;
  * rows, columns (big-endian int32) then count x rows x columns bytes; labels are magic 0x00000801, count, then
  * one byte each. Split "train" is train-images-idx3-ubyte + train-labels-idx1-ubyte, "test" is the t10k-
  * pair, each with or without ".gz".
+ *
+ * <p>The header is not trusted: rows and columns may be at most {@value #MAX_SIDE} each, all images must fit
+ * in one array, a plain file's length must match what its header declares before anything is allocated, and
+ * a gzipped file's content is read into a buffer that grows only as data arrives.
  */
 public final class IdxReader {
     static final int IMAGES_MAGIC = 0x00000803, LABELS_MAGIC = 0x00000801;
+    /** The largest number of rows or columns accepted (MNIST has 28; a larger value is a corrupt header). */
+    static final int MAX_SIDE = 4096;
 
     private IdxReader() {}
 
@@ -47,12 +53,15 @@ public final class IdxReader {
             if (count <= 0 || rows <= 0 || cols <= 0)
                 throw new DatasetFormatException(imagesFile, "bad dimensions " + count + " x " + rows + " x " + cols
                         + " (all must be > 0)");
+            if (rows > MAX_SIDE || cols > MAX_SIDE)
+                throw new DatasetFormatException(imagesFile, "images of " + rows + " x " + cols + " exceed the limit of "
+                        + MAX_SIDE + " rows and columns (corrupt header?)");
             long bytes = (long) count * rows * cols;
-            if (bytes > Integer.MAX_VALUE - 8)
+            if (bytes > DataFiles.MAX_ARRAY_BYTES)
                 throw new DatasetFormatException(imagesFile, "dimensions " + count + " x " + rows + " x " + cols
-                        + " are too large for one array");
-            pixels = new byte[(int) bytes];
-            DataFiles.readFully(in, pixels, 0, pixels.length, imagesFile, count + " images of " + rows + "x" + cols);
+                        + " are too large for one array (" + bytes + " bytes, at most " + DataFiles.MAX_ARRAY_BYTES + ")");
+            String what = count + " images of " + rows + "x" + cols;
+            pixels = DataFiles.readDeclared(in, imagesFile, 16, (int) bytes, what);
             DataFiles.expectEnd(in, imagesFile);
         }
         int[] labels = new int[count];
@@ -67,8 +76,7 @@ public final class IdxReader {
             if (n != count)
                 throw new DatasetFormatException(labelsFile, "holds " + n + " labels but " + imagesFile.getFileName()
                         + " holds " + count + " images");
-            byte[] raw = new byte[n];
-            DataFiles.readFully(in, raw, 0, n, labelsFile, n + " labels");
+            byte[] raw = DataFiles.readDeclared(in, labelsFile, 8, n, n + " labels");
             DataFiles.expectEnd(in, labelsFile);
             for (int i = 0; i < n; i++) {
                 labels[i] = raw[i] & 0xFF;

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 
 /**
  * Reads a folder of class sub-folders of PNG/JPEG images: DIR/SPLIT/CLASS/*.png|jpg|jpeg, or DIR/CLASS/* when
@@ -138,15 +137,7 @@ public final class ImageFolderReader {
     }
 
     private static BufferedImage decode(Path file) throws DatasetFormatException {
-        try {
-            BufferedImage img = ImageIO.read(file.toFile());
-            if (img == null) throw new DatasetFormatException(file, "not a readable PNG or JPEG image");
-            return img;
-        } catch (DatasetFormatException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw new DatasetFormatException(file, "cannot decode image: " + e.getMessage(), e);
-        }
+        return ImageFiles.decode(file);
     }
 
     /**

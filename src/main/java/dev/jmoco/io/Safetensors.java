@@ -11,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -29,14 +30,20 @@ import java.util.Map;
  *
  * <p>Supported dtypes: F32 and F16 (read into {@code float[]}), I32 and I64 (read into {@code long[]}). Reading
  * validates everything a corrupt or foreign file could get wrong (header length against the file size, offsets
- * in range, contiguous and without overlap, known dtype, shape against byte count) and every error names the
- * file, the tensor and what is wrong. Writing is atomic: a temporary file in the target's folder is filled,
+ * in range, contiguous and without overlap, known dtype, shape against byte count) and every error is an
+ * {@link IOException} of one line that starts with the file, then names the tensor and what is wrong; no
+ * content of a file makes the reader throw anything else, and what it allocates is bounded by the file's size
+ * (F16 and I32 values take twice their file bytes once widened, the parsed header a few times its text). Writing is atomic: a temporary file in the target's folder is filled,
  * forced to disk and moved over the target, so a crash leaves the old file or the new one, never half of one.
  */
 public final class Safetensors {
     /** Headers larger than this are refused as corrupt (the reference implementation's limit). */
     static final long MAX_HEADER_BYTES = 100_000_000L;
+    /** The most elements one tensor may have: the length of the largest Java array. */
+    static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
     private static final String METADATA = "__metadata__";
+    /** Elements of a bad shape or offset list quoted at most in an error message. */
+    private static final int SHOWN_ELEMENTS = 8;
     private static final int WRITE_CHUNK = 1 << 20;
 
     private Safetensors() {}
@@ -80,11 +87,12 @@ public final class Safetensors {
         }
 
         private static long elementCount(long[] shape) {
-            long count = 1;
-            for (long d : shape) {
+            for (long d : shape)
                 if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
-                count = Math.multiplyExact(count, d);
-            }
+            long count = product(shape, Long.MAX_VALUE);
+            if (count < 0)
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has more than "
+                        + Long.MAX_VALUE + " elements");
             return count;
         }
     }
@@ -106,6 +114,20 @@ public final class Safetensors {
             for (DType t : values()) if (t.name().equals(name)) return t;
             return null;
         }
+    }
+
+    /**
+     * The product of non-negative {@code dims}, or -1 when it exceeds {@code limit}: 0 when any dimension is 0,
+     * however large the others.
+     */
+    private static long product(long[] dims, long limit) {
+        for (long d : dims) if (d == 0) return 0;
+        long count = 1;
+        for (long d : dims) {
+            if (count > limit / d) return -1;
+            count *= d;
+        }
+        return count;
     }
 
     /** A header entry before its data is read. */
@@ -138,6 +160,24 @@ public final class Safetensors {
     }
 
     private static Contents read(Path file, boolean withTensors) throws IOException {
+        try {
+            return readChecked(file, withTensors);
+        } catch (NoSuchFileException e) {
+            throw new IOException(file + ": no such file", e);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) throw e;
+            throw new IOException(file + ": cannot read: " + oneLine(e), e);
+        } catch (RuntimeException e) {
+            // a safety net: the checks below are meant to leave no runtime exception for any file content
+            throw new IOException(file + ": unreadable (" + oneLine(e) + ")", e);
+        }
+    }
+
+    private static String oneLine(Exception e) {
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + Json.visible(e.getMessage()));
+    }
+
+    private static Contents readChecked(Path file, boolean withTensors) throws IOException {
         long size = Files.size(file);
         if (size < 8) throw corrupt(file, "has " + size + " bytes, too few for the 8-byte header length");
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
@@ -187,7 +227,7 @@ public final class Safetensors {
         Map<String, String> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
             if (!(e.getValue() instanceof String s))
-                throw corrupt(file, METADATA + " value of \"" + e.getKey() + "\" is not a string");
+                throw corrupt(file, METADATA + " value of " + Json.excerpt((String) e.getKey()) + " is not a string");
             out.put((String) e.getKey(), s);
         }
         return out;
@@ -198,7 +238,7 @@ public final class Safetensors {
         if (!(info.get("dtype") instanceof String dtypeName)) throw corrupt(file, name, "has no dtype string");
         DType type = DType.of(dtypeName);
         if (type == null)
-            throw corrupt(file, name, "unknown dtype " + dtypeName + " (supported: " + Arrays.toString(DType.values()) + ")");
+            throw corrupt(file, name, "unknown dtype " + Json.visible(dtypeName) + " (supported: " + Arrays.toString(DType.values()) + ")");
         long[] shape = longs(file, name, "shape", info.get("shape"));
         long[] offsets = longs(file, name, "data_offsets", info.get("data_offsets"));
         if (offsets.length != 2) throw corrupt(file, name, "data_offsets must hold [begin, end]");
@@ -207,14 +247,12 @@ public final class Safetensors {
         if (end > dataBytes)
             throw corrupt(file, name, "data_offsets [" + begin + ", " + end + "] run past the data section of "
                     + dataBytes + " bytes (file truncated?)");
-        long count = 1;
-        for (long d : shape) {
-            if (d > 0 && count > (Integer.MAX_VALUE - 8) / d)
-                throw corrupt(file, name, "shape " + Arrays.toString(shape) + " is too large for a Java array");
-            count *= d;
-        }
-        if (count * type.bytes != end - begin)
-            throw corrupt(file, name, "shape " + Arrays.toString(shape) + " of " + type + " needs "
+        long count = product(shape, MAX_ELEMENTS);
+        if (count < 0)
+            throw corrupt(file, name, "shape " + shown(shape) + " has more than " + MAX_ELEMENTS
+                    + " elements, too many for a Java array");
+        if (count * type.bytes != end - begin)  // count <= MAX_ELEMENTS: no overflow
+            throw corrupt(file, name, "shape " + shown(shape) + " of " + type + " needs "
                     + count * type.bytes + " bytes but data_offsets [" + begin + ", " + end + "] hold " + (end - begin));
         return new Entry(name, type, shape, begin, end);
     }
@@ -224,7 +262,7 @@ public final class Safetensors {
         long[] out = new long[list.size()];
         for (int i = 0; i < out.length; i++) {
             if (!(list.get(i) instanceof Long v) || v < 0)
-                throw corrupt(file, name, key + " " + list + " must hold non-negative integers");
+                throw corrupt(file, name, key + " " + shown(list) + " must hold non-negative integers");
             out[i] = v;
         }
         return out;
@@ -239,10 +277,10 @@ public final class Safetensors {
         for (Entry e : byOffset) {
             if (e.begin() < covered)
                 throw corrupt(file, e.name(), "data_offsets [" + e.begin() + ", " + e.end() + "] overlap tensor '"
-                        + previous + "' ending at " + covered);
+                        + Json.visible(previous) + "' ending at " + covered);
             if (e.begin() > covered)
                 throw corrupt(file, e.name(), "data_offsets [" + e.begin() + ", " + e.end() + "] leave a gap of "
-                        + (e.begin() - covered) + " bytes after " + (previous == null ? "the header" : "tensor '" + previous + "'"));
+                        + (e.begin() - covered) + " bytes after " + (previous == null ? "the header" : "tensor '" + Json.visible(previous) + "'"));
             covered = e.end();
             previous = e.name();
         }
@@ -346,6 +384,29 @@ public final class Safetensors {
     }
 
     private static IOException corrupt(Path file, String tensor, String what) {
-        return new IOException(file + ": tensor '" + tensor + "': " + what);
+        return new IOException(file + ": tensor '" + Json.visible(tensor) + "': " + what);
+    }
+
+    /** A shape for a message, shortened when a hostile header makes it long. */
+    private static String shown(long[] shape) {
+        return Json.visible(Arrays.toString(shape));
+    }
+
+    /** A JSON array for a message: its numbers, the kind of anything else, at most a few elements. */
+    private static String shown(List<?> list) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < list.size(); i++) {
+            if (i == SHOWN_ELEMENTS) { b.append(", ... (").append(list.size()).append(" values)"); break; }
+            Object v = list.get(i);
+            b.append(i == 0 ? "" : ", ").append(switch (v) {
+                case null -> "null";
+                case Number n -> n.toString();
+                case Boolean t -> t.toString();
+                case String text -> Json.excerpt(text);
+                case List<?> _ -> "an array";
+                default -> "an object";
+            });
+        }
+        return b.append(']').toString();
     }
 }

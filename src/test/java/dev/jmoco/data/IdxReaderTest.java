@@ -150,6 +150,72 @@ class IdxReaderTest {
         assertMessage(m, "train-images-idx3-ubyte.gz", "truncated");
     }
 
+    /** Bytes the current thread allocates while running {@code body}. */
+    static long allocatedBy(org.junit.jupiter.api.function.Executable body) {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        assertThrows(DatasetFormatException.class, body);
+        return threads.getCurrentThreadAllocatedBytes() - before;
+    }
+
+    @Test void headerClaimingTwoBillionImagesFailsWithoutAllocatingThem() throws IOException {
+        int claimed = Integer.MAX_VALUE - 15; // 2^31 - 16 images of 1 x 1: one array could hold them
+        byte[] header = imagesFile(IdxReader.IMAGES_MAGIC, claimed, 1, 1, new byte[0]);
+        for (boolean gz : new boolean[] {false, true}) {
+            String name = "train-images-idx3-ubyte" + (gz ? ".gz" : "");
+            Files.deleteIfExists(dir.resolve("train-images-idx3-ubyte"));
+            write(name, gz ? gzip(header) : header);
+            write("train-labels-idx1-ubyte", labelsFile(IdxReader.LABELS_MAGIC, N, LABELS));
+            long allocated = allocatedBy(() -> Datasets.open("fashion-mnist", dir, "train"));
+            assertTrue(allocated < 64 << 20, name + ": allocated " + allocated + " bytes");
+            String m = assertThrows(DatasetFormatException.class, () -> Datasets.open("fashion-mnist", dir, "train"))
+                    .getMessage();
+            assertMessage(m, name, "truncated: 2147483632 images of 1x1 needs 2147483632 bytes, only 0 left");
+        }
+    }
+
+    @Test void labelCountBeyondTheFileIsTruncated() throws IOException {
+        byte[] img = imagesFile(IdxReader.IMAGES_MAGIC, N, ROWS, COLS, pixels());
+        String m = failure(img, Arrays.copyOf(labelsFile(IdxReader.LABELS_MAGIC, N, LABELS), 10));
+        assertMessage(m, "train-labels-idx1-ubyte", "truncated: 5 labels needs 5 bytes, only 2 left");
+    }
+
+    @Test void sidesBeyondTheLimitAreRefused() throws IOException {
+        String m = failure(imagesFile(IdxReader.IMAGES_MAGIC, 1, IdxReader.MAX_SIDE + 1, 1, new byte[0]),
+                labelsFile(IdxReader.LABELS_MAGIC, 1, new byte[1]));
+        assertMessage(m, "train-images-idx3-ubyte", "images of 4097 x 1 exceed the limit of 4096");
+        m = failure(imagesFile(IdxReader.IMAGES_MAGIC, 1 << 20, 4096, 4096, new byte[0]),
+                labelsFile(IdxReader.LABELS_MAGIC, 1, new byte[1]));
+        assertMessage(m, "train-images-idx3-ubyte", "too large for one array");
+    }
+
+    @Test void corruptGzipStreamsAreNamedOnOneLine() throws IOException {
+        byte[] gz = gzip(imagesFile(IdxReader.IMAGES_MAGIC, N, ROWS, COLS, pixels()));
+        write("train-labels-idx1-ubyte.gz", gzip(labelsFile(IdxReader.LABELS_MAGIC, N, LABELS)));
+        byte[] badTrailer = gz.clone();
+        badTrailer[gz.length - 8] ^= 1; // the CRC-32 of the content
+        byte[] badBlock = gz.clone();
+        badBlock[10] = (byte) 0xFF;     // the first deflate block header: an invalid block type
+        byte[][] cases = {badTrailer, badBlock, Arrays.copyOf(gz, 2), Arrays.copyOf(gz, 7)};
+        String[] expected = {"Corrupt GZIP trailer", "corrupt", "corrupt gzip data", "corrupt gzip data"};
+        for (int i = 0; i < cases.length; i++) {
+            write("train-images-idx3-ubyte.gz", cases[i]);
+            String m = assertThrows(DatasetFormatException.class, () -> Datasets.open("fashion-mnist", dir, "train"))
+                    .getMessage();
+            assertMessage(m, "train-images-idx3-ubyte.gz", expected[i]);
+            assertTrue(!m.contains("\n"), m);
+        }
+    }
+
+    @Test void gzipTrailingDataIsCountedOnlyUpToAMebibyte() throws IOException {
+        byte[] img = imagesFile(IdxReader.IMAGES_MAGIC, N, ROWS, COLS, pixels());
+        write("train-images-idx3-ubyte.gz", gzip(Arrays.copyOf(img, img.length + (64 << 20)))); // 64 MiB of zeros
+        write("train-labels-idx1-ubyte.gz", gzip(labelsFile(IdxReader.LABELS_MAGIC, N, LABELS)));
+        String m = assertThrows(DatasetFormatException.class, () -> Datasets.open("fashion-mnist", dir, "train"))
+                .getMessage();
+        assertMessage(m, "train-images-idx3-ubyte.gz", "at least 1048576 unexpected bytes after the declared data");
+    }
+
     @Test void missingFileListsExpectedNames() throws IOException {
         write("train-images-idx3-ubyte", imagesFile(IdxReader.IMAGES_MAGIC, N, ROWS, COLS, pixels()));
         String m = assertThrows(DatasetFormatException.class, () -> Datasets.open("fashion-mnist", dir, "train")).getMessage();

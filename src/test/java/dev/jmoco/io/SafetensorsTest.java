@@ -164,6 +164,16 @@ class SafetensorsTest {
             not an object     | [1,2]                                                                               | 0  | header is not a JSON object
             bad JSON          | {"w":{"dtype":"F32",}}                                                              | 0  | header: bad JSON at character 20
             duplicate tensor  | {"w":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"w":{}}                       | 0  | duplicate key "w"
+            shape past long   | {"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,0]}} | 0 | tensor 'w': shape [4294967296, 4294967296, 4294967296] has more than 2147483639 elements
+            shape past array  | {"w":{"dtype":"F32","shape":[65536,32768],"data_offsets":[0,0]}}                    | 0  | tensor 'w': shape [65536, 32768] has more than 2147483639 elements
+            double offsets    | {"w":{"dtype":"F32","shape":[2],"data_offsets":[0.0,8.0]}}                          | 8  | tensor 'w': data_offsets [0.0, 8.0] must hold non-negative integers
+            offset past long  | {"w":{"dtype":"F32","shape":[2],"data_offsets":[0,9223372036854775808]}}            | 8  | tensor 'w': data_offsets [0, 9.223372036854776E18] must hold non-negative integers
+            string in shape   | {"w":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}}                            | 8  | tensor 'w': shape ["2"] must hold non-negative integers
+            shape not array   | {"w":{"dtype":"F32","shape":2,"data_offsets":[0,8]}}                                | 8  | tensor 'w': shape is not a JSON array
+            entry not object  | {"w":[1]}                                                                           | 0  | tensor 'w': entry is not a JSON object
+            dtype not string  | {"w":{"dtype":7,"shape":[2],"data_offsets":[0,8]}}                                  | 8  | tensor 'w': has no dtype string
+            metadata array    | {"__metadata__":[1]}                                                                | 0  | __metadata__ is not a JSON object
+            infinite number   | {"w":{"dtype":"F32","shape":[1e999],"data_offsets":[0,8]}}                          | 8  | header: bad JSON at character 29: number "1e999" is out of range
             """)
     void corruptHeaderIsReportedWithFileTensorAndFault(String fault, String header, int dataBytes, String message)
             throws IOException {
@@ -200,6 +210,49 @@ class SafetensorsTest {
         Path invalidUtf8 = raw("utf8", new byte[]{'{', (byte) 0xC3, '}', ' '}, 4, 0);
         IOException e = assertThrows(IOException.class, () -> Safetensors.read(invalidUtf8));
         assertEquals(invalidUtf8 + ": header is not valid UTF-8", e.getMessage());
+    }
+
+    @Test
+    void headerNestedTenThousandDeepIsRefusedNamingTheFile() throws IOException {
+        String header = "{\"w\":" + "[".repeat(10_000) + "]".repeat(10_000) + "}";
+        Path file = raw("deep", header.getBytes(StandardCharsets.UTF_8), header.length(), 0);
+        IOException e = assertThrows(IOException.class, () -> Safetensors.read(file));
+        assertEquals(file + ": header: bad JSON at character 68: nested deeper than 64 levels", e.getMessage());
+        assertEquals(e.getMessage(), assertThrows(IOException.class, () -> Safetensors.readMetadata(file)).getMessage());
+    }
+
+    @Test
+    void shapeOverflowInTheTensorRecordIsAnIllegalArgument() {
+        long big = 1L << 32;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Tensor("F32", new long[]{big, big, big}, new float[0], null));
+        assertTrue(e.getMessage().contains("[4294967296, 4294967296, 4294967296] has more than"), e.getMessage());
+    }
+
+    @Test
+    void emptyTensorMayHaveHugeOtherDimensions() throws IOException {
+        String header = "{\"e\":{\"dtype\":\"F16\",\"shape\":[4611686018427387904,4611686018427387904,0],"
+                + "\"data_offsets\":[0,0]}}";
+        Path file = raw("empty", header.getBytes(StandardCharsets.UTF_8), header.length(), 0);
+        Tensor e = Safetensors.read(file).tensors().get("e");
+        assertEquals(0, e.elements());
+        assertEquals(0, e.data().length);
+    }
+
+    @Test
+    void hostileNamesStayOnOneLine() throws IOException {
+        String header = "{\"a\\nb\":{\"dtype\":\"Q8\\r\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+        Path file = raw("names", header.getBytes(StandardCharsets.UTF_8), header.length(), 8);
+        IOException e = assertThrows(IOException.class, () -> Safetensors.read(file));
+        assertEquals(file + ": tensor 'a\\u000ab': unknown dtype Q8\\u000d (supported: [F32, F16, I32, I64])",
+                e.getMessage());
+    }
+
+    @Test
+    void missingFileIsNamed() {
+        Path file = dir.resolve("absent.safetensors");
+        IOException e = assertThrows(IOException.class, () -> Safetensors.read(file));
+        assertEquals(file + ": no such file", e.getMessage());
     }
 
     /** Writes an 8-byte {@code headerLength}, the header bytes and {@code dataBytes} zero bytes. */
