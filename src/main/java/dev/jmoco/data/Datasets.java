@@ -23,7 +23,7 @@ public final class Datasets {
             case "cifar10" -> CifarReader.cifar10(dir, split);
             case "cifar100" -> CifarReader.cifar100(dir, split);
             case "folder" -> openFolder(dir, split, 3, 0, null);
-            default -> throw new IllegalArgumentException("unknown dataset '" + kind + "' (expected " + KINDS + ")");
+            default -> throw new IllegalArgumentException("unknown dataset '" + dev.jmoco.io.Json.visible(kind) + "' (expected " + KINDS + ")");
         };
     }
 

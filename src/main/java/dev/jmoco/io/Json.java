@@ -199,7 +199,7 @@ public final class Json {
      * {@code s} for an error message of one line: control, line-separator and other invisible characters
      * escaped as {@code \\uXXXX}, and cut to {@value #EXCERPT_CHARS} characters (then "...").
      */
-    static String visible(String s) {
+    public static String visible(String s) {
         StringBuilder b = new StringBuilder();
         int n = Math.min(s.length(), EXCERPT_CHARS);
         for (int i = 0; i < n; i++) {

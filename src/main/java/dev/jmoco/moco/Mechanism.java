@@ -22,7 +22,7 @@ public enum Mechanism {
     /** The mechanism called {@code name} ("moco", "end-to-end", "memory-bank"). */
     public static Mechanism parse(String name) {
         for (Mechanism m : values()) if (m.cliName.equals(name)) return m;
-        throw new IllegalArgumentException("unknown mechanism '" + name + "' (have "
+        throw new IllegalArgumentException("unknown mechanism '" + dev.jmoco.io.Json.visible(name) + "' (have "
                 + Arrays.stream(values()).map(Mechanism::cliName).collect(Collectors.joining(", ")) + ")");
     }
 }

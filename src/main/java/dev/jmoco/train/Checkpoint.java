@@ -133,9 +133,7 @@ final class Checkpoint {
     static Safetensors.Contents read(Path dir) throws IOException {
         Path file = requireFile(dir);
         Safetensors.Contents c = Safetensors.read(file);
-        if (!FORMAT_VALUE.equals(c.metadata().get(FORMAT)))
-            throw new IOException(file + ": not a jmoco training checkpoint (metadata format is "
-                    + c.metadata().get(FORMAT) + ", expected " + FORMAT_VALUE + ")");
+        requireFormat(file, c.metadata());
         return c;
     }
 
@@ -199,7 +197,7 @@ final class Checkpoint {
         try {
             v = parser.apply(text.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(file + ": checkpoint field " + key + " = '" + abbreviate(text)
+            throw new IllegalArgumentException(file + ": checkpoint field " + key + " = '" + Json.visible(text)
                     + "' is not " + what);
         }
         if (v.compareTo(min) < 0 || v.compareTo(max) > 0)
@@ -207,10 +205,12 @@ final class Checkpoint {
         return v;
     }
 
-    /** A value for a one-line message: at most 40 characters, no line breaks. */
-    static String abbreviate(String text) {
-        String one = text.replaceAll("\\s+", " ");
-        return one.length() <= 40 ? one : one.substring(0, 37) + "...";
+
+    /** Refuses a safetensors file that is not a jmoco training checkpoint. */
+    static void requireFormat(Path file, Map<String, String> metadata) throws IOException {
+        if (!FORMAT_VALUE.equals(metadata.get(FORMAT)))
+            throw new IOException(file + ": not a jmoco training checkpoint (metadata format is "
+                    + Json.visible(String.valueOf(metadata.get(FORMAT))) + ", expected " + FORMAT_VALUE + ")");
     }
 
     /** {@code dir}'s checkpoint.safetensors, which must exist. */
@@ -222,11 +222,51 @@ final class Checkpoint {
         return file;
     }
 
-    /** The settings recorded in a checkpoint's metadata, with {@code outDir}. */
-    static TrainConfig config(Safetensors.Contents c, Path outDir) {
+    /**
+     * The settings recorded in {@code file}'s metadata, with {@code outDir}.
+     *
+     * @throws IllegalArgumentException naming the file and the setting that does not parse or is out of range
+     */
+    static TrainConfig config(Path file, Map<String, String> metadata, Path outDir) {
         Map<String, String> values = new LinkedHashMap<>();
-        c.metadata().forEach((k, v) -> { if (k.startsWith(CONFIG)) values.put(k.substring(CONFIG.length()), v); });
-        return TrainConfig.fromStrings(values, outDir);
+        metadata.forEach((k, v) -> { if (k.startsWith(CONFIG)) values.put(k.substring(CONFIG.length()), v); });
+        try {
+            return TrainConfig.fromStrings(values, outDir);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": checkpoint settings: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What a checkpoint's metadata says of its run, every field parsed and checked in one place (resume and
+     * the fuzz tests use this).
+     */
+    record Saved(String architecture, TrainConfig config, int epoch, long globalStep, EpochProgress progress,
+                 List<EpochResult> history, List<String> classes, double wallSeconds) {
+
+        /** @throws IllegalArgumentException naming {@code file} and the field that is missing, malformed or inconsistent */
+        static Saved parse(Path file, Map<String, String> metadata, Path outDir) {
+            String architecture = metadata.get(ARCHITECTURE);
+            if (architecture == null)
+                throw new IllegalArgumentException(file + ": checkpoint field " + ARCHITECTURE + " is missing");
+            TrainConfig config = Checkpoint.config(file, metadata, outDir);
+            int epoch = intField(file, metadata, EPOCH);
+            long step = longField(file, metadata, GLOBAL_STEP);
+            if (epoch < 0 || step < 0)
+                throw new IllegalArgumentException(file + ": checkpoint fields " + EPOCH + " " + epoch + " and "
+                        + GLOBAL_STEP + " " + step + " must be >= 0");
+            EpochProgress progress = EpochProgress.read(file, metadata);
+            if (progress.steps() < 0)
+                throw new IllegalArgumentException(file + ": checkpoint field " + EpochProgress.STEPS + " "
+                        + progress.steps() + " must be >= 0");
+            List<EpochResult> history = Checkpoint.history(file, metadata);
+            if (!history.isEmpty() && (history.size() != epoch || history.getLast().epoch() != epoch))
+                throw new IllegalArgumentException(file + ": checkpoint field " + HISTORY + " holds "
+                        + history.size() + " epochs, its field " + EPOCH + " says " + epoch);
+            double wall = metadata.containsKey(WALL) ? doubleField(file, metadata, WALL) : 0;
+            return new Saved(architecture, config, epoch, step, progress, history, Checkpoint.classes(file, metadata),
+                    wall);
+        }
     }
 
     /** Restores f_q (and f_k when given) and SGD's velocity from {@code c}. */

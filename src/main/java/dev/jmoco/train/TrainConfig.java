@@ -1,5 +1,6 @@
 package dev.jmoco.train;
 
+import dev.jmoco.io.Json;
 import dev.jmoco.moco.Mechanism;
 import dev.jmoco.nn.HeadKind;
 
@@ -78,9 +79,9 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
         require(limitTrain >= 0, "limit-train must be >= 0 (0: all), got " + limitTrain);
         require(limitTest >= 0, "limit-test must be >= 0 (0: all), got " + limitTest);
         require(arch != null && (arch.equals("small") || arch.equals("resnet18") || arch.equals("resnet50")),
-                "unknown arch '" + arch + "' (small, resnet18, resnet50)");
+                "unknown arch '" + Json.visible(String.valueOf(arch)) + "' (small, resnet18, resnet50)");
         require(stem != null && (stem.equals("auto") || stem.equals("cifar") || stem.equals("imagenet")),
-                "unknown stem '" + stem + "' (auto, cifar, imagenet)");
+                "unknown stem '" + Json.visible(String.valueOf(stem)) + "' (auto, cifar, imagenet)");
         require(head != null, "head is not set");
         require(mechanism != null, "mechanism is not set");
         require(dim >= 1, "dim must be >= 1, got " + dim);
@@ -106,13 +107,13 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
         require(warmupEpochs >= 0 && warmupEpochs <= epochs, "warm-up epochs " + warmupEpochs
                 + " must lie in [0, epochs " + epochs + "]");
         require(schedule != null && (schedule.equals("cosine") || schedule.equals("step")),
-                "unknown schedule '" + schedule + "' (cosine, step)");
+                "unknown schedule '" + Json.visible(String.valueOf(schedule)) + "' (cosine, step)");
         milestones = milestones == null ? new int[0] : milestones.clone();
         for (int i = 0; i < milestones.length; i++)
             require(milestones[i] >= 1 && (i == 0 || milestones[i] > milestones[i - 1]),
                     "milestones must be increasing epochs >= 1, got " + Arrays.toString(milestones));
         require(augmentation != null && (augmentation.equals("v1") || augmentation.equals("v2")),
-                "unknown augmentation '" + augmentation + "' (v1, v2)");
+                "unknown augmentation '" + Json.visible(String.valueOf(augmentation)) + "' (v1, v2)");
         require(Double.isNaN(cropScaleMin) || (cropScaleMin > 0 && cropScaleMin <= 1),
                 "crop scale min must be in (0, 1], got " + cropScaleMin);
         require(Double.isNaN(blurP) || (blurP >= 0 && blurP <= 1), "blur probability must be in [0, 1], got " + blurP);
@@ -316,7 +317,10 @@ public record TrainConfig(String dataset, Path dataDir, int limitTrain, int limi
             try {
                 set.accept(parse.apply(s));
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("config: cannot read " + key + " = '" + s + "': " + e.getMessage(), e);
+                String why = e instanceof NumberFormatException ? "not a number"
+                        : Json.visible(String.valueOf(e.getMessage()));
+                throw new IllegalArgumentException("config: cannot read " + key + " = '" + Json.visible(s) + "': "
+                        + why, e);
             }
         }
 

@@ -14,6 +14,7 @@ import dev.jmoco.data.Datasets;
 import dev.jmoco.data.Loader;
 import dev.jmoco.eval.FeatureExtractor;
 import dev.jmoco.eval.KnnMonitor;
+import dev.jmoco.io.Json;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.moco.ContrastiveStep;
 import dev.jmoco.moco.KeyQueue;
@@ -237,7 +238,10 @@ public final class Trainer implements AutoCloseable {
 
     /** The settings saved in the checkpoint in {@code dir}, with the output folder set to {@code dir}. */
     public static TrainConfig savedConfig(Path dir) throws IOException {
-        return Checkpoint.config(Checkpoint.read(dir), dir);
+        Path file = Checkpoint.requireFile(dir);
+        Map<String, String> metadata = Safetensors.readMetadata(file);
+        Checkpoint.requireFormat(file, metadata);
+        return Checkpoint.config(file, metadata, dir);
     }
 
     public void addListener(TrainListener listener) { listeners.add(Objects.requireNonNull(listener)); }
@@ -497,46 +501,38 @@ public final class Trainer implements AutoCloseable {
 
     private void restore(Path dir, Safetensors.Contents c) {
         Path file = dir.resolve(Checkpoint.FILE);
-        String arch = c.metadata().get(Checkpoint.ARCHITECTURE);
-        if (!architecture.id().equals(arch))
-            throw new IllegalArgumentException("cannot resume " + file + ": it holds architecture " + arch
-                    + ", this run is configured for " + architecture.id());
-        TrainConfig saved = Checkpoint.config(c, dir);
-        same(file, "mechanism", saved.mechanism().cliName(), config.mechanism().cliName());
-        same(file, "batch", saved.batch(), config.batch());
-        same(file, "queue", saved.queue(), config.queue());
-        same(file, "seed", saved.seed(), config.seed());
-        same(file, "dataset", saved.dataset(), config.dataset());
-        same(file, "limit-train", saved.limitTrain(), config.limitTrain());
-        same(file, "bn-splits", saved.bnSplits(), config.bnSplits());
-        same(file, "symmetric", saved.symmetric(), config.symmetric());
-        List<String> classes = Checkpoint.classes(file, c.metadata());
-        if (!classes.isEmpty() && !classes.equals(train.classNames()))
+        Checkpoint.Saved saved = Checkpoint.Saved.parse(file, c.metadata(), dir);
+        if (!architecture.id().equals(saved.architecture()))
+            throw new IllegalArgumentException("cannot resume " + file + ": it holds architecture "
+                    + saved.architecture() + ", this run is configured for " + architecture.id());
+        TrainConfig was = saved.config();
+        same(file, "mechanism", was.mechanism().cliName(), config.mechanism().cliName());
+        same(file, "batch", was.batch(), config.batch());
+        same(file, "queue", was.queue(), config.queue());
+        same(file, "seed", was.seed(), config.seed());
+        same(file, "dataset", was.dataset(), config.dataset());
+        same(file, "limit-train", was.limitTrain(), config.limitTrain());
+        same(file, "bn-splits", was.bnSplits(), config.bnSplits());
+        same(file, "symmetric", was.symmetric(), config.symmetric());
+        if (!saved.classes().isEmpty() && !saved.classes().equals(train.classNames()))
             throw new IllegalArgumentException("cannot resume " + file + ": it was trained on the classes "
-                    + Checkpoint.abbreviate(String.join(", ", classes)) + ", the training split now holds "
-                    + Checkpoint.abbreviate(String.join(", ", train.classNames())));
-        int epoch = Checkpoint.intField(file, c.metadata(), Checkpoint.EPOCH);
-        long step = Checkpoint.longField(file, c.metadata(), Checkpoint.GLOBAL_STEP);
-        if (epoch < 0 || step < 0)
-            throw new IllegalArgumentException("cannot resume " + file + ": epoch " + epoch + " and global step "
-                    + step + " must be >= 0");
+                    + Json.visible(String.join(", ", saved.classes())) + ", the training split now holds "
+                    + Json.visible(String.join(", ", train.classNames())));
+        int epoch = saved.epoch();
+        long step = saved.globalStep();
         if (epoch > config.epochs())
             throw new IllegalArgumentException("cannot resume " + file + ": it has " + epoch
                     + " epochs done, more than the " + config.epochs() + " configured");
-        Checkpoint.EpochProgress progress = Checkpoint.EpochProgress.read(file, c.metadata());
-        List<EpochResult> done = Checkpoint.history(file, c.metadata());
-        if (!done.isEmpty() && (done.size() != epoch || done.getLast().epoch() != epoch))
-            throw new IllegalArgumentException("cannot resume " + file + ": its history holds " + done.size()
-                    + " epochs, its field " + Checkpoint.EPOCH + " says " + epoch);
+        Checkpoint.EpochProgress progress = saved.progress();
+        if (step != (long) epoch * stepsPerEpoch() + progress.steps() || progress.steps() >= stepsPerEpoch())
+            throw new IllegalArgumentException("cannot resume " + file + ": global step " + step + " is not "
+                    + epoch + " epochs x " + stepsPerEpoch() + " steps + " + progress.steps() + " steps into the next");
         try {
             Checkpoint.requireFinite(c.tensors());
         } catch (NonFiniteStateException e) {
             throw new IllegalArgumentException("cannot resume " + file + ": " + e.getMessage()
                     + "; resuming it would diverge at once: start again or from an earlier copy");
         }
-        if (step != (long) epoch * stepsPerEpoch() + progress.steps() || progress.steps() >= stepsPerEpoch())
-            throw new IllegalArgumentException("cannot resume " + file + ": global step " + step + " is not "
-                    + epoch + " epochs x " + stepsPerEpoch() + " steps + " + progress.steps() + " steps into the next");
         Checkpoint.restoreEncoders(file, c, query, key, sgd);
         if (queue() != null) queue().load(Checkpoint.floats(file, c, Checkpoint.QUEUE,
                 (long) queue().capacity() * queue().dim()), Checkpoint.queuePointer(file, c));
@@ -545,9 +541,8 @@ public final class Trainer implements AutoCloseable {
         epochsDone = epoch;
         resumedProgress = progress;
         savedStep = step;
-        wallBefore = c.metadata().containsKey(Checkpoint.WALL) ? Checkpoint.doubleField(file, c.metadata(),
-                Checkpoint.WALL) : 0;
-        history.addAll(done);
+        wallBefore = saved.wallSeconds();
+        history.addAll(saved.history());
     }
 
     private static void same(Path file, String what, Object saved, Object configured) {
