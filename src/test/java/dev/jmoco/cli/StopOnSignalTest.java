@@ -39,7 +39,7 @@ class StopOnSignalTest {
     }
 
     private static void signal(Process p, String name) throws Exception {
-        assertEquals(0, new ProcessBuilder("kill", "-" + name, Long.toString(p.pid())).start().waitFor());
+        assertEquals(0, new ProcessBuilder("sh", "-c", "kill -" + name + " " + p.pid()).start().waitFor());
     }
 
     private static void awaitLine(Process p, Path log, String text) throws Exception {
