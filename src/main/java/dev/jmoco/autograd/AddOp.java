@@ -1,6 +1,7 @@
 package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.trace.Work;
 
 /** out = a + b over equal shapes (ResNet's skip connection); both inputs receive dy unchanged. */
 final class AddOp extends Op {
@@ -27,4 +28,6 @@ final class AddOp extends Op {
         if (da != null) out.backend().add(1f, da, 1f, dy, da);
         if (db != null) out.backend().add(1f, db, 1f, dy, db);
     }
+
+    @Override Work work(boolean backward) { return Work.streaming((backward ? 2.0 : 3.0) * out.size()); }
 }

@@ -3,6 +3,7 @@ package dev.jmoco.autograd;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.BatchNormShape;
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.trace.Work;
 
 /**
  * Batch normalisation over x [n, c, h, w] (or [n, c]) with per-channel gamma and beta. Training mode takes
@@ -85,4 +86,6 @@ final class BatchNorm2dOp extends Op {
                     + groups + " groups");
         return new BatchNormShape(x.dim(0), c, x.rank() == 4 ? x.dim(2) * x.dim(3) : 1, groups);
     }
+
+    @Override Work work(boolean backward) { return Work.streaming((backward ? 3.0 : 2.0) * x.size()); }
 }

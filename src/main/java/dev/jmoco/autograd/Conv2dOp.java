@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.ConvShape;
+import dev.jmoco.trace.Work;
 
 /** y [n, k, p, q] = conv(x [n, c, h, w], w [k, c, r, s]) with square stride and padding, no bias (NCHW). */
 final class Conv2dOp extends Op {
@@ -33,5 +34,13 @@ final class Conv2dOp extends Op {
         Buffer dx = gradOf(x), dw = gradOf(w);
         if (dx != null) y.backend().conv2dBackwardData(s, dy, w.data(), dx);
         if (dw != null) y.backend().conv2dBackwardFilter(s, x.data(), dy, dw);
+    }
+
+    @Override
+    Work work(boolean backward) {
+        double bytes = 4.0 * (s.inputSize() + s.filterSize() + s.outputSize());
+        if (!backward) return new Work(s.flops(), bytes);
+        int passes = x.requiresGrad() ? 2 : 1; // filter gradient, and the data gradient unless x is the input
+        return new Work(passes * s.flops(), passes * bytes);
     }
 }

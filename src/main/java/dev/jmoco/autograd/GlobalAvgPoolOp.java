@@ -1,6 +1,7 @@
 package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.trace.Work;
 
 /** y [n, c] = mean of x [n, c, h, w] over each plane (ResNet's last pooling). */
 final class GlobalAvgPoolOp extends Op {
@@ -26,4 +27,6 @@ final class GlobalAvgPoolOp extends Op {
         Buffer dx = dy == null ? null : gradOf(x);
         if (dx != null) y.backend().globalAvgPoolBackward(x.dim(0), x.dim(1), x.dim(2) * x.dim(3), dy, dx);
     }
+
+    @Override Work work(boolean backward) { return Work.streaming((double) x.size() + y.size()); }
 }

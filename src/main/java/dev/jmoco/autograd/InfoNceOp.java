@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.trace.Work;
 
 /**
  * MoCo's InfoNCE, fused: logits [q.k+, q.queue] / t with the positive at 0, mean cross-entropy. Forward also
@@ -9,11 +10,12 @@ import dev.jmoco.backend.Buffer;
  */
 final class InfoNceOp extends Op {
     private final Tensor q, k, value;
+    private final int queueRows;
     private Buffer dq, dk; // null once handed over (or, for dk, when k needs no gradient)
 
-    private InfoNceOp(Tensor q, Tensor k, Tensor value, Buffer dq, Buffer dk) {
+    private InfoNceOp(Tensor q, Tensor k, Tensor value, int queueRows, Buffer dq, Buffer dk) {
         super("infoNce");
-        this.q = q; this.k = k; this.value = value; this.dq = dq; this.dk = dk;
+        this.q = q; this.k = k; this.value = value; this.queueRows = queueRows; this.dq = dq; this.dk = dk;
     }
 
     static Loss apply(Tensor q, Tensor k, Tensor queue, float t) {
@@ -29,7 +31,7 @@ final class InfoNceOp extends Op {
         boolean record = Tape.recordsFor(q, k);
         Backend be = q.backend();
         Loss loss = FusedLoss.newLoss(name, be, record);
-        InfoNceOp op = new InfoNceOp(q, k, loss.value(), be.allocate(q.size()),
+        InfoNceOp op = new InfoNceOp(q, k, loss.value(), queue.dim(0), be.allocate(q.size()),
                 record && k.requiresGrad() ? be.allocate(k.size()) : null);
         Tape.run(op, record, () -> be.infoNce(q.dim(0), q.dim(1), queue.dim(0), t, q.data(), k.data(), queue.data(),
                 1f, loss.stats().data(), op.dq, op.dk));
@@ -47,5 +49,13 @@ final class InfoNceOp extends Op {
     void release() {
         if (dq != null) dq.close();
         if (dk != null) dk.close();
+    }
+
+    /** Fused: the forward also writes dq, so it reads the queue twice (logits, then dq) and backward adds only. */
+    @Override
+    Work work(boolean backward) {
+        if (backward) return Work.NONE;
+        double n = q.dim(0), c = q.dim(1), keys = queueRows + 1;
+        return new Work(4 * n * c * keys, 4 * (2 * queueRows * c + 3 * n * c));
     }
 }

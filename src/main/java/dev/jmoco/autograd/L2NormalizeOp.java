@@ -1,6 +1,7 @@
 package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.trace.Work;
 
 /** y = x / max(||x||, 1e-12) per row of x [rows, cols] (the embeddings q and k); saves the norms. */
 final class L2NormalizeOp extends Op {
@@ -30,4 +31,6 @@ final class L2NormalizeOp extends Op {
 
     @Override
     void release() { norms.close(); }
+
+    @Override Work work(boolean backward) { return Work.streaming((backward ? 3.0 : 2.0) * x.size()); }
 }

@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.trace.Work;
 
 /**
  * y [n, out] = x [n, in] W^T + b, with W stored [out, in] as in torchvision; the bias is optional.
@@ -43,5 +44,12 @@ final class LinearOp extends Op {
         if (dx != null) be.gemm(false, false, n, in, out, 1f, dy, w.data(), 1f, dx);
         if (dw != null) be.gemm(true, false, out, in, n, 1f, dy, x.data(), 1f, dw);
         if (db != null) be.biasBackward(n, out, dy, db);
+    }
+
+    @Override
+    Work work(boolean backward) {
+        double n = x.dim(0), in = x.dim(1), out = w.dim(0), mac = 2 * n * in * out;
+        double bytes = 4 * (n * in + out * in + n * out);
+        return backward ? new Work((x.requiresGrad() ? 2 : 1) * mac, 2 * bytes) : new Work(mac, bytes);
     }
 }

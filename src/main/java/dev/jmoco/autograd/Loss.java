@@ -1,5 +1,7 @@
 package dev.jmoco.autograd;
 
+import dev.jmoco.trace.Trace;
+
 /**
  * The result of a fused loss op: {@code value} is the scalar [1] to pass to {@link Tape#backward(Tensor...)},
  * {@code stats} the [3] tensor [loss, acc@1, acc@5] it is a slice of. Reading is explicit ({@link #read}) so
@@ -16,7 +18,10 @@ public record Loss(String op, Tensor value, Tensor stats) implements AutoCloseab
      * @throws NonFiniteLossException if the loss is NaN or infinite
      */
     public Stats read() {
-        float[] s = stats.toArray();
+        float[] s;
+        try (Trace.Scope slice = Trace.scope("loss read-back", "transfer")) {
+            s = stats.toArray();
+        }
         if (!Float.isFinite(s[0])) throw new NonFiniteLossException(op, s[0]);
         return new Stats(s[0], s[1], s[2]);
     }

@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.trace.Work;
 
 /**
  * y [m, n] = op(a) op(b), where op(a) is a [m, k] or, with {@code transA}, the transpose of a stored [k, m]
@@ -50,5 +51,11 @@ final class MatMulOp extends Op {
             if (!transB) be.gemm(!transA, false, k, n, m, 1f, a.data(), dy, 1f, db);   // db [k, n] = op(a)^T dy
             else be.gemm(true, transA, n, k, m, 1f, dy, a.data(), 1f, db);           // db [n, k] = dy^T op(a)
         }
+    }
+
+    @Override
+    Work work(boolean backward) {
+        double mac = 2.0 * m * n * k, bytes = 4.0 * ((double) m * k + (double) k * n + (double) m * n);
+        return backward ? new Work(2 * mac, 2 * bytes) : new Work(mac, bytes);
     }
 }

@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.PoolShape;
+import dev.jmoco.trace.Work;
 
 /** Max pooling over x [n, c, h, w] with a square window; saves the winners' positions for backward. */
 final class MaxPool2dOp extends Op {
@@ -33,4 +34,6 @@ final class MaxPool2dOp extends Op {
 
     @Override
     void release() { argmax.close(); }
+
+    @Override Work work(boolean backward) { return Work.streaming((double) x.size() + 2.0 * y.size()); }
 }

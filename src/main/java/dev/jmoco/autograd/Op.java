@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.Checks;
+import dev.jmoco.trace.Work;
 
 /**
  * One differentiable op after its forward ran: the tensors and statistics its backward needs (the saved
@@ -21,6 +22,12 @@ abstract class Op {
      * gradient; an input that does not require one is skipped.
      */
     abstract void backward(Tape tape);
+
+    /**
+     * The work of this op's forward ({@code backward} false) or backward pass, counted by hand from its shapes,
+     * for the profile's rates; {@link Work#NONE} where not counted.
+     */
+    Work work(boolean backward) { return Work.NONE; }
 
     /**
      * Returns buffers saved for backward to the pool: right after this op's backward, or when the tape closes

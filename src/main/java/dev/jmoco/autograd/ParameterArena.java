@@ -3,6 +3,8 @@ package dev.jmoco.autograd;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.Checks;
+import dev.jmoco.trace.Trace;
+import dev.jmoco.trace.Work;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -203,7 +205,10 @@ public final class ParameterArena implements AutoCloseable {
     /** MoCo's momentum update, one launch: this = m this + (1 - m) source over all parameters (not state). */
     public void ema(float m, ParameterArena source) {
         requireSameLayout("ema", source);
-        backend.ema(m, data, source.data);
+        try (Trace.Scope slice = Trace.scope("momentum update (EMA)", "update")) {
+            backend.ema(m, data, source.data);
+            slice.work(new Work(3.0 * data.size(), 12.0 * data.size())); // read both, write this
+        }
     }
 
     /** A copy of entry {@code name}'s values (e.g. for a checkpoint). */

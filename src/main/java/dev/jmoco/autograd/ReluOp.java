@@ -1,6 +1,7 @@
 package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.trace.Work;
 
 /** y = max(x, 0); backward passes dy where y &gt; 0, so it needs only the output. */
 final class ReluOp extends Op {
@@ -24,4 +25,6 @@ final class ReluOp extends Op {
         Buffer dx = dy == null ? null : gradOf(x);
         if (dx != null) y.backend().reluBackward(y.data(), dy, dx);
     }
+
+    @Override Work work(boolean backward) { return Work.streaming((backward ? 3.0 : 2.0) * x.size()); }
 }

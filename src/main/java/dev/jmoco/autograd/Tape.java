@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Checks;
+import dev.jmoco.trace.Trace;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -154,8 +155,9 @@ public final class Tape implements AutoCloseable {
      * context at once. If the forward throws, the saved context is released before the exception propagates.
      */
     static void run(Op op, boolean record, Runnable forward) {
-        try {
+        try (Trace.Scope slice = Trace.scope(op.name, "forward")) {
             forward.run();
+            slice.work(op.work(false));
         } catch (RuntimeException | Error e) {
             op.release();
             throw e;
@@ -180,7 +182,10 @@ public final class Tape implements AutoCloseable {
     private void walk() {
         for (int i = ops.size() - 1; i >= 0; i--) {
             Op op = ops.get(i);
-            op.backward(this);
+            try (Trace.Scope slice = Trace.scope(op.name, "backward")) {
+                op.backward(this);
+                slice.work(op.work(true));
+            }
             op.release();
             op.releaseConsumedGradient();
         }

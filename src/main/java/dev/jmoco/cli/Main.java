@@ -17,7 +17,7 @@ import java.nio.file.NotDirectoryException;
  */
 @Command(name = "jmoco", mixinStandardHelpOptions = true, version = "jmoco 0.1.0",
         description = "Momentum Contrast (MoCo) training engine.",
-        subcommands = {TrainCommand.class, EvalCommand.class, EmbedCommand.class, DevicesCommand.class,
+        subcommands = {TrainCommand.class, ProfileCommand.class, EvalCommand.class, EmbedCommand.class, DevicesCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     /** The help text of every command's {@code --device}. */

@@ -6,6 +6,8 @@ import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.autograd.Sgd;
 import dev.jmoco.autograd.Tape;
 import dev.jmoco.autograd.Tensor;
+import dev.jmoco.trace.Trace;
+import dev.jmoco.trace.Work;
 
 import java.util.Arrays;
 
@@ -112,6 +114,12 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
 
     /** normalize(encoder(params, x)), BN over the configured splits; checks the feature dimension. */
     final Tensor embed(ParameterArena params, Tensor x) {
+        try (Trace.Scope phase = Trace.scope("query encoder forward", "phase")) {
+            return encode(params, x);
+        }
+    }
+
+    private Tensor encode(ParameterArena params, Tensor x) {
         Tensor f = encoder.forward(params, x, config.bnSplits());
         if (f.rank() != 2 || f.dim(0) != x.dim(0) || f.dim(1) != config.dim())
             throw new IllegalArgumentException("moco: encoder output " + Arrays.toString(f.shape()) + " is not [batch "
@@ -124,8 +132,10 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
      * samples differently than the query pass does, and returns the keys in x's order again.
      */
     final Tensor embedShuffled(ParameterArena params, Tensor x, int[] permutation) {
-        Tensor k = embed(params, Ops.gatherRows(x, permutation));
-        return Ops.gatherRows(k, StepRandom.inverse(permutation));
+        try (Trace.Scope phase = Trace.scope("key encoder forward", "phase")) {
+            Tensor k = encode(params, Ops.gatherRows(x, permutation));
+            return Ops.gatherRows(k, StepRandom.inverse(permutation));
+        }
     }
 
     /** Zeroes f_q's gradients, back-propagates from the losses (all roots of the tape), and steps SGD on f_q. */
@@ -133,8 +143,13 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
         query.zeroGrad();
         Tensor[] roots = new Tensor[losses.length];
         for (int i = 0; i < roots.length; i++) roots[i] = losses[i].value();
-        tape.backward(roots);
-        sgd.step();
+        try (Trace.Scope phase = Trace.scope("backward", "phase")) {
+            tape.backward(roots);
+        }
+        try (Trace.Scope update = Trace.scope("SGD", "update")) {
+            sgd.step();
+            update.work(Work.streaming(5.0 * query.data().size())); // param, grad, velocity read; param, velocity written
+        }
     }
 
     /** The statistics of the step's losses, read with one download each: losses add, accuracies average. */

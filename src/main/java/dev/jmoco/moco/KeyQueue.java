@@ -2,6 +2,8 @@ package dev.jmoco.moco;
 
 import dev.jmoco.autograd.Tensor;
 import dev.jmoco.backend.Backend;
+import dev.jmoco.trace.Trace;
+import dev.jmoco.trace.Work;
 
 import java.util.Arrays;
 
@@ -68,7 +70,10 @@ public final class KeyQueue implements AutoCloseable {
         if (n > capacity)
             throw new IllegalArgumentException("queue: cannot enqueue " + n + " keys into a queue of " + capacity
                     + " (the batch must not exceed the queue size)");
-        backend.enqueue(keys.data(), capacity, dim, k.data(), n, pointer);
+        try (Trace.Scope slice = Trace.scope("enqueue", "update")) {
+            backend.enqueue(keys.data(), capacity, dim, k.data(), n, pointer);
+            slice.work(Work.streaming(2.0 * n * dim));
+        }
         pointer = (pointer + n) % capacity;
     }
 

@@ -2,6 +2,7 @@ package dev.jmoco.nn;
 
 import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.autograd.Tensor;
+import dev.jmoco.trace.Trace;
 
 import java.util.List;
 import java.util.random.RandomGenerator;
@@ -22,7 +23,10 @@ public record Sequential(List<Module> children) implements Module {
 
     @Override
     public Tensor forward(ParameterArena arena, Tensor x, Mode mode) {
-        for (Module c : children) x = c.forward(arena, x, mode);
+        for (Module c : children)
+            try (Trace.Scope module = Trace.scope(c.getClass().getSimpleName(), "module")) {
+                x = c.forward(arena, x, mode);
+            }
         return x;
     }
 }

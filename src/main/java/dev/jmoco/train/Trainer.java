@@ -32,6 +32,8 @@ import dev.jmoco.nn.Stem;
 import dev.jmoco.optim.CosineSchedule;
 import dev.jmoco.optim.LearningRateSchedule;
 import dev.jmoco.optim.StepSchedule;
+import dev.jmoco.trace.Trace;
+import dev.jmoco.trace.Work;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -343,9 +345,16 @@ public final class Trainer implements AutoCloseable {
         sgd.setLearningRate((float) lr);
         long t0 = System.nanoTime();
         Loss.Stats stats;
-        try (Batch batch = current.next()) {
-            backend.upload(batch.view(0), 0, viewQ.data());
-            backend.upload(batch.view(1), 0, viewK.data());
+        Batch next;
+        try (Trace.Scope wait = Trace.scope("loader wait", "transfer")) {
+            next = current.next();
+        }
+        try (Batch batch = next) {
+            try (Trace.Scope slice = Trace.scope("upload (host to device)", "transfer")) {
+                backend.upload(batch.view(0), 0, viewQ.data());
+                backend.upload(batch.view(1), 0, viewK.data());
+                slice.work(Work.streaming(2.0 * viewQ.size()));
+            }
             stats = contrastive.step(viewQ, viewK, batch.indices());
         } catch (NonFiniteLossException e) {
             throw diverged("the loss is " + e.value(), e);
@@ -390,6 +399,12 @@ public final class Trainer implements AutoCloseable {
         Dataset t = Datasets.openTest(config.dataset(), config.dataDir(), train);
         return config.limitTest() > 0 ? t.subset(config.limitTest()) : t;
     }
+
+    /** Waits for the device's queued work (for timing it; the CPU backend has none). */
+    public void synchronizeDevice() { backend.synchronize(); }
+
+    /** The device's name, as {@code jmoco devices} lists it. */
+    public String deviceName() { return backend.name(); }
 
     /** Training wall time from the start of the run (over resumes) to now. */
     public double wallSeconds() { return wallBefore + trainNanos / 1e9; }

@@ -18,7 +18,7 @@ class MainTest {
     @Test
     void everyCommandHasHelp() {
         for (String[] args : new String[][] {{"--help"}, {"devices", "--help"}, {"train", "--help"},
-                {"eval", "--help"}, {"embed", "--help"}}) {
+                {"eval", "--help"}, {"embed", "--help"}, {"profile", "--help"}}) {
             CliRun r = CliRun.of(args);
             assertEquals(0, r.code(), String.join(" ", args));
             assertTrue(r.out().contains("Usage:"), r.out());
