@@ -8,8 +8,9 @@ REGEX is a JMH benchmark filter (default: the eight op benchmarks below; --moco 
 MoCo step for arch small and resnet18, which takes minutes on two cores). The table gives, per op: the shape,
 jmoco's time (JMH average, ms/op) and rate from hand-counted totals (GEMM 2mnk FLOPs; a convolution pass
 2 n k p q c r s; InfoNCE 4 N K C; EMA 12 bytes per element, copy 8, SGD 20; a MoCo step its batch of images),
-its share of this run's measured peak ("of peak": memory-bound rows over the CPU backend's copy bandwidth,
-FLOP rows over its fastest SGEMM, when CopyBench.copy and GemmBench.sgemm ran on device=cpu in the same run),
+its share of the machine's measured peak ("of peak": FLOP rows over the float FMA peak, memory-bound rows
+over the copy bandwidth, both measured by dev.jmoco.trace.MachinePeaks with the run's thread count, the same
+roofline `jmoco profile` uses),
 the peer's time (median, ms) and ratio = peer time / jmoco time (> 1: jmoco is faster). The other op
 benchmarks (BatchNormBench, ElementwiseBench, PoolingBench, RowsBench, SoftmaxBench; bytes per call counted
 in ROWS) run when a filter names them; they have no peers (n/a). MoCo step rows are
@@ -220,25 +221,23 @@ def variant_of(params):
     return ", ".join(f"{k}={v}" for k, v in params.items() if DEFAULT_SETTINGS.get(k, v) != v)
 
 
-def measured_peaks(jmh):
-    """This run's attainable peaks on the CPU backend: {"byte": the copy's bytes/s (CopyBench.copy), "flop":
-    the fastest SGEMM's FLOP/s (GemmBench.sgemm over its GEMM paths)}; missing when not measured."""
-    peaks = {}
-    for result in jmh:
-        short, params = short_name(result), result.get("params", {})
-        if short in ("CopyBench.copy", "GemmBench.sgemm") and params.get("device", "cpu") == "cpu":
-            _, amount, unit, _ = ROWS[short][1](params)
-            peaks[unit] = max(peaks.get(unit, 0.0), amount / (result["primaryMetric"]["score"] * 1e-3))
-    return peaks
+def measured_peaks(args):
+    """The machine's peaks with the run's threads: {"flop": FLOP/s of float FMA chains, "byte": copy bytes/s,
+    "describe": one line}, measured by dev.jmoco.trace.MachinePeaks from the benchmark jar."""
+    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if "JAVA_HOME" in os.environ else "java"
+    cmd = [java, "--add-modules", "jdk.incubator.vector", "-cp", args.jar, "dev.jmoco.trace.MachinePeaks",
+           str(args.threads)]
+    print("compare: " + " ".join(cmd), file=sys.stderr, flush=True)
+    done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def build_table(jmh, peer):
-    """Markdown rows, plus {key: value} for the bars. "of peak" is a row's rate over this run's measured peak
-    (measured_peaks): memory-bound rows against the CPU backend's copy bandwidth, FLOP rows against its SGEMM."""
+def build_table(jmh, peer, peaks):
+    """Markdown rows, plus {key: value} for the bars. "of peak" is a row's rate over the machine's measured peak
+    (measured_peaks): memory-bound rows against the copy bandwidth, FLOP rows against the FMA peak."""
     lines = ["| op | shape | jmoco ms | jmoco rate | of peak | peer | peer ms | ratio (peer/jmoco) |",
              "|---|---|---:|---:|---:|---|---:|---:|"]
     bars = {}
-    peaks = measured_peaks(jmh)
     order = list(ROWS)
     for result in sorted(jmh, key=lambda r: order.index(short_name(r)) if short_name(r) in ROWS else len(order)):
         short = short_name(result)
@@ -345,10 +344,12 @@ def main():
 
     jmh = run_jmh(args)
     peer, notes = run_peer(args, jmh)
-    lines, bars = build_table(jmh, peer)
+    peaks = measured_peaks(args)
+    lines, bars = build_table(jmh, peer, peaks)
     moco = moco_summary(jmh, peer)
     report = lines + (["", "MoCo step, images/s (batch / step time):"] + moco if moco else [])
     report += ["", "Bars:"] + check_bars(bars, peer) + ["", "Peer set-up:"] + [f"- {n}" for n in notes]
+    report += ["", f"Machine: {peaks['describe']}; load average {os.getloadavg()[0]:.2f} at the end"]
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:

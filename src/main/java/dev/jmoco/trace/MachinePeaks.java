@@ -142,4 +142,15 @@ public record MachinePeaks(String cpu, int threads, int lanes, double flops, dou
         }
         return System.getProperty("os.arch");
     }
+
+    /**
+     * Prints the peaks of {@code args[0]} threads (default: every processor) as one JSON object, for scripts
+     * that report fractions of the machine (bench/compare.py).
+     */
+    public static void main(String[] args) {
+        MachinePeaks p = measure(args.length > 0 ? Integer.parseInt(args[0]) : Runtime.getRuntime().availableProcessors());
+        System.out.printf(Locale.ROOT, "{\"cpu\": %s, \"threads\": %d, \"lanes\": %d, \"flop\": %.6g, \"byte\": %.6g, "
+                + "\"describe\": %s}%n", dev.jmoco.io.Json.quote(p.cpu()), p.threads(), p.lanes(), p.flops(),
+                p.bytesPerSec(), dev.jmoco.io.Json.quote(p.describe()));
+    }
 }
