@@ -17,10 +17,14 @@ import java.util.concurrent.TimeUnit;
 public final class ChildJvm {
     private final List<String> jvmOptions = new ArrayList<>();
     private final Map<String, String> environment = new java.util.LinkedHashMap<>();
+    private final List<String> wrapper = new ArrayList<>();
 
     public ChildJvm option(String option) { jvmOptions.add(option); return this; }
 
     public ChildJvm env(String name, String value) { environment.put(name, value); return this; }
+
+    /** A command that runs the JVM's command line (its arguments follow), e.g. to change its mount namespace. */
+    public ChildJvm wrapper(String... command) { wrapper.addAll(List.of(command)); return this; }
 
     /** A finished child: its exit code and its stdout and stderr together. */
     public record Result(int code, String output) {}
@@ -28,7 +32,8 @@ public final class ChildJvm {
     /** Starts {@code mainClass} with {@code args}; stdout and stderr go to {@code log}. */
     public Process start(Path log, String mainClass, String... args) throws IOException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> command = new ArrayList<>(List.of(java.toString(), "--add-modules", "jdk.incubator.vector",
+        List<String> command = new ArrayList<>(wrapper);
+        command.addAll(List.of(java.toString(), "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path")));
         command.addAll(jvmOptions);
         command.add(mainClass);
