@@ -54,11 +54,7 @@ class TrainerTest {
         for (String prefix : List.of("encoder_q.", "encoder_k.", "optimizer.momentum.", "queue"))
             assertTrue(a.tensors().keySet().stream().anyMatch(k -> k.startsWith(prefix)), prefix);
         assertTrue(a.tensors().containsKey("encoder_k.bn1.running_mean"), "BN running stats are saved");
-        for (Map.Entry<String, Safetensors.Tensor> e : a.tensors().entrySet()) {
-            Safetensors.Tensor x = e.getValue(), y = b.tensors().get(e.getKey());
-            if (x.data() != null) assertArrayEquals(x.data(), y.data(), e.getKey()); // exact: no tolerance
-            else assertArrayEquals(x.ints(), y.ints(), e.getKey());
-        }
+        assertSameTensors(a, b);
         assertEquals(16 * 64 % 256, a.tensors().get("queue_ptr").ints()[0], "1024 keys into a ring of 256");
         assertEquals("2", b.metadata().get("epoch"));
         assertEquals("16", b.metadata().get("global_step"));
@@ -92,11 +88,7 @@ class TrainerTest {
         }
         Safetensors.Contents a = Safetensors.read(straight.resolve(Checkpoint.FILE));
         Safetensors.Contents b = Safetensors.read(crashed.resolve(Checkpoint.FILE));
-        for (Map.Entry<String, Safetensors.Tensor> e : a.tensors().entrySet()) {
-            Safetensors.Tensor x = e.getValue(), y = b.tensors().get(e.getKey());
-            if (x.data() != null) assertArrayEquals(x.data(), y.data(), e.getKey());
-            else assertArrayEquals(x.ints(), y.ints(), e.getKey());
-        }
+        assertSameTensors(a, b);
         assertEquals("0", b.metadata().get("epoch_steps"));
         List<String> steps = Files.readAllLines(crashed.resolve(MetricsLog.FILE)).stream()
                 .filter(l -> l.startsWith("step,")).map(l -> l.split(",")[2]).toList();
@@ -177,6 +169,16 @@ class TrainerTest {
         assertTrue(e.getMessage().contains("last good checkpoint (step 8)"), e.getMessage());
         assertArrayEquals(good, Files.readAllBytes(dir.resolve(Checkpoint.FILE)));
         assertArrayEquals(goodJson, Files.readAllBytes(dir.resolve(Checkpoint.JSON)));
+    }
+
+    /** Every tensor of {@code b} equals {@code a}'s bit for bit (exact: no tolerance), and they have the same names. */
+    static void assertSameTensors(Safetensors.Contents a, Safetensors.Contents b) {
+        assertEquals(a.tensors().keySet(), b.tensors().keySet());
+        for (Map.Entry<String, Safetensors.Tensor> e : a.tensors().entrySet()) {
+            Safetensors.Tensor x = e.getValue(), y = b.tensors().get(e.getKey());
+            if (x.data() != null) assertArrayEquals(x.data(), y.data(), e.getKey());
+            else assertArrayEquals(x.ints(), y.ints(), e.getKey());
+        }
     }
 
     /** Sets element 0 of arena tensor {@code name} to NaN. */
