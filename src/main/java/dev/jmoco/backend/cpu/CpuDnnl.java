@@ -21,7 +21,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * (memory descriptor 696 bytes, convolution descriptor 5976) are allocated with room to spare.
  */
 final class CpuDnnl {
-    static final String SONAME = "libdnnl.so.2";
+    /** The library to load: {@code libdnnl.so.2}, or the system property {@code jmoco.cpu.dnnl.library}. */
+    static final String SONAME = System.getProperty("jmoco.cpu.dnnl.library", "libdnnl.so.2");
     static final long MEMORY_DESC_BYTES = 1024, OP_DESC_BYTES = 8192;
 
     // dnnl_types.h (2.6)
@@ -71,6 +72,7 @@ final class CpuDnnl {
     }
 
     private CpuDnnl() throws Throwable {
+        preferPassiveOpenMpThreads();
         try {
             lib = SymbolLookup.libraryLookup(SONAME, Arena.global());
         } catch (IllegalArgumentException e) {
@@ -118,8 +120,25 @@ final class CpuDnnl {
     }
 
     /**
-     * omp_set_num_threads of the OpenMP runtime already loaded with oneDNN (a lookup in the default library
-     * resolves it in libgomp, or in libiomp5 for Intel's builds).
+     * Sets OMP_WAIT_POLICY=PASSIVE unless the environment sets it, before oneDNN loads libgomp (which reads it
+     * once, at load). By default libgomp's idle workers spin for up to 300000 pauses (milliseconds) after each
+     * parallel region, on the cores where jmoco's own pool runs the next op; passive workers sleep at once, and
+     * waking them costs microseconds per region, against convolutions of milliseconds. No effect where an
+     * OpenMP runtime is already loaded.
+     */
+    private static void preferPassiveOpenMpThreads() throws Throwable {
+        if (System.getenv("OMP_WAIT_POLICY") != null) return;
+        MemorySegment setenv = LINKER.defaultLookup().find("setenv").orElse(null);
+        if (setenv == null) return;
+        MethodHandle h = LINKER.downcallHandle(setenv, FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        try (Arena arena = Arena.ofConfined()) {
+            int ignored = (int) h.invokeExact(arena.allocateFrom("OMP_WAIT_POLICY"), arena.allocateFrom("PASSIVE"), 0);
+        }
+    }
+
+    /**
+     * omp_set_num_threads of the OpenMP runtime oneDNN loaded (libgomp in Debian's build, libiomp5 or libomp
+     * in others; opening a library already loaded returns that one).
      */
     private static MethodHandle openMpSetNumThreads() {
         for (String name : new String[]{"libgomp.so.1", "libiomp5.so", "libomp.so.5", "libomp.so"}) {
