@@ -22,10 +22,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>
  * Why blocked layouts (format "any", oneDNN's choice, e.g. nChw8c on AVX2) by default: with NCHW as is,
  * oneDNN 2.6 falls back to its im2col + GEMM implementation ("gemm:jit"), no faster than jmoco's own. Measured
- * on a shared 2-core AVX2 machine (3x3, n64 c64 32x32 k64, best of 12 rounds interleaved, staging included):
- * blocked 47 / 46 / 65 ms, plain 63 / 73 / 90 ms, Java 53 / 49 / 52 ms (forward / data / filter). Staging costs
- * about 0.6 ns per float each way (copy 2.2 ms and reorder 2.5 ms for x's 4M floats), which is why convolutions
- * of little arithmetic per byte (1x1, stride 2) ran slower here than on the Java kernels.
+ * on a shared 2-core AVX2 machine (3x3, n64 c64 32x32 k64, best of 10-12 rounds interleaved, staging
+ * included; forward / data / filter): blocked 43-46 / 42-45 / 58-64 ms, plain 63 / 73 / 90 ms, Java (OpenBLAS
+ * GEMM) 51-54 / 50-53 / 47-53 ms. Staging costs about 0.5 ns per float each way (a copy of x's 4M floats 1.9-2.3
+ * ms, oneDNN's reorder of it 2.5 ms), which is why convolutions of little arithmetic per byte (1x1 at stride
+ * 2: 9-13 ms against Java's 5-6) ran slower here than the Java kernels. Input activations in nChw8c / nChw16c
+ * are gathered straight from the heap ({@link CpuDnnlBlockedCopy}): 2-5 ms less per pass than copy + reorder.
  * <p>
  * oneDNN runs on its own OpenMP threads, started from the calling thread, with the backend's thread count
  * (see {@link CpuDnnl#setThreads}); jmoco's pool only runs the staging copies, before and after, never at the
@@ -70,11 +72,17 @@ final class CpuConvDnnl implements AutoCloseable {
     private final Map<ConvShape, MemorySegment> hints = new HashMap<>();
     private boolean closed;
 
+    /** Convolutions in {@code layout}, staging with the Vector API where the module is present. */
     CpuConvDnnl(CpuDnnl dnnl, Parallel parallel, Layout layout) {
+        this(dnnl, parallel, layout, ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent());
+    }
+
+    /** {@code vector} false: inputs always reach oneDNN's blocked layouts through a copy and its reorder (tests). */
+    CpuConvDnnl(CpuDnnl dnnl, Parallel parallel, Layout layout, boolean vector) {
         this.dnnl = dnnl;
         this.threads = parallel.threads();
         this.layout = layout;
-        this.staging = new CpuDnnlStaging(parallel, 6);
+        this.staging = new CpuDnnlStaging(parallel, 6, vector);
         this.stream = dnnl.createStream();
     }
 
@@ -109,6 +117,12 @@ final class CpuConvDnnl implements AutoCloseable {
     synchronized String implementation(ConvShape s, String pass) {
         Plan p = plan(s, Pass.valueOf(pass));
         return p == null ? "refused" : p.implementation;
+    }
+
+    /** How many of a pass's two inputs are staged straight into oneDNN's blocked layout; for tests. */
+    synchronized int directInputs(ConvShape s, String pass) {
+        Plan p = plan(s, Pass.valueOf(pass));
+        return p == null ? 0 : (p.in0.block > 0 ? 1 : 0) + (p.in1.block > 0 ? 1 : 0);
     }
 
     private Plan plan(ConvShape s, Pass pass) {
@@ -184,24 +198,38 @@ final class CpuConvDnnl implements AutoCloseable {
     /**
      * One operand of a pass: its memory object in jmoco's layout (over staging slot {@code slot}) and, when
      * oneDNN works in another layout, its memory object in that one (over slot {@code slot + 3}) and the reorder
-     * between them (user to oneDNN for inputs, back for the output).
+     * between them (user to oneDNN for inputs, back for the output). An input activation whose layout is
+     * nChw8c or nChw16c is instead copied straight into it ({@link CpuDnnlStaging#copyInBlocked}): then
+     * {@link #block} is B and there is one memory object, in oneDNN's layout.
      */
     private final class Operand {
         final int slot;
         final long userBytes, innerBytes;
         final MemorySegment user, inner, reorder, reorderArgs;
+        /** B when staged straight into nChw{B}c, else 0; then the gather offsets of a full and of the last block. */
+        final int block;
+        final int[] index, tailIndex;
+        private final long[] dims;
 
-        Operand(int slot, MemorySegment userMd, MemorySegment innerMd, boolean output, Arena arena) throws Throwable {
+        /** {@code dims}: n, c, h, w of an activation, or null for the filter. */
+        Operand(int slot, MemorySegment userMd, MemorySegment innerMd, boolean output, long[] dims, Arena arena)
+                throws Throwable {
             this.slot = slot;
-            userBytes = dnnl.size(userMd);
-            user = dnnl.createMemory(userMd);
-            if (dnnl.equal(userMd, innerMd)) {
-                inner = user;
-                innerBytes = userBytes;
-                reorder = null;
-                reorderArgs = null;
+            this.dims = dims;
+            int b = output || dims == null ? 0 : directBlock(innerMd, dims, arena);
+            block = b;
+            int hw = dims == null ? 0 : (int) (dims[2] * dims[3]);
+            index = b == 0 ? null : CpuDnnlStaging.blockIndex(b, b, hw);
+            tailIndex = b == 0 ? null : CpuDnnlStaging.blockIndex(b, (int) ((dims[1] - 1) % b + 1), hw);
+            if (b > 0 || dnnl.equal(userMd, innerMd)) {
+                MemorySegment md = b > 0 ? innerMd : userMd;
+                userBytes = innerBytes = dnnl.size(md);
+                user = inner = dnnl.createMemory(md);
+                reorder = reorderArgs = null;
                 return;
             }
+            userBytes = dnnl.size(userMd);
+            user = dnnl.createMemory(userMd);
             innerBytes = dnnl.size(innerMd);
             inner = dnnl.createMemory(innerMd);
             MemorySegment from = output ? innerMd : userMd, to = output ? userMd : innerMd;
@@ -220,6 +248,19 @@ final class CpuConvDnnl implements AutoCloseable {
             reorderArgs = args(arena, CpuDnnl.ARG_SRC, output ? inner : user, CpuDnnl.ARG_DST, output ? user : inner);
         }
 
+        /** B when {@code md} is nChw{B}c of {@code dims} and staging can fill it directly, else 0. */
+        private int directBlock(MemorySegment md, long[] dims, Arena arena) throws Throwable {
+            for (int b : new int[]{8, 16}) {
+                if (!staging.blocksChannels(b)) continue;
+                MemorySegment blocked = arena.allocate(CpuDnnl.MEMORY_DESC_BYTES, 64);
+                int tag = b == 8 ? CpuDnnl.TAG_NCHW8C : CpuDnnl.TAG_NCHW16C;
+                CpuDnnl.check("dnnl_memory_desc_init_by_tag", (int) dnnl.memoryDescInitByTag.invokeExact(blocked, 4,
+                        arena.allocateFrom(JAVA_LONG, dims), CpuDnnl.F32, tag));
+                if (dnnl.equal(md, blocked)) return b;
+            }
+            return 0;
+        }
+
         /** Points the memory objects at the staging slots (which may have grown since the last run). */
         MemorySegment bind() throws Throwable {
             MemorySegment u = staging.slot(slot, userBytes);
@@ -229,6 +270,15 @@ final class CpuConvDnnl implements AutoCloseable {
                 CpuDnnl.check("dnnl_memory_set_data_handle", (int) dnnl.memorySetDataHandle.invokeExact(inner, i));
             }
             return u;
+        }
+
+        /** Binds the slots and copies {@code b} into this input's first memory object. */
+        void stageIn(CpuBuffer b) throws Throwable {
+            MemorySegment u = bind();
+            if (block > 0)
+                staging.copyInBlocked(b.array, b.offset, (int) dims[0], (int) dims[1], (int) (dims[2] * dims[3]),
+                        block, index, tailIndex, u);
+            else staging.copyIn(b.array, b.offset, (int) b.size(), u);
         }
 
         void runReorder() throws Throwable {
@@ -268,12 +318,15 @@ final class CpuConvDnnl implements AutoCloseable {
                 int[] args; // dnnl arg of in0, in1, out
                 MemorySegment[] user; // jmoco-layout descriptors of in0, in1, out
                 int[] query; // where the chosen layouts are read from
+                long[] xDims = {s.n(), s.c(), s.h(), s.w()}, yDims = {s.n(), s.k(), s.p(), s.q()};
+                long[][] dims; // of in0, in1, out; null for the filter
                 switch (pass) {
                     case FORWARD -> {
                         pd = MemorySegment.NULL; // the hint itself; not destroyed with this plan
                         args = new int[]{CpuDnnl.ARG_SRC, CpuDnnl.ARG_WEIGHTS, CpuDnnl.ARG_DST};
                         user = new MemorySegment[]{d.userX, d.userW, d.userY};
                         query = new int[]{CpuDnnl.QUERY_SRC_MD, CpuDnnl.QUERY_WEIGHTS_MD, CpuDnnl.QUERY_DST_MD};
+                        dims = new long[][]{xDims, null, yDims};
                     }
                     case BACKWARD_DATA -> {
                         CpuDnnl.check("dnnl_convolution_backward_data_desc_init", (int) dnnl.convBackwardDataDescInit
@@ -284,6 +337,7 @@ final class CpuConvDnnl implements AutoCloseable {
                         user = new MemorySegment[]{d.userY, d.userW, d.userX};
                         query = new int[]{CpuDnnl.QUERY_DIFF_DST_MD, CpuDnnl.QUERY_WEIGHTS_MD,
                                 CpuDnnl.QUERY_DIFF_SRC_MD};
+                        dims = new long[][]{yDims, null, xDims};
                     }
                     default -> {
                         CpuDnnl.check("dnnl_convolution_backward_weights_desc_init", (int) dnnl
@@ -294,12 +348,13 @@ final class CpuConvDnnl implements AutoCloseable {
                         user = new MemorySegment[]{d.userX, d.userY, d.userW};
                         query = new int[]{CpuDnnl.QUERY_SRC_MD, CpuDnnl.QUERY_DIFF_DST_MD,
                                 CpuDnnl.QUERY_DIFF_WEIGHTS_MD};
+                        dims = new long[][]{xDims, yDims, null};
                     }
                 }
                 MemorySegment own = pass == Pass.FORWARD ? hint : pd;
-                in0 = new Operand(0, user[0], dnnl.queryMd(own, query[0]), false, arena);
-                in1 = new Operand(1, user[1], dnnl.queryMd(own, query[1]), false, arena);
-                out = new Operand(2, user[2], dnnl.queryMd(own, query[2]), true, arena);
+                in0 = new Operand(0, user[0], dnnl.queryMd(own, query[0]), false, dims[0], arena);
+                in1 = new Operand(1, user[1], dnnl.queryMd(own, query[1]), false, dims[1], arena);
+                out = new Operand(2, user[2], dnnl.queryMd(own, query[2]), true, dims[2], arena);
                 primitive = dnnl.createPrimitive(own);
                 implementation = dnnl.implementation(own);
                 execArgs = args(arena, args[0], in0.inner, args[1], in1.inner, args[2], out.inner);
@@ -315,8 +370,8 @@ final class CpuConvDnnl implements AutoCloseable {
         /** out = conv(a, b) (accumulate false) or out += it (true), staging every operand. */
         void run(CpuBuffer a, CpuBuffer b, CpuBuffer o, boolean accumulate) {
             try {
-                staging.copyIn(a.array, a.offset, (int) a.size(), in0.bind());
-                staging.copyIn(b.array, b.offset, (int) b.size(), in1.bind());
+                in0.stageIn(a);
+                in1.stageIn(b);
                 MemorySegment result = out.bind();
                 dnnl.setThreads(threads);
                 in0.runReorder();

@@ -26,7 +26,8 @@ final class CpuDnnl {
     static final long MEMORY_DESC_BYTES = 1024, OP_DESC_BYTES = 8192;
 
     // dnnl_types.h (2.6)
-    static final int SUCCESS = 0, ENGINE_CPU = 1, F32 = 3, TAG_ANY = 1, TAG_NCHW = 5, TAG_OIHW = 5;
+    static final int SUCCESS = 0, ENGINE_CPU = 1, F32 = 3, TAG_ANY = 1, TAG_NCHW = 5, TAG_OIHW = 5, TAG_NCHW16C = 69,
+            TAG_NCHW8C = 93;
     static final int FORWARD_TRAINING = 64, BACKWARD_DATA = 160, BACKWARD_WEIGHTS = 192, CONVOLUTION_DIRECT = 1;
     static final int QUERY_IMPL_INFO_STR = 8, QUERY_SRC_MD = 129, QUERY_DIFF_SRC_MD = 130, QUERY_WEIGHTS_MD = 131,
             QUERY_DIFF_WEIGHTS_MD = 132, QUERY_DST_MD = 133, QUERY_DIFF_DST_MD = 134;

@@ -18,14 +18,34 @@ final class CpuDnnlStaging implements AutoCloseable {
     private static final int GRAIN = 1 << 16;
 
     private final Parallel parallel;
+    private final boolean vector;
     private final Arena[] arenas;
     private final MemorySegment[] slots;
 
-    CpuDnnlStaging(Parallel parallel, int slots) {
+    /** {@code vector}: whether the Vector API may be used (module jdk.incubator.vector present). */
+    CpuDnnlStaging(Parallel parallel, int slots, boolean vector) {
         this.parallel = parallel;
+        this.vector = vector;
         this.arenas = new Arena[slots];
         this.slots = new MemorySegment[slots];
     }
+
+    /** Whether {@link #copyInBlocked} takes channel blocks of {@code block} floats. */
+    boolean blocksChannels(int block) { return vector && CpuDnnlBlockedCopy.supports(block); }
+
+    /**
+     * dst in nChw{block}c = src [n, c, hw] at {@code offset} in NCHW, in one pass ({@link CpuDnnlBlockedCopy});
+     * {@code index} and {@code tailIndex} from {@link #blockIndex}.
+     */
+    void copyInBlocked(float[] src, int offset, int n, int c, int hw, int block, int[] index, int[] tailIndex,
+                       MemorySegment dst) {
+        int jobs = n * ((c + block - 1) / block);
+        parallel.forRange(jobs, Math.max(1, GRAIN / (hw * block)), (j0, j1) ->
+                CpuDnnlBlockedCopy.copy(src, offset, c, hw, block, index, tailIndex, dst, j0, j1));
+    }
+
+    /** The gather offsets of a block of {@code block} channels of which {@code valid} exist (see copyInBlocked). */
+    static int[] blockIndex(int block, int valid, int hw) { return CpuDnnlBlockedCopy.index(block, valid, hw); }
 
     /** Slot {@code i} with at least {@code bytes} bytes, 64-byte aligned (grown when smaller). */
     MemorySegment slot(int i, long bytes) {

@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -53,23 +54,26 @@ class CpuConvDnnlTest {
                 new ConvShape(5, 32, 4, 4, 32, 3, 3, 1, 1),   // a small map, ResNet's last stage in miniature
                 new ConvShape(5, 6, 4, 4, 8, 3, 3, 2, 1),     // 2x2 outputs
         };
-        return Arrays.stream(CpuConvDnnl.Layout.values()).flatMap(l -> Arrays.stream(shapes).map(s ->
-                Arguments.of(l, s)));
+        // Blocked with inputs gathered straight into nChw8c / nChw16c (where the Vector API allows), blocked
+        // through a plain copy and oneDNN's reorder, and NCHW as is.
+        Object[][] variants = {{CpuConvDnnl.Layout.BLOCKED, true}, {CpuConvDnnl.Layout.BLOCKED, false},
+                {CpuConvDnnl.Layout.PLAIN, false}};
+        return Arrays.stream(variants).flatMap(v -> Arrays.stream(shapes).map(s -> Arguments.of(v[0], v[1], s)));
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} vector={1} {2}")
     @MethodSource("shapes")
-    void allPassesMatchDefinitionAndJavaKernels(CpuConvDnnl.Layout layout, ConvShape s) {
+    void allPassesMatchDefinitionAndJavaKernels(CpuConvDnnl.Layout layout, boolean vector, ConvShape s) {
         OneDnn.assumePath("onednn");
         try (var g = new GuardedBuffers(2);
-             var dnnl = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, layout)) {
+             var dnnl = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, layout, vector)) {
             CpuConv java = new CpuConv(g.backend, g.backend.parallel, new CpuGemm(g.backend.parallel, "java"));
             Random r = new Random(s.hashCode());
             float[] x = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
             float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);
             float[] dy = GuardedBuffers.uniform(r, (int) s.outputSize(), -1, 1);
             Buffer bx = g.of(x), bw = g.of(w), bdy = g.of(dy);
-            String what = layout + " " + s;
+            String what = layout + " vector=" + vector + " " + s;
 
             Buffer y = g.of(nans((int) s.outputSize())), yJava = g.of(nans((int) s.outputSize()));
             assertTrue(dnnl.forward(s, cpu(bx), cpu(bw), cpu(y)), "oneDNN refused " + what);
@@ -131,6 +135,28 @@ class CpuConvDnnlTest {
                         g.read(dw), abs(lw), rel(lw));
             }
             g.assertGuardsIntact();
+        }
+    }
+
+    /**
+     * Where the Vector API holds oneDNN's channel block, activations at 16 channels are gathered straight into
+     * it (forward: x; backward data: dy; backward filter: x and dy), and never when told not to.
+     */
+    @Test
+    void blockedInputsAreStagedInOnePass() {
+        OneDnn.assumePath("onednn");
+        ConvShape s = new ConvShape(2, 16, 8, 8, 16, 3, 3, 1, 1);
+        try (var g = new GuardedBuffers(2);
+             var direct = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, CpuConvDnnl.Layout.BLOCKED, true);
+             var reordered = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, CpuConvDnnl.Layout.BLOCKED, false)) {
+            boolean vector = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+                    && jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() >= 8;
+            org.junit.jupiter.api.Assumptions.assumeTrue(vector, "the Vector API holds no block of 8 floats here");
+            assertEquals(1, direct.directInputs(s, "FORWARD"));
+            assertEquals(1, direct.directInputs(s, "BACKWARD_DATA"));
+            assertEquals(2, direct.directInputs(s, "BACKWARD_FILTER"));
+            for (String pass : new String[]{"FORWARD", "BACKWARD_DATA", "BACKWARD_FILTER"})
+                assertEquals(0, reordered.directInputs(s, pass), pass);
         }
     }
 
