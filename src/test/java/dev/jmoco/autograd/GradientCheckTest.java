@@ -1,14 +1,19 @@
 package dev.jmoco.autograd;
 
 import dev.jmoco.backend.cpu.CpuBackend;
+import dev.jmoco.testing.OneDnn;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.Arrays;
 import java.util.Random;
+import java.util.stream.Stream;
 
 import static dev.jmoco.autograd.GradientCheck.awayFromZero;
 import static dev.jmoco.autograd.GradientCheck.distinct;
@@ -22,10 +27,17 @@ import static dev.jmoco.autograd.GradientCheck.uniform;
  * step's truncation error and the rounding of the float32 objective divided by 2h.
  */
 class GradientCheckTest {
-    private static CpuBackend backend;
+    /** The default backend (convolutions on oneDNN where it loads) and one whose convolutions run in Java. */
+    private static CpuBackend backend, javaConv;
 
-    @BeforeAll static void open() { backend = new CpuBackend(); }
-    @AfterAll static void close() { backend.close(); }
+    @BeforeAll static void open() { backend = new CpuBackend(); javaConv = new CpuBackend(2, false); }
+    @AfterAll static void close() { backend.close(); javaConv.close(); }
+
+    /** The backend of convolution path {@code path} (see {@link OneDnn}; skips onednn where it is missing). */
+    private static CpuBackend onPath(String path) {
+        OneDnn.assumePath(path);
+        return path.equals("java") ? javaConv : backend;
+    }
 
     // Linear ops: a large step, a tolerance at float rounding.
     private static final double LINEAR_H = 0.25, LINEAR_ABS = 1e-4, LINEAR_REL = 1e-4;
@@ -60,17 +72,27 @@ class GradientCheckTest {
                 .step(LINEAR_H, LINEAR_ABS, LINEAR_REL).run();
     }
 
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({
-            // name,     n, c, h, w, k, r, stride, pad
-            "1x1,        2, 3, 4, 4, 4, 1, 1, 0",
-            "3x3 s1 p1,  2, 3, 5, 5, 4, 3, 1, 1",
-            "7x7 s2 p3,  1, 2, 9, 9, 3, 7, 2, 3",
-            "3x3 s2 p0,  2, 2, 7, 7, 3, 3, 2, 0",
-            "3x3 s2 p1,  2, 2, 8, 8, 3, 3, 2, 1"})
-    void conv2d(String name, int n, int c, int h, int w, int k, int rs, int stride, int pad) {
+    static Stream<Arguments> convCases() {
+        Object[][] shapes = {
+                // name,     n, c, h, w, k, r, stride, pad
+                {"1x1", 2, 3, 4, 4, 4, 1, 1, 0},
+                {"3x3 s1 p1", 2, 3, 5, 5, 4, 3, 1, 1},
+                {"7x7 s2 p3", 1, 2, 9, 9, 3, 7, 2, 3},
+                {"3x3 s2 p0", 2, 2, 7, 7, 3, 3, 2, 0},
+                {"3x3 s2 p1", 2, 2, 8, 8, 3, 3, 2, 1}};
+        return OneDnn.paths().flatMap(path -> Arrays.stream(shapes).map(v -> {
+            Object[] a = Arrays.copyOf(v, v.length + 1);
+            a[v.length] = path;
+            return Arguments.of(a);
+        }));
+    }
+
+    @ParameterizedTest(name = "{0} {9}")
+    @MethodSource("convCases")
+    void conv2d(String name, int n, int c, int h, int w, int k, int rs, int stride, int pad, String path) {
         Random r = new Random(name.hashCode());
-        GradientCheck.of(backend, "conv2d " + name, in -> Ops.conv2d(in.get(0), in.get(1), stride, pad))
+        GradientCheck.of(onPath(path), "conv2d " + name + " " + path,
+                        in -> Ops.conv2d(in.get(0), in.get(1), stride, pad))
                 .input("x", uniform(r, n * c * h * w, 1), n, c, h, w)
                 .input("weight", uniform(r, k * c * rs * rs, 1), k, c, rs, rs)
                 .step(LINEAR_H, LINEAR_ABS, LINEAR_REL).run();
@@ -226,13 +248,14 @@ class GradientCheckTest {
      * window changes its winner for this seed. The float32 loss's rounding over 2h gives errors up to ~5e-4
      * (measured) against gradients up to ~1: tolerance 1e-3 abs + 1e-2 rel.
      */
-    @Test
-    void composedNetwork() {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jmoco.testing.OneDnn#paths")
+    void composedNetwork(String path) {
         Random r = new Random(80);
         int n = 4, c = 2, hw = 6, k = 3, feat = 5, kq = 8;
         float[] keys = normalizedRows(uniform(r, n * feat, 1), feat);
         float[] queue = normalizedRows(uniform(r, kq * feat, 1), feat);
-        GradientCheck.of(backend, "network", in -> {
+        GradientCheck.of(onPath(path), "network " + path, in -> {
                     Tensor y = Ops.conv2d(in.get(0), in.get(1), 1, 1);
                     y = Ops.batchNorm2d(y, in.get(2), in.get(3), in.get(7), in.get(8), 2, 0.1f, 1e-5f);
                     y = Ops.maxPool2d(Ops.relu(y), 3, 2, 1);

@@ -1,8 +1,10 @@
 package dev.jmoco.backend;
 
+import dev.jmoco.backend.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,6 +40,27 @@ class BackendsTest {
         }
         var e = assertThrows(IllegalArgumentException.class, () -> Backends.create("cpu:zero"));
         assertTrue(e.getMessage().contains("thread count"), e.getMessage());
+    }
+
+    /** "java" forces the Java convolutions, alone or after a thread count; anything else after it is refused. */
+    @Test
+    void cpuJavaOptionForcesTheJavaConvolutions() {
+        try (var b = (CpuBackend) Backends.create("cpu:java")) {
+            assertFalse(b.usesOneDnn());
+            assertEquals("java (im2col + gemm)", b.convImplementation());
+        }
+        try (var b = (CpuBackend) Backends.create("cpu:3:java")) {
+            assertFalse(b.usesOneDnn());
+            assertEquals(3, b.threads());
+        }
+        try (var b = (CpuBackend) Backends.create("cpu:3")) {
+            assertEquals(3, b.threads());
+            assertEquals(CpuBackend.oneDnnMissingReason() == null, b.usesOneDnn());
+        }
+        for (String bad : new String[]{"cpu:java:3", "cpu:0:java", "cpu::java", "cpu:javas"}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> Backends.create(bad), bad);
+            assertTrue(e.getMessage().contains("'java'"), e.getMessage());
+        }
     }
 
     @Test

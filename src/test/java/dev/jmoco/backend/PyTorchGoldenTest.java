@@ -3,6 +3,7 @@ package dev.jmoco.backend;
 import dev.jmoco.backend.cpu.CpuBackend;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.io.Safetensors.Tensor;
+import dev.jmoco.testing.OneDnn;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
@@ -47,7 +49,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  *       logits scaled by 1/0.07) loss 1e-5 abs and rel, dq and dk 1e-6 abs and 1e-5 rel.</li>
  * </ul>
  * Backward ops must add into their gradients: each starts at 0, runs, is checked, runs again and must hold
- * twice the answer. Fused losses must write theirs: the gradient buffers start as NaN.
+ * twice the answer. Fused losses must write theirs: the gradient buffers start as NaN. Convolution fixtures run
+ * on both convolution paths, oneDNN and the Java kernels (see {@link OneDnn}).
  */
 class PyTorchGoldenTest {
     /** The ops of the Backend the fixtures must cover; a missing fixture fails {@link #everyOpHasAFixture}. */
@@ -55,24 +58,46 @@ class PyTorchGoldenTest {
             "add", "max_pool", "global_avg_pool", "linear", "normalize", "gather_rows", "scatter_rows",
             "cross_entropy", "infonce", "ema", "enqueue", "sgd");
 
-    private static CpuBackend backend;
+    /** The default backend (convolutions on oneDNN where it loads) and one whose convolutions run in Java. */
+    private static CpuBackend backend, javaConv;
+    /** The backend of the running case. */
+    private CpuBackend be;
     private final List<Buffer> open = new ArrayList<>();
     private long liveBefore;
 
     @BeforeAll
-    static void openBackend() { backend = new CpuBackend(); }
+    static void openBackend() {
+        backend = new CpuBackend();
+        javaConv = new CpuBackend(Runtime.getRuntime().availableProcessors(), false);
+    }
 
     @AfterAll
-    static void closeBackend() { backend.close(); }
+    static void closeBackend() {
+        backend.close();
+        javaConv.close();
+    }
 
     @BeforeEach
-    void countLiveBuffers() { liveBefore = backend.poolStats().live(); }
+    void countLiveBuffers() { liveBefore = backend.poolStats().live() + javaConv.poolStats().live(); }
 
     @AfterEach
     void everyBufferIsReturned() {
         open.forEach(Buffer::close);
         open.clear();
-        assertEquals(liveBefore, backend.poolStats().live(), "root buffers left open");
+        assertEquals(liveBefore, backend.poolStats().live() + javaConv.poolStats().live(), "root buffers left open");
+    }
+
+    /**
+     * Each fixture with the convolution path it runs on: conv2d fixtures on both (see {@link OneDnn}), the
+     * others on the default backend only.
+     */
+    static Stream<Arguments> cases() throws IOException, URISyntaxException {
+        List<Arguments> cases = new ArrayList<>();
+        for (String name : fixtures().toList()) {
+            if (load(name).meta("op").equals("conv2d")) OneDnn.paths().forEach(p -> cases.add(Arguments.of(name, p)));
+            else cases.add(Arguments.of(name, "default"));
+        }
+        return cases.stream();
     }
 
     static Stream<String> fixtures() throws IOException, URISyntaxException {
@@ -93,9 +118,11 @@ class PyTorchGoldenTest {
         assertEquals(new TreeSet<>(OPS), covered, "ops with fixtures");
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("fixtures")
-    void matchesPyTorch(String name) throws IOException, URISyntaxException {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void matchesPyTorch(String name, String path) throws IOException, URISyntaxException {
+        OneDnn.assumePath(path);
+        be = path.equals("java") ? javaConv : backend;
         Fixture f = load(name);
         switch (f.meta("op")) {
             case "gemm" -> gemm(f);
@@ -127,11 +154,11 @@ class PyTorchGoldenTest {
         float alpha = f.number("alpha"), beta = f.number("beta");
         double tol = Math.sqrt(k) * 1e-6;
         Buffer a = up(f.data("a")), b = up(f.data("b")), c = up(f.data("c"));
-        backend.gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+        be.gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
         check(f, "C = alpha op(A) op(B) + beta C", f.data("c_out"), c, tol, tol);
 
-        backend.fill(c, Float.NaN);  // beta = 0 must not read C
-        backend.gemm(ta, tb, m, n, k, alpha, a, b, 0f, c);
+        be.fill(c, Float.NaN);  // beta = 0 must not read C
+        be.gemm(ta, tb, m, n, k, alpha, a, b, 0f, c);
         check(f, "C = alpha op(A) op(B) over NaN", scaled(f.data("ab"), alpha), c, tol, tol);
     }
 
@@ -139,16 +166,16 @@ class PyTorchGoldenTest {
         int rows = f.dim("x", 0), in = f.dim("x", 1), out = f.dim("w", 0);
         Buffer x = up(f.data("x")), w = up(f.data("w")), b = up(f.data("b")), dy = up(f.data("dy"));
         Buffer y = zeros((long) rows * out);
-        backend.gemm(false, true, rows, out, in, 1f, x, w, 0f, y);
-        backend.addBias(rows, out, b, y);
+        be.gemm(false, true, rows, out, in, 1f, x, w, 0f, y);
+        be.addBias(rows, out, b, y);
         check(f, "y = x W^T + b", f.data("y"), y, Math.sqrt(in) * 1e-6, Math.sqrt(in) * 1e-6);
 
         Buffer dx = zeros((long) rows * in), dw = zeros((long) out * in), db = zeros(out);
         double tolDx = Math.sqrt(out) * 1e-6, tolDw = Math.sqrt(rows) * 1e-6;
         backward(f, () -> {
-                    backend.gemm(false, false, rows, in, out, 1f, dy, w, 1f, dx);
-                    backend.gemm(true, false, out, in, rows, 1f, dy, x, 1f, dw);
-                    backend.biasBackward(rows, out, dy, db);
+                    be.gemm(false, false, rows, in, out, 1f, dy, w, 1f, dx);
+                    be.gemm(true, false, out, in, rows, 1f, dy, x, 1f, dw);
+                    be.biasBackward(rows, out, dy, db);
                 },
                 new Grad("dx", f.data("dx"), dx, tolDx, tolDx),
                 new Grad("dW", f.data("dw"), dw, tolDw, tolDw),
@@ -157,18 +184,18 @@ class PyTorchGoldenTest {
 
     private void add(Fixture f) {
         Buffer x = up(f.data("x")), y = up(f.data("y")), out = zeros(f.data("x").length);
-        backend.add(f.number("alpha"), x, f.number("beta"), y, out);
+        be.add(f.number("alpha"), x, f.number("beta"), y, out);
         check(f, "alpha x + beta y", f.data("out"), out, 3e-7, 1e-6);
-        backend.add(f.number("alpha"), x, f.number("beta"), y, y);  // out may alias y
+        be.add(f.number("alpha"), x, f.number("beta"), y, y);  // out may alias y
         check(f, "alpha x + beta y into y", f.data("out"), y, 3e-7, 1e-6);
     }
 
     private void relu(Fixture f) {
         Buffer x = up(f.data("x")), y = zeros(f.data("x").length), dy = up(f.data("dy"));
-        backend.relu(x, y);
+        be.relu(x, y);
         check(f, "relu", f.data("y"), y, 0, 0);
         Buffer dx = zeros(f.data("x").length);
-        backward(f, () -> backend.reluBackward(y, dy, dx), new Grad("dx", f.data("dx"), dx, 0, 0));
+        backward(f, () -> be.reluBackward(y, dy, dx), new Grad("dx", f.data("dx"), dx, 0, 0));
     }
 
     // ---- convolution and pooling -----------------------------------------------------------------------
@@ -177,22 +204,22 @@ class PyTorchGoldenTest {
         ConvShape s = new ConvShape(f.dim("x", 0), f.dim("x", 1), f.dim("x", 2), f.dim("x", 3), f.dim("w", 0),
                 f.dim("w", 2), f.dim("w", 3), f.integer("stride"), f.integer("pad"));
         Buffer x = up(f.data("x")), w = up(f.data("w")), dy = up(f.data("dy")), y = zeros(s.outputSize());
-        backend.conv2d(s, x, w, y);
+        be.conv2d(s, x, w, y);
         double tolY = Math.sqrt(s.c() * s.r() * s.s()) * 1e-6;
         check(f, "y", f.data("y"), y, tolY, tolY);
 
         Buffer dx = zeros(s.inputSize()), dw = zeros(s.filterSize());
         double tolDx = Math.sqrt(s.k() * s.r() * s.s()) * 1e-6;
         double tolDw = Math.sqrt((double) s.n() * s.p() * s.q()) * 1e-6;
-        backward(f, () -> backend.conv2dBackwardData(s, dy, w, dx), new Grad("dx", f.data("dx"), dx, tolDx, tolDx));
-        backward(f, () -> backend.conv2dBackwardFilter(s, x, dy, dw), new Grad("dw", f.data("dw"), dw, tolDw, tolDw));
+        backward(f, () -> be.conv2dBackwardData(s, dy, w, dx), new Grad("dx", f.data("dx"), dx, tolDx, tolDx));
+        backward(f, () -> be.conv2dBackwardFilter(s, x, dy, dw), new Grad("dw", f.data("dw"), dw, tolDw, tolDw));
     }
 
     private void maxPool(Fixture f) {
         PoolShape s = new PoolShape(f.dim("x", 0), f.dim("x", 1), f.dim("x", 2), f.dim("x", 3),
                 f.integer("window"), f.integer("stride"), f.integer("pad"));
         Buffer x = up(f.data("x")), y = zeros(s.outputSize()), argmax = zeros(s.outputSize()), dy = up(f.data("dy"));
-        backend.maxPool(s, x, y, argmax);
+        be.maxPool(s, x, y, argmax);
         check(f, "y", f.data("y"), y, 0, 0);
         float[] index = new float[(int) s.outputSize()];
         long[] torchIndex = f.tensor("argmax").ints();
@@ -200,15 +227,15 @@ class PyTorchGoldenTest {
         check(f, "argmax (h * w + x in the plane)", index, argmax, 0, 0);
 
         Buffer dx = zeros(s.inputSize());  // windows overlap: a pixel may sum up to 4 gradients
-        backward(f, () -> backend.maxPoolBackward(s, dy, argmax, dx), new Grad("dx", f.data("dx"), dx, 3e-7, 1e-6));
+        backward(f, () -> be.maxPoolBackward(s, dy, argmax, dx), new Grad("dx", f.data("dx"), dx, 3e-7, 1e-6));
     }
 
     private void globalAvgPool(Fixture f) {
         int n = f.dim("x", 0), c = f.dim("x", 1), hw = f.dim("x", 2) * f.dim("x", 3);
         Buffer x = up(f.data("x")), y = zeros((long) n * c), dy = up(f.data("dy")), dx = zeros((long) n * c * hw);
-        backend.globalAvgPool(n, c, hw, x, y);
+        be.globalAvgPool(n, c, hw, x, y);
         check(f, "y", f.data("y"), y, 1e-6, 1e-5);
-        backward(f, () -> backend.globalAvgPoolBackward(n, c, hw, dy, dx), new Grad("dx", f.data("dx"), dx, 1e-7, 1e-6));
+        backward(f, () -> be.globalAvgPoolBackward(n, c, hw, dy, dx), new Grad("dx", f.data("dx"), dx, 1e-7, 1e-6));
     }
 
     // ---- normalisation ------------------------------------------------------------------------------------
@@ -219,7 +246,7 @@ class PyTorchGoldenTest {
         Buffer x = up(f.data("x")), gamma = up(f.data("gamma")), beta = up(f.data("beta")), dy = up(f.data("dy"));
         Buffer runningMean = up(f.data("running_mean")), runningVar = up(f.data("running_var"));
         Buffer y = zeros(s.size()), mean = zeros(s.statsSize()), invStd = zeros(s.statsSize());
-        backend.batchNormTrain(s, x, gamma, beta, y, mean, invStd, runningMean, runningVar,
+        be.batchNormTrain(s, x, gamma, beta, y, mean, invStd, runningMean, runningVar,
                 f.number("momentum"), f.number("eps"));
         check(f, "y", f.data("y"), y, 1e-5, 1e-5);
         check(f, "group mean (sample i in group i mod groups)", f.data("mean"), mean, 1e-5, 1e-5);
@@ -228,7 +255,7 @@ class PyTorchGoldenTest {
         check(f, "running var (unbiased, averaged over groups)", f.data("running_var_out"), runningVar, 1e-5, 1e-5);
 
         Buffer dx = zeros(s.size()), dgamma = zeros(s.c()), dbeta = zeros(s.c());
-        backward(f, () -> backend.batchNormBackward(s, x, dy, gamma, mean, invStd, dx, dgamma, dbeta),
+        backward(f, () -> be.batchNormBackward(s, x, dy, gamma, mean, invStd, dx, dgamma, dbeta),
                 new Grad("dx", f.data("dx"), dx, 1e-5, 1e-5),
                 new Grad("dgamma", f.data("dgamma"), dgamma, 1e-5, 1e-5),
                 new Grad("dbeta", f.data("dbeta"), dbeta, 1e-5, 1e-5));
@@ -237,7 +264,7 @@ class PyTorchGoldenTest {
     private void batchNormEval(Fixture f) {
         BatchNormShape s = new BatchNormShape(f.dim("x", 0), f.dim("x", 1), f.dim("x", 2) * f.dim("x", 3), 1);
         Buffer x = up(f.data("x")), y = zeros(s.size());
-        backend.batchNormEval(s, x, up(f.data("gamma")), up(f.data("beta")), up(f.data("running_mean")),
+        be.batchNormEval(s, x, up(f.data("gamma")), up(f.data("beta")), up(f.data("running_mean")),
                 up(f.data("running_var")), f.number("eps"), y);
         check(f, "y", f.data("y"), y, 1e-6, 1e-5);
     }
@@ -245,11 +272,11 @@ class PyTorchGoldenTest {
     private void normalize(Fixture f) {
         int rows = f.dim("x", 0), cols = f.dim("x", 1);
         Buffer x = up(f.data("x")), y = zeros((long) rows * cols), norms = zeros(rows), dy = up(f.data("dy"));
-        backend.l2NormalizeRows(rows, cols, x, y, norms);
+        be.l2NormalizeRows(rows, cols, x, y, norms);
         check(f, "y", f.data("y"), y, 1e-6, 1e-5);
         check(f, "norms", f.data("norms"), norms, 1e-6, 1e-5);
         Buffer dx = zeros((long) rows * cols);
-        backward(f, () -> backend.l2NormalizeRowsBackward(rows, cols, y, norms, dy, dx),
+        backward(f, () -> be.l2NormalizeRowsBackward(rows, cols, y, norms, dy, dx),
                 new Grad("dx", f.data("dx"), dx, 1e-6, 1e-5));
     }
 
@@ -259,14 +286,14 @@ class PyTorchGoldenTest {
         int cols = f.dim("src", 1);
         int[] index = f.tensor("index").toIntArray();
         Buffer out = zeros((long) index.length * cols);
-        backend.gatherRows(cols, up(f.data("src")), index, out);
+        be.gatherRows(cols, up(f.data("src")), index, out);
         check(f, "index_select", f.data("out"), out, 0, 0);
     }
 
     private void scatterRows(Fixture f) {
         boolean accumulate = f.flag("accumulate");
         Buffer dst = up(f.data("dst"));
-        backend.scatterRows(f.dim("dst", 1), up(f.data("src")), f.tensor("index").toIntArray(), dst, accumulate);
+        be.scatterRows(f.dim("dst", 1), up(f.data("src")), f.tensor("index").toIntArray(), dst, accumulate);
         if (accumulate) check(f, "index_add_ (repeated rows add up)", f.data("out"), dst, 3e-7, 1e-6);
         else check(f, "index_copy_", f.data("out"), dst, 0, 0);
     }
@@ -278,11 +305,11 @@ class PyTorchGoldenTest {
         int[] labels = f.tensor("labels").toIntArray();
         float gradScale = f.number("grad_scale");
         Buffer logits = up(f.data("logits")), stats = zeros(3), dlogits = nans((long) rows * cols);
-        backend.softmaxCrossEntropy(rows, cols, logits, labels, gradScale, stats, dlogits);
+        be.softmaxCrossEntropy(rows, cols, logits, labels, gradScale, stats, dlogits);
         checkStats(f, stats, 1e-6);
         check(f, "grad_scale d(loss)/d(logits)", f.data("dlogits"), dlogits, 1e-7, 1e-5);
 
-        backend.softmaxCrossEntropy(rows, cols, logits, labels, gradScale, stats, logits);  // dlogits may alias
+        be.softmaxCrossEntropy(rows, cols, logits, labels, gradScale, stats, logits);  // dlogits may alias
         check(f, "gradient written over the logits", f.data("dlogits"), logits, 1e-7, 1e-5);
     }
 
@@ -291,13 +318,13 @@ class PyTorchGoldenTest {
         float t = f.number("t"), gradScale = f.number("grad_scale");
         Buffer q = up(f.data("q")), k = up(f.data("k")), queue = up(f.data("queue")), stats = zeros(3);
         Buffer dq = nans((long) n * c), dk = nans((long) n * c);
-        backend.infoNce(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk);
+        be.infoNce(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk);
         checkStats(f, stats, 1e-5);
         check(f, "dq", f.data("dq"), dq, 1e-6, 1e-5);
         check(f, "dk (end-to-end)", f.data("dk"), dk, 1e-6, 1e-5);
 
-        backend.fill(dq, Float.NaN);  // MoCo: k is detached, no dk asked for
-        backend.infoNce(n, c, kq, t, q, k, queue, gradScale, stats, dq, null);
+        be.fill(dq, Float.NaN);  // MoCo: k is detached, no dk asked for
+        be.infoNce(n, c, kq, t, q, k, queue, gradScale, stats, dq, null);
         checkStats(f, stats, 1e-5);
         check(f, "dq without dk", f.data("dq"), dq, 1e-6, 1e-5);
     }
@@ -314,14 +341,14 @@ class PyTorchGoldenTest {
 
     private void ema(Fixture f) {
         Buffer target = up(f.data("target"));
-        backend.ema(f.number("m"), target, up(f.data("source")));
+        be.ema(f.number("m"), target, up(f.data("source")));
         check(f, "m target + (1 - m) source", f.data("target_out"), target, 1e-7, 1e-6);
     }
 
     private void enqueue(Fixture f) {
         int capacity = f.dim("queue", 0), c = f.dim("queue", 1), n = f.dim("keys", 0);
         Buffer queue = up(f.data("queue"));
-        backend.enqueue(queue, capacity, c, up(f.data("keys")), n, f.integer("ptr"));
+        be.enqueue(queue, capacity, c, up(f.data("keys")), n, f.integer("ptr"));
         check(f, "ring buffer after enqueue", f.data("queue_out"), queue, 0, 0);
     }
 
@@ -330,10 +357,10 @@ class PyTorchGoldenTest {
         Buffer w = up(f.data("w")), b = up(f.data("b"));
         Buffer vw = zeros(w.size()), vb = zeros(b.size()), gw = zeros(w.size()), gb = zeros(b.size());
         for (int step = 0; step < f.integer("steps"); step++) {
-            backend.upload(f.data("grad_w_" + step), 0, gw);
-            backend.upload(f.data("grad_b_" + step), 0, gb);
-            backend.sgd(lr, momentum, decay, w, gw, vw);
-            backend.sgd(lr, momentum, 0f, b, gb, vb);  // the bias's param group has no weight decay
+            be.upload(f.data("grad_w_" + step), 0, gw);
+            be.upload(f.data("grad_b_" + step), 0, gb);
+            be.sgd(lr, momentum, decay, w, gw, vw);
+            be.sgd(lr, momentum, 0f, b, gb, vb);  // the bias's param group has no weight decay
             check(f, "weight after step " + step, f.data("w_" + step), w, 1e-6, 1e-6);
             check(f, "bias after step " + step, f.data("b_" + step), b, 1e-6, 1e-6);
             check(f, "weight velocity after step " + step, f.data("velocity_w_" + step), vw, 1e-6, 1e-6);
@@ -348,7 +375,7 @@ class PyTorchGoldenTest {
 
     /** Zeroes the gradients, runs {@code op} and checks them; runs it again and checks that they doubled. */
     private void backward(Fixture f, Runnable op, Grad... grads) {
-        for (Grad g : grads) backend.fill(g.buffer(), 0f);
+        for (Grad g : grads) be.fill(g.buffer(), 0f);
         op.run();
         for (Grad g : grads) check(f, g.what(), g.expected(), g.buffer(), g.abs(), g.rel());
         op.run();
@@ -363,20 +390,20 @@ class PyTorchGoldenTest {
     }
 
     private Buffer up(float[] values) {
-        Buffer b = track(backend.allocate(values.length));
-        backend.upload(values, 0, b);
+        Buffer b = track(be.allocate(values.length));
+        be.upload(values, 0, b);
         return b;
     }
 
     private Buffer zeros(long size) {
-        Buffer b = track(backend.allocate(size));
-        backend.fill(b, 0f);
+        Buffer b = track(be.allocate(size));
+        be.fill(b, 0f);
         return b;
     }
 
     private Buffer nans(long size) {
-        Buffer b = track(backend.allocate(size));
-        backend.fill(b, Float.NaN);
+        Buffer b = track(be.allocate(size));
+        be.fill(b, Float.NaN);
         return b;
     }
 
@@ -385,9 +412,9 @@ class PyTorchGoldenTest {
         return b;
     }
 
-    private static float[] down(Buffer b) {
+    private float[] down(Buffer b) {
         float[] out = new float[Math.toIntExact(b.size())];
-        backend.download(b, out, 0);
+        be.download(b, out, 0);
         return out;
     }
 

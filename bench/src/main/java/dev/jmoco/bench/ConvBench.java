@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
  * The three convolution passes at a ResNet-18 CIFAR layer: batch 64, 64 -> 64 channels, 32 x 32, 3 x 3,
  * stride 1, pad 1 (FLOPs per pass: ConvShape.flops() = 2 N K P Q C R S). Backward passes accumulate into their
  * gradients, which only grow while timed; that costs nothing. The {@code gemm} parameter picks the CPU GEMM
- * path (jmoco.cpu.gemm). Each timed method waits for the device ({@code synchronize}). On PoCL
+ * path (jmoco.cpu.gemm) of the Java convolutions; on the CPU they run on oneDNN where it is installed, and
+ * {@code -p device=cpu,cpu:java} times both. Each timed method waits for the device ({@code synchronize}). On PoCL
  * ({@code -p device=opencl:cpu}) a pass at the default batch takes about 6 s: use {@code -p n=8} there.
  * The peer is PyTorch's conv2d and convolution_backward (bench/peer.py).
  */
@@ -36,7 +37,8 @@ public class ConvBench extends BenchBase {
     public void setup() {
         System.setProperty("jmoco.cpu.gemm", gemm);
         openBackend();
-        if (backend instanceof CpuBackend cpu) System.out.println("# cpu gemm: " + cpu.gemmImplementation());
+        if (backend instanceof CpuBackend cpu)
+            System.out.println("# cpu gemm: " + cpu.gemmImplementation() + "; conv: " + cpu.convImplementation());
         shape = new ConvShape(n, c, hw, hw, k, r, r, stride, pad);
         x = random(shape.inputSize(), 1f, 1);
         w = random(shape.filterSize(), 1f, 2);

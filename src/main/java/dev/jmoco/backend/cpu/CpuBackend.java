@@ -14,12 +14,16 @@ import java.util.Arrays;
  * The pure-Java backend: the reference every other backend is checked against, and the default that runs
  * anywhere. This class checks arguments and unwraps buffers; the arithmetic lives in one kernel class per
  * op family. Work is spread over all cores by {@link Parallel}; storage comes from {@link CpuPool}.
+ * Convolutions run on the system oneDNN where it loads ({@link CpuConvDnnl}), else, or when asked, on the
+ * Java kernels ({@link CpuConv}), which stay the reference.
  */
 public final class CpuBackend implements Backend {
     final CpuPool pool = new CpuPool();
     final Parallel parallel;
     private final CpuGemm gemm;
     private final CpuConv conv;
+    /** oneDNN's convolutions, or null when they are not used. */
+    private final CpuConvDnnl dnnlConv;
     private final CpuElementwise elementwise;
     private final CpuPooling pooling;
     private final CpuBatchNorm batchNorm;
@@ -30,11 +34,19 @@ public final class CpuBackend implements Backend {
     /** A backend using every core. */
     public CpuBackend() { this(Runtime.getRuntime().availableProcessors()); }
 
-    /** A backend using {@code threads} threads. */
-    public CpuBackend(int threads) {
+    /** A backend using {@code threads} threads, with oneDNN's convolutions where the library loads. */
+    public CpuBackend(int threads) { this(threads, true); }
+
+    /**
+     * A backend using {@code threads} threads; {@code oneDnn} false forces the Java convolutions (true uses
+     * oneDNN where it loads, see {@link CpuDnnl}).
+     */
+    public CpuBackend(int threads, boolean oneDnn) {
         parallel = new Parallel(threads);
         gemm = new CpuGemm(parallel);
         conv = new CpuConv(this, parallel, gemm);
+        CpuDnnl dnnl = oneDnn ? CpuDnnl.get() : null;
+        dnnlConv = dnnl == null ? null : new CpuConvDnnl(dnnl, parallel, CpuConvDnnl.Layout.fromProperty());
         elementwise = new CpuElementwise(parallel);
         pooling = new CpuPooling(parallel);
         batchNorm = new CpuBatchNorm(parallel);
@@ -50,6 +62,19 @@ public final class CpuBackend implements Backend {
 
     /** Whether GEMM runs on the Vector API (jdk.incubator.vector present) or a system BLAS; for reports. */
     public String gemmImplementation() { return gemm.implementation(); }
+
+    /** "oneDNN 2.6.3, OpenMP, blocked layouts" or "java (im2col + gemm)"; for reports. */
+    public String convImplementation() {
+        return dnnlConv == null ? "java (im2col + gemm)" : dnnlConv.description();
+    }
+
+    /** Why oneDNN's convolutions cannot run in this JVM ("libdnnl.so.2 not found"), or null when they can. */
+    public static String oneDnnMissingReason() {
+        return CpuDnnl.get() == null ? CpuDnnl.unavailableReason() : null;
+    }
+
+    /** Whether convolutions run on oneDNN. */
+    public boolean usesOneDnn() { return dnnlConv != null; }
 
     // ---- memory -------------------------------------------------------------------------------------------
 
@@ -141,21 +166,24 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2d(ConvShape s, Buffer x, Buffer w, Buffer y) {
         OpChecks.conv2d(s, x, w, y);
-        conv.forward(s, cpu("conv2d", x), cpu("conv2d", w), cpu("conv2d", y));
+        CpuBuffer cx = cpu("conv2d", x), cw = cpu("conv2d", w), cy = cpu("conv2d", y);
+        if (dnnlConv == null || !dnnlConv.forward(s, cx, cw, cy)) conv.forward(s, cx, cw, cy);
     }
 
     @Override
     public void conv2dBackwardData(ConvShape s, Buffer dy, Buffer w, Buffer dx) {
         OpChecks.conv2dBackwardData(s, dy, w, dx);
-        conv.backwardData(s, cpu("conv2dBackwardData", dy), cpu("conv2dBackwardData", w),
-                cpu("conv2dBackwardData", dx));
+        String op = "conv2dBackwardData";
+        CpuBuffer cdy = cpu(op, dy), cw = cpu(op, w), cdx = cpu(op, dx);
+        if (dnnlConv == null || !dnnlConv.backwardData(s, cdy, cw, cdx)) conv.backwardData(s, cdy, cw, cdx);
     }
 
     @Override
     public void conv2dBackwardFilter(ConvShape s, Buffer x, Buffer dy, Buffer dw) {
         OpChecks.conv2dBackwardFilter(s, x, dy, dw);
-        conv.backwardFilter(s, cpu("conv2dBackwardFilter", x), cpu("conv2dBackwardFilter", dy),
-                cpu("conv2dBackwardFilter", dw));
+        String op = "conv2dBackwardFilter";
+        CpuBuffer cx = cpu(op, x), cdy = cpu(op, dy), cdw = cpu(op, dw);
+        if (dnnlConv == null || !dnnlConv.backwardFilter(s, cx, cdy, cdw)) conv.backwardFilter(s, cx, cdy, cdw);
     }
 
     @Override
@@ -285,6 +313,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void close() {
+        if (dnnlConv != null) dnnlConv.close();
         pool.clear();
         parallel.shutdown();
     }

@@ -2,8 +2,8 @@ package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.ConvShape;
+import dev.jmoco.testing.OneDnn;
 import dev.jmoco.testing.Tolerance;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -11,6 +11,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * conv2d forward, backward data and backward filter against direct double-precision loops over the
@@ -108,11 +110,17 @@ class CpuConvTest {
         }
     }
 
-    /** The public entry points reach the kernels (argument checks pass, results land in the right buffers). */
-    @Test
-    void backendEntryPointsRunAllThreePasses() {
+    /**
+     * The public entry points reach the kernels (argument checks pass, results land in the right buffers), on
+     * both convolution paths (oneDNN where it loads, and the Java kernels as {@code cpu:java} forces them).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jmoco.testing.OneDnn#paths")
+    void backendEntryPointsRunAllThreePasses(String path) {
+        OneDnn.assumePath(path);
         ConvShape s = new ConvShape(2, 3, 6, 5, 4, 3, 3, 1, 1);
-        try (var g = new GuardedBuffers(2)) {
+        try (var g = new GuardedBuffers(2, path.equals("onednn"))) {
+            assertEquals(path.equals("onednn"), g.backend.usesOneDnn());
             Random r = new Random(9);
             float[] x = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
             float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);

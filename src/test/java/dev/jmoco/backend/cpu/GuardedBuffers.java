@@ -23,6 +23,9 @@ final class GuardedBuffers implements AutoCloseable {
     /** Buffers on a backend with {@code threads} threads (more than the cores is fine: it forces splits). */
     GuardedBuffers(int threads) { backend = new CpuBackend(threads); }
 
+    /** The same with oneDNN's convolutions where it loads ({@code oneDnn} true) or the Java ones. */
+    GuardedBuffers(int threads, boolean oneDnn) { backend = new CpuBackend(threads, oneDnn); }
+
     /** A guarded view holding a copy of {@code values}. */
     Buffer of(float[] values) {
         Buffer root = backend.allocate(values.length + 2L * GUARD);
