@@ -56,7 +56,8 @@ final class ProfileCommand implements Callable<Integer> {
                     : Runtime.getRuntime().availableProcessors());
             StepProfile p = StepProfile.run(trainer, warmup, steps, trainer::synchronizeDevice, peaks);
             out.print(p.format("jmoco profile: " + trainer.architecture() + " on " + config.dataset() + ", batch "
-                    + config.batch() + ", K " + config.queue() + ", device " + trainer.deviceName()));
+                    + config.batch() + ", K " + config.queue() + ", device " + config.device() + " (" + trainer.deviceName()
+                    + ")"));
             p.writeTrace(trace);
             out.println("trace of the last step: " + trace + " (open it in ui.perfetto.dev)");
             out.flush();

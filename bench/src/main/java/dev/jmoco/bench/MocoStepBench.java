@@ -43,6 +43,8 @@ public class MocoStepBench extends BenchBase {
     @Param({"small", "resnet18"}) public String arch;
     @Param({"256"}) public int batch;
     @Param({"4096"}) public int queue;
+    /** The CPU GEMM path (jmoco.cpu.gemm): auto, java, openblas; with device cpu:java, "java" is pure Java. */
+    @Param({"auto"}) public String gemm;
 
     private static final int DIM = 128, BN_SPLITS = 8;
     private static final float TEMPERATURE = 0.1f, MOMENTUM = 0.99f;
@@ -57,6 +59,7 @@ public class MocoStepBench extends BenchBase {
 
     @Setup
     public void setup() {
+        System.setProperty("jmoco.cpu.gemm", gemm);
         openBackend();
         boolean small = arch.equals("small");
         int channels = small ? 1 : 3, side = small ? 28 : 32;
@@ -120,6 +123,7 @@ public class MocoStepBench extends BenchBase {
 
     @TearDown
     public void tearDown() {
+        System.clearProperty("jmoco.cpu.gemm");
         printProfile("step", steps);
         viewK.close();
         viewQ.close();
