@@ -52,8 +52,8 @@ final class ProfileCommand implements Callable<Integer> {
         try (Trainer trainer = Trainer.start(config)) {
             err.println("jmoco: measuring the machine's peaks, then " + warmup + " + " + steps + " steps...");
             err.flush();
-            MachinePeaks peaks = MachinePeaks.measure(config.workers() > 0 ? config.workers()
-                    : Runtime.getRuntime().availableProcessors());
+            // the CPU backend computes on every processor (--workers is the loader's threads)
+            MachinePeaks peaks = MachinePeaks.measure(Runtime.getRuntime().availableProcessors());
             StepProfile p = StepProfile.run(trainer, warmup, steps, trainer::synchronizeDevice, peaks);
             out.print(p.format("jmoco profile: " + trainer.architecture() + " on " + config.dataset() + ", batch "
                     + config.batch() + ", K " + config.queue() + ", device " + config.device() + " (" + trainer.deviceName()
