@@ -157,7 +157,7 @@ public final class Tape implements AutoCloseable {
     static void run(Op op, boolean record, Runnable forward) {
         try (Trace.Scope slice = Trace.scope(op.name, "forward")) {
             forward.run();
-            slice.work(op.work(false));
+            if (slice.recording()) slice.work(op.work(false)); // no counting on untraced steps
         } catch (RuntimeException | Error e) {
             op.release();
             throw e;
@@ -184,7 +184,7 @@ public final class Tape implements AutoCloseable {
             Op op = ops.get(i);
             try (Trace.Scope slice = Trace.scope(op.name, "backward")) {
                 op.backward(this);
-                slice.work(op.work(true));
+                if (slice.recording()) slice.work(op.work(true));
             }
             op.release();
             op.releaseConsumedGradient();

@@ -22,6 +22,7 @@ public final class Trace implements AutoCloseable {
     private static final ThreadLocal<Trace> CURRENT = new ThreadLocal<>();
     private static final Scope NONE = new Scope() {
         @Override public void work(Work w) {}
+        @Override public boolean recording() { return false; }
         @Override public void close() {}
     };
 
@@ -42,6 +43,9 @@ public final class Trace implements AutoCloseable {
     public interface Scope extends AutoCloseable {
         /** Sets the work this slice did. */
         void work(Work w);
+
+        /** Whether this slice is recorded (so that counting its work is worth doing). */
+        default boolean recording() { return true; }
 
         @Override void close();
     }

@@ -181,35 +181,17 @@ final class CpuDnnl {
 
     /** A new in-order stream on the engine. */
     MemorySegment createStream() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check("dnnl_stream_create", (int) streamCreate.invokeExact(out, engine, STREAM_IN_ORDER));
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return created("dnnl_stream_create", out -> (int) streamCreate.invokeExact(out, engine, STREAM_IN_ORDER));
     }
 
     /** A memory object for {@code md} on the engine without storage; its data handle is set before each run. */
     MemorySegment createMemory(MemorySegment md) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check("dnnl_memory_create", (int) memoryCreate.invokeExact(out, md, engine, MEMORY_NONE));
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return created("dnnl_memory_create", out -> (int) memoryCreate.invokeExact(out, md, engine, MEMORY_NONE));
     }
 
     /** The primitive of {@code pd}. */
     MemorySegment createPrimitive(MemorySegment pd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check("dnnl_primitive_create", (int) primitiveCreate.invokeExact(out, pd));
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return created("dnnl_primitive_create", out -> (int) primitiveCreate.invokeExact(out, pd));
     }
 
     /** The memory descriptor {@code query} (e.g. {@link #QUERY_SRC_MD}) of {@code pd}, owned by pd. */
@@ -218,6 +200,21 @@ final class CpuDnnl {
             MemorySegment md = (MemorySegment) primitiveDescQueryMd.invokeExact(pd, query, 0);
             if (md.equals(MemorySegment.NULL)) throw new IllegalStateException("oneDNN: no memory descriptor " + query);
             return md.reinterpret(MEMORY_DESC_BYTES);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A oneDNN create call that writes its new handle through an out pointer. */
+    @FunctionalInterface
+    private interface Create { int call(MemorySegment out) throws Throwable; }
+
+    /** Runs {@code create} with an out pointer, checks its status, and returns the handle it wrote. */
+    private static MemorySegment created(String name, Create create) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            check(name, create.call(out));
+            return out.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw rethrow(t);
         }
