@@ -4,6 +4,7 @@
 Run with Debian's /usr/bin/python3 (python3-torch 1.13, numpy):
 
     /usr/bin/python3 bench/peer.py [--threads 2] [--quick] [--only REGEX]
+    /usr/bin/python3 bench/peer.py --profile small     # torch.profiler's table of the MoCo step instead
 
 Prints one JSON object {name: milliseconds} on stdout (the median of repeated timings after warm-up) and
 everything else (the set-up, which BLAS and allocator each library really loaded) on stderr.
@@ -168,6 +169,21 @@ def moco_step(torch, arch):
     return step
 
 
+def profile_moco_step(torch, arch, steps=3):
+    """Where PyTorch's MoCo step spends its time, beside `jmoco profile`: 5 warm steps, then torch.profiler over
+    `steps` steps, ops grouped by input shape; the table's times are totals over those steps."""
+    from torch.profiler import ProfilerActivity, profile
+    step = moco_step(torch, arch)
+    for _ in range(5):
+        step()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(steps):
+            step()
+    print(f"torch.profiler, {steps} MoCo steps of arch {arch} (divide the times by {steps} for one step):")
+    print(prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=30,
+                                                               max_name_column_width=32, max_shapes_column_width=80))
+
+
 def benchmarks(torch, np, only):
     """{name: zero-argument callable}; inputs are made here, outside the timed calls. The MoCo steps (whole
     models) are built only when `only` selects them."""
@@ -237,6 +253,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="short warm-up and fewer repeats")
     parser.add_argument("--only", default="", help="regex: run only the peers whose name matches")
+    parser.add_argument("--profile", choices=sorted(MOCO_ARCHS),
+                        help="instead: torch.profiler's table of 3 MoCo steps of this arch (ops by input shape)")
     args = parser.parse_args()
     reexec_configured(args.threads)
 
@@ -244,6 +262,9 @@ def main():
     import torch
     torch.set_num_threads(args.threads)
     report_setup(torch, np)
+    if args.profile:
+        profile_moco_step(torch, args.profile)
+        return
 
     results = {}
     with torch.no_grad():

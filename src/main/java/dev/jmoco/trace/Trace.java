@@ -30,7 +30,9 @@ public final class Trace implements AutoCloseable {
      * One finished slice.
      *
      * @param name     what ran: an op ("conv2d"), a phase ("key encoder forward"), a module ("ResidualBlock")
-     * @param category "forward", "backward", "phase", "module", "update", "transfer" or "step"
+     * @param category "forward", "backward", "phase", "module", "update", "transfer", "step", or "staging": the
+     *                 time an op spends moving its operands between memories and layouts (inside the op's slice;
+     *                 a profile reports it as a row of its own and takes it off the op's)
      * @param start    nanoseconds since the trace started
      * @param duration nanoseconds
      * @param depth    how many slices enclose it

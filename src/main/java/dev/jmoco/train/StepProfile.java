@@ -65,8 +65,14 @@ public record StepProfile(List<Row> rows, double stepMs, MachinePeaks peaks, Lis
                 }
             slices = trace.slices();
         }
+        // Rows are the leaves, except that an op's staging slices are rows of their own and off the op's time.
         boolean[] parent = new boolean[slices.size()];
-        for (Trace.Slice s : slices) if (s.parent() >= 0) parent[s.parent()] = true;
+        long[] staged = new long[slices.size()];
+        for (Trace.Slice s : slices) {
+            if (s.parent() < 0) continue;
+            if (s.category().equals("staging")) staged[s.parent()] += s.duration();
+            else parent[s.parent()] = true;
+        }
         Map<String, double[]> sums = new LinkedHashMap<>(); // key -> calls, ns, flops, bytes
         Map<String, String[]> names = new LinkedHashMap<>();
         double stepNs = 0;
@@ -79,13 +85,15 @@ public record StepProfile(List<Row> rows, double stepMs, MachinePeaks peaks, Lis
                 continue;
             }
             if (parent[i]) continue;
-            String phase = phase(slices, i), direction = s.category().equals("backward") ? "backward"
-                    : s.category().equals("forward") ? "forward" : "";
+            String kind = s.category().equals("staging") && s.parent() >= 0 ? slices.get(s.parent()).category()
+                    : s.category();
+            String phase = phase(slices, i), direction = kind.equals("backward") ? "backward"
+                    : kind.equals("forward") ? "forward" : "";
             String key = phase + "\u0000" + s.name() + "\u0000" + direction;
             names.putIfAbsent(key, new String[] {phase, s.name(), direction});
             double[] acc = sums.computeIfAbsent(key, k -> new double[4]);
             acc[0]++;
-            acc[1] += s.duration();
+            acc[1] += s.duration() - staged[i];
             acc[2] += s.work().flops();
             acc[3] += s.work().bytes();
         }

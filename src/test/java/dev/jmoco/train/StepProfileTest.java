@@ -43,6 +43,16 @@ class StepProfileTest {
             assertEquals(1, row(p, "update", op, "").orElseThrow().calls(), op);
         assertEquals(1, row(p, "loss", "infoNce", "forward").orElseThrow().calls());
         assertTrue(row(p, "transfer", "upload (host to device)", "").isPresent());
+        if (dev.jmoco.backend.cpu.CpuBackend.oneDnnMissingReason() == null) {
+            // oneDNN's copies and reorders are rows of their own: one before and one after each pass (the
+            // backward: 3 filter passes, 2 data passes), off the conv2d rows (the sum check below).
+            for (String phase : List.of("query encoder forward", "key encoder forward"))
+                for (String op : List.of("conv2d staging in", "conv2d staging out"))
+                    assertEquals(3, row(p, phase, op, "forward").orElseThrow().calls(), phase + " " + op);
+            assertEquals(5, row(p, "backward", "conv2d staging in", "backward").orElseThrow().calls());
+        } else {
+            assertTrue(row(p, "backward", "conv2d staging in", "backward").isEmpty(), "no oneDNN, no staging");
+        }
         assertTrue(p.sumMs() <= p.stepMs() * 1.0001 && p.sumMs() > 0.5 * p.stepMs(), p.format("profile"));
         String table = p.format("profile");
         assertTrue(table.contains("overhead") && table.contains("query encoder forward"), table);

@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.ConvShape;
+import dev.jmoco.trace.Trace;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,8 +27,16 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * included; forward / data / filter): blocked 43-46 / 42-45 / 58-64 ms, plain 63 / 73 / 90 ms, Java (OpenBLAS
  * GEMM) 51-54 / 50-53 / 47-53 ms. Staging costs about 0.5 ns per float each way (a copy of x's 4M floats 1.9-2.3
  * ms, oneDNN's reorder of it 2.5 ms), which is why convolutions of little arithmetic per byte (1x1 at stride
- * 2: 9-13 ms against Java's 5-6) ran slower here than the Java kernels. Input activations in nChw8c / nChw16c
- * are gathered straight from the heap ({@link CpuDnnlBlockedCopy}): 2-5 ms less per pass than copy + reorder.
+ * 2: 9-13 ms against Java's 5-6) ran slower here than the Java kernels.
+ * <p>
+ * Inputs reach the blocked layouts by a plain copy and oneDNN's reorder. The alternative, a one-pass gather
+ * from the heap straight into nChw8c / nChw16c ({@link CpuDnnlBlockedCopy}, system property
+ * {@code jmoco.cpu.dnnl.gather=true}), won on 4M floats timed alone, but lost inside a training step, where
+ * the activations come from memory rather than cache. Measured by {@code jmoco profile --steps 10}'s
+ * "conv2d staging in" rows (small CNN, batch 256) on a 2-core AMD EPYC (AVX2), four runs interleaved, copy +
+ * reorder / gather ({@code JMOCO_JAVA_OPTS=-Djmoco.cpu.dnnl.gather=true}): staging in 96 / 137 and 87 / 131 ms
+ * per step, step 566 / 588 and 546 / 561 ms. Timed call by call, only the 256x32x28x28 forward input was
+ * faster gathered (7.1 against 8.6 ms); the 256x64x14x14 one took 11.2 against 5.4.
  * <p>
  * oneDNN runs on its own OpenMP threads, started from the calling thread, with the backend's thread count
  * (see {@link CpuDnnl#setThreads}); jmoco's pool only runs the staging copies, before and after, never at the
@@ -72,17 +81,21 @@ final class CpuConvDnnl implements AutoCloseable {
     private final Map<ConvShape, MemorySegment> hints = new HashMap<>();
     private boolean closed;
 
-    /** Convolutions in {@code layout}, staging with the Vector API where the module is present. */
+    /**
+     * Convolutions in {@code layout}; inputs gathered straight into blocked layouts only when the system property
+     * {@code jmoco.cpu.dnnl.gather} is true and the Vector API module is present (see the class comment).
+     */
     CpuConvDnnl(CpuDnnl dnnl, Parallel parallel, Layout layout) {
-        this(dnnl, parallel, layout, ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent());
+        this(dnnl, parallel, layout, Boolean.getBoolean("jmoco.cpu.dnnl.gather")
+                && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent());
     }
 
-    /** {@code vector} false: inputs always reach oneDNN's blocked layouts through a copy and its reorder (tests). */
-    CpuConvDnnl(CpuDnnl dnnl, Parallel parallel, Layout layout, boolean vector) {
+    /** {@code gather} false: inputs always reach oneDNN's blocked layouts through a copy and its reorder. */
+    CpuConvDnnl(CpuDnnl dnnl, Parallel parallel, Layout layout, boolean gather) {
         this.dnnl = dnnl;
         this.threads = parallel.threads();
         this.layout = layout;
-        this.staging = new CpuDnnlStaging(parallel, 6, vector);
+        this.staging = new CpuDnnlStaging(parallel, 6, gather);
         this.stream = dnnl.createStream();
     }
 
@@ -288,6 +301,16 @@ final class CpuConvDnnl implements AutoCloseable {
         }
     }
 
+    /**
+     * The trace slices of the copies and reorders before and after oneDNN's convolution (category staging, see
+     * Trace.Slice#category): what the blocked layouts and the heap arrays cost a pass.
+     */
+    private static final String STAGING_IN = "conv2d staging in", STAGING_OUT = "conv2d staging out";
+
+    private void waitForStream() throws Throwable {
+        CpuDnnl.check("dnnl_stream_wait", (int) dnnl.streamWait.invokeExact(stream));
+    }
+
     /** dnnl_exec_arg_t[] {arg, memory}... (16 bytes each) in {@code arena}. */
     private static MemorySegment args(Arena arena, Object... argAndMemory) {
         int n = argAndMemory.length / 2;
@@ -370,18 +393,25 @@ final class CpuConvDnnl implements AutoCloseable {
         /** out = conv(a, b) (accumulate false) or out += it (true), staging every operand. */
         void run(CpuBuffer a, CpuBuffer b, CpuBuffer o, boolean accumulate) {
             try {
-                in0.stageIn(a);
-                in1.stageIn(b);
-                MemorySegment result = out.bind();
-                dnnl.setThreads(threads);
-                in0.runReorder();
-                in1.runReorder();
+                MemorySegment result;
+                try (Trace.Scope in = Trace.scope(STAGING_IN, "staging")) {
+                    in0.stageIn(a);
+                    in1.stageIn(b);
+                    result = out.bind();
+                    dnnl.setThreads(threads);
+                    in0.runReorder();
+                    in1.runReorder();
+                    if (in.recording()) waitForStream();
+                }
                 CpuDnnl.check("dnnl_primitive_execute(convolution)",
                         (int) dnnl.primitiveExecute.invokeExact(primitive, stream, 3, execArgs));
-                out.runReorder();
-                CpuDnnl.check("dnnl_stream_wait", (int) dnnl.streamWait.invokeExact(stream));
-                if (accumulate) staging.addOut(result, o.array, o.offset, (int) o.size());
-                else staging.copyOut(result, o.array, o.offset, (int) o.size());
+                if (Trace.active()) waitForStream(); // so that the staging slice below holds only the staging
+                try (Trace.Scope ignored = Trace.scope(STAGING_OUT, "staging")) {
+                    out.runReorder();
+                    waitForStream();
+                    if (accumulate) staging.addOut(result, o.array, o.offset, (int) o.size());
+                    else staging.copyOut(result, o.array, o.offset, (int) o.size());
+                }
             } catch (Throwable t) {
                 throw CpuDnnl.rethrow(t);
             }

@@ -22,7 +22,7 @@ final class CpuDnnlStaging implements AutoCloseable {
     private final Arena[] arenas;
     private final MemorySegment[] slots;
 
-    /** {@code vector}: whether the Vector API may be used (module jdk.incubator.vector present). */
+    /** {@code vector}: whether inputs may be gathered with the Vector API (module jdk.incubator.vector present). */
     CpuDnnlStaging(Parallel parallel, int slots, boolean vector) {
         this.parallel = parallel;
         this.vector = vector;

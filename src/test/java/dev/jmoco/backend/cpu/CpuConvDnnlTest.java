@@ -61,19 +61,19 @@ class CpuConvDnnlTest {
         return Arrays.stream(variants).flatMap(v -> Arrays.stream(shapes).map(s -> Arguments.of(v[0], v[1], s)));
     }
 
-    @ParameterizedTest(name = "{0} vector={1} {2}")
+    @ParameterizedTest(name = "{0} gather={1} {2}")
     @MethodSource("shapes")
-    void allPassesMatchDefinitionAndJavaKernels(CpuConvDnnl.Layout layout, boolean vector, ConvShape s) {
+    void allPassesMatchDefinitionAndJavaKernels(CpuConvDnnl.Layout layout, boolean gather, ConvShape s) {
         OneDnn.assumePath("onednn");
         try (var g = new GuardedBuffers(2);
-             var dnnl = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, layout, vector)) {
+             var dnnl = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, layout, gather)) {
             CpuConv java = new CpuConv(g.backend, g.backend.parallel, new CpuGemm(g.backend.parallel, "java"));
             Random r = new Random(s.hashCode());
             float[] x = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
             float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);
             float[] dy = GuardedBuffers.uniform(r, (int) s.outputSize(), -1, 1);
             Buffer bx = g.of(x), bw = g.of(w), bdy = g.of(dy);
-            String what = layout + " vector=" + vector + " " + s;
+            String what = layout + " gather=" + gather + " " + s;
 
             Buffer y = g.of(nans((int) s.outputSize())), yJava = g.of(nans((int) s.outputSize()));
             assertTrue(dnnl.forward(s, cpu(bx), cpu(bw), cpu(y)), "oneDNN refused " + what);
@@ -139,8 +139,8 @@ class CpuConvDnnlTest {
     }
 
     /**
-     * Where the Vector API holds oneDNN's channel block, activations at 16 channels are gathered straight into
-     * it (forward: x; backward data: dy; backward filter: x and dy), and never when told not to.
+     * With the gather on, where the Vector API holds oneDNN's channel block, activations at 16 channels are
+     * gathered straight into it (forward: x; backward data: dy; backward filter: x and dy), and never when off.
      */
     @Test
     void blockedInputsAreStagedInOnePass() {
