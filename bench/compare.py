@@ -158,9 +158,18 @@ ROWS = {
 DEFAULT_SETTINGS = {"device": "cpu", "gemm": "auto"}
 
 
+def find_java():
+    """The java of a JDK 25 or later, from tools/jdk25 (the launcher's lookup): the benchmarks are compiled for
+    25, so an older java would fail every one of them with UnsupportedClassVersionError; stop with its line."""
+    found = subprocess.run([os.path.join(os.path.dirname(HERE), "tools", "jdk25")], capture_output=True, text=True)
+    if found.returncode != 0:
+        sys.exit("compare: " + found.stderr.strip())
+    return os.path.join(found.stdout.strip(), "bin", "java")
+
+
 def run_jmh(args):
     """Runs the JMH jar with JSON output; returns its result list."""
-    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if "JAVA_HOME" in os.environ else "java"
+    java = find_java()
     if not os.path.exists(args.jar):
         sys.exit(f"compare: {args.jar} missing: build it first (mvn -q -o -f bench/pom.xml package)")
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:

@@ -8,7 +8,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+JAVA_HOME=$(tools/jdk25)
+export JAVA_HOME
 build=target out=dist/gpu skip_build=0
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -18,6 +18,20 @@ public final class Backends {
     }
 
     /**
+     * Whether {@code p} can run here with {@code option}. A program that embeds jmoco may leave a backend's
+     * binding (JCuda, JOCL) off its class path: that backend is then unavailable, saying which class is
+     * missing, and the others still run.
+     */
+    public static BackendProvider.Availability availability(BackendProvider p, String option) {
+        try {
+            return p.availability(option);
+        } catch (NoClassDefFoundError e) {
+            return BackendProvider.Availability.no("its binding is not on the class path (" + e.getMessage()
+                    .replace('/', '.') + " missing)");
+        }
+    }
+
+    /**
      * Creates the backend named by a {@code --device} value: "auto", "cpu", or "name[:option]".
      *
      * @throws IllegalArgumentException naming the known backends if none matches, or saying why the named
@@ -29,12 +43,12 @@ public final class Backends {
         List<BackendProvider> providers = providers();
         if (name.equals("auto")) {
             for (BackendProvider p : providers)
-                if (p.availability().available()) return p.create(option);
+                if (availability(p, "").available()) return p.create(option);
             throw new IllegalStateException("no backend can run here");
         }
         for (BackendProvider p : providers) {
             if (!p.name().equals(name)) continue;
-            BackendProvider.Availability a = p.availability(option);
+            BackendProvider.Availability a = availability(p, option);
             if (!a.available())
                 throw new IllegalArgumentException("device '" + device + "' cannot run here: " + a.reason());
             return p.create(option);

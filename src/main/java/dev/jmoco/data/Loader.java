@@ -41,6 +41,7 @@ public final class Loader implements AutoCloseable {
     private final long seed;
     private final int outH, outW, sampleLength;
     private final ExecutorService pool;
+    private final String threadPrefix;
     private final ThreadLocal<Augmenter> augmenters;
     private final IntConsumer sampleCheck;
     private final ArrayDeque<Batch> free = new ArrayDeque<>();
@@ -62,10 +63,10 @@ public final class Loader implements AutoCloseable {
         this.outW = recipe.outputWidth(data.width());
         this.sampleLength = data.channels() * outH * outW;
         this.augmenters = ThreadLocal.withInitial(() -> new Augmenter(recipe, data));
-        int poolId = POOLS.incrementAndGet();
+        this.threadPrefix = "jmoco-loader-" + POOLS.incrementAndGet() + "-";
         AtomicInteger threadId = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "jmoco-loader-" + poolId + "-" + threadId.incrementAndGet());
+            Thread t = new Thread(r, threadPrefix + threadId.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -125,6 +126,9 @@ public final class Loader implements AutoCloseable {
     public synchronized WaitStats waitStats() {
         return new WaitStats(waitedBatches, waitedNanos, maxWaitNanos);
     }
+
+    /** The name prefix of this loader's threads ("jmoco-loader-P-", P counting loaders in this JVM). */
+    String threadPrefix() { return threadPrefix; }
 
     /** How many batch buffers exist (they are reused; this stops growing once warm). */
     public synchronized int buffersAllocated() { return buffersAllocated; }

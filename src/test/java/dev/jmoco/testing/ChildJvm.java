@@ -18,10 +18,14 @@ public final class ChildJvm {
     private final List<String> jvmOptions = new ArrayList<>();
     private final Map<String, String> environment = new java.util.LinkedHashMap<>();
     private final List<String> wrapper = new ArrayList<>();
+    private String classPath = System.getProperty("java.class.path");
 
     public ChildJvm option(String option) { jvmOptions.add(option); return this; }
 
     public ChildJvm env(String name, String value) { environment.put(name, value); return this; }
+
+    /** The child's class path (default: this JVM's). */
+    public ChildJvm classPath(String classPath) { this.classPath = classPath; return this; }
 
     /** A command that runs the JVM's command line (its arguments follow), e.g. to change its mount namespace. */
     public ChildJvm wrapper(String... command) { wrapper.addAll(List.of(command)); return this; }
@@ -34,7 +38,7 @@ public final class ChildJvm {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> command = new ArrayList<>(wrapper);
         command.addAll(List.of(java.toString(), "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path")));
+                "--enable-native-access=ALL-UNNAMED", "-cp", classPath));
         command.addAll(jvmOptions);
         command.add(mainClass);
         command.addAll(List.of(args));
