@@ -2,6 +2,7 @@ package dev.jmoco.cli;
 
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Backends;
+import dev.jmoco.data.Normalization;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.nn.Encoder;
 import dev.jmoco.train.EncoderFiles;
@@ -23,13 +24,20 @@ import java.util.concurrent.Callable;
  * {@code jmoco embed}: runs a saved encoder (eval mode) over the float32 tensor {@code images} [N, C, H, W] of a
  * safetensors file and writes {@code features} [N, featureDim] (the backbone's pooled output) and
  * {@code projections} [N, dim] (the head's output, L2-normalised) to another. The images are used as given:
- * normalise them as in training (the data set's mean and std). It never writes over its input, over the
+ * normalised as in training, (x / 255 - mean) / std per channel with the training set's statistics
+ * ({@link Normalization}); images whose values all lie in [0, 1] (plain x / 255) get a one-line warning,
+ * since they give worse features. It never writes over its input, over the
  * checkpoint, or over a file that is not an embedding it wrote before; images larger than
  * {@value #MAX_SIDE} pixels a side are refused before any work.
  */
 @Command(name = "embed", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Embed images with a trained encoder: reads float32 'images' [N, C, H, W], writes "
-                + "'features' (backbone) and 'projections' (normalised head output).")
+        description = {"Embed images with a trained encoder: reads float32 'images' [N, C, H, W], writes "
+                + "'features' (backbone) and 'projections' (normalised head output).",
+                "The images must be normalised as in training: (x / 255 - mean) / std per channel with the training "
+                        + "set's statistics (fashion-mnist 0.2860 / 0.3530, mnist 0.1307 / 0.3081, cifar10 "
+                        + "0.4914,0.4822,0.4465 / 0.2470,0.2435,0.2616, cifar100 0.5071,0.4865,0.4409 / "
+                        + "0.2673,0.2564,0.2762, image folders ImageNet's 0.485,0.456,0.406 / 0.229,0.224,0.225); "
+                        + "plain x / 255 gives worse features."})
 final class EmbedCommand implements Callable<Integer> {
     /** Images per forward pass, to bound memory on large inputs. */
     private static final int CHUNK = 512;
@@ -43,7 +51,8 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, paramLabel = "FILE",
             description = "A jmoco checkpoint (encoder_q.*) or a torchvision-named state dict.")
     Path checkpoint;
-    @Option(names = "--arch", required = true, paramLabel = "A", description = "small, resnet18, resnet50")
+    @Option(names = "--arch", paramLabel = "A",
+            description = "small, resnet18, resnet50 (default: the one a jmoco checkpoint records).")
     String arch;
     @Option(names = "--input", required = true, paramLabel = "FILE", description = "safetensors with 'images'.")
     Path input;
@@ -65,13 +74,15 @@ final class EmbedCommand implements Callable<Integer> {
         if (shape[2] > MAX_SIDE || shape[3] > MAX_SIDE)
             throw new IllegalArgumentException(input + ": tensor 'images' holds images of " + shape[3] + " x "
                     + shape[2] + " pixels, more than the " + MAX_SIDE + " a side that embed takes: resize them");
+        warnIfUnnormalised(images.data());
+        String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);
         int n = (int) shape[0];  // the reader bounds every tensor to one Java array
         int[] sample = {(int) shape[1], (int) shape[2], (int) shape[3]};
         int length = sample[0] * sample[1] * sample[2];
         float[] features, projections;
         int featureDim, dim;
         try (Backend backend = Backends.create(device)) {
-            Encoder encoder = EncoderFiles.load(checkpoint, arch, backend);
+            Encoder encoder = EncoderFiles.load(checkpoint, family, backend);
             try {
                 if (sample[0] != encoder.architecture().inChannels())
                     throw new IllegalArgumentException(input + ": tensor 'images' has " + sample[0] + " channels, the "
@@ -99,11 +110,20 @@ final class EmbedCommand implements Callable<Integer> {
         Map<String, Safetensors.Tensor> result = new LinkedHashMap<>();
         result.put("features", Safetensors.Tensor.of(features, n, featureDim));
         result.put("projections", Safetensors.Tensor.of(projections, n, dim));
-        Safetensors.write(output, result, Map.of("format", FORMAT, "source", checkpoint.toString(), "arch", arch));
+        Safetensors.write(output, result, Map.of("format", FORMAT, "source", checkpoint.toString(), "arch", family));
         spec.commandLine().getOut().printf("embedded %d images: features [%d, %d], projections [%d, %d] -> %s%n",
                 n, n, featureDim, n, dim, output);
         spec.commandLine().getOut().flush();
         return 0;
+    }
+
+    /** Normalised images have negative values (the mean is subtracted); x / 255 alone has none. */
+    private void warnIfUnnormalised(float[] pixels) {
+        for (float v : pixels) if (v < 0 || v > 1) return;
+        spec.commandLine().getErr().println("jmoco: warning: " + input + ": every value of 'images' lies in [0, 1], "
+                + "as plain x / 255 does: the encoder expects (x / 255 - mean) / std as in training (see --help); "
+                + "features of unnormalised images are worse");
+        spec.commandLine().getErr().flush();
     }
 
     /**

@@ -21,7 +21,8 @@ import java.util.concurrent.Callable;
         description = {"Evaluate a checkpoint's backbone: knn (weighted kNN, k 200, t 0.1) or linear (frozen "
                 + "backbone, linear classifier on standardised features, SGD with a cosine schedule); or pixels "
                 + "(the same kNN on raw pixels, unit-normalised and standardised: the baselines, no checkpoint).",
-                "Prints the test accuracy and writes it as JSON beside the checkpoint (or to --out)."})
+                "Prints the test accuracy and writes it as JSON beside the checkpoint (or to --out; pixels: only to "
+                        + "--out). Progress (encoding passes, linear epochs) goes to stderr."})
 final class EvalCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -58,7 +59,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0", description = "Loader threads (0: one per core).")
     int workers;
     @Option(names = "--out", paramLabel = "FILE", description = "Where to write the JSON result "
-            + "(default: CHECKPOINT-NAME.eval-PROTOCOL.json beside the checkpoint).")
+            + "(default: CHECKPOINT-NAME.eval-PROTOCOL.json beside the checkpoint; pixels: not written).")
     Path out;
 
     @Override
@@ -74,17 +75,21 @@ final class EvalCommand implements Callable<Integer> {
         if (protocol.equals("pixels")) {
             Map<String, Object> result = PixelBaselines.run(dataset, dir, limitTrain, limitTest, knnK, knnT, device,
                     workers);
-            Path file = out != null ? out : Path.of(dataset + ".eval-pixels.json");
-            CheckpointEvaluation.write(file, result);
+            // No checkpoint to write beside: the JSON goes only where --out says, never into the working folder.
+            if (out != null) CheckpointEvaluation.write(out, result);
             stdout.printf(Locale.ROOT, "pixels kNN accuracy %.4f (unit-normalised), %.4f (standardised) on %s test "
-                    + "images of %s; written to %s%n", (Double) result.get("pixels_unit"),
-                    (Double) result.get("pixels_standardised"), result.get("test_images"), dataset, file);
+                    + "images of %s; %s%n", (Double) result.get("pixels_unit"),
+                    (Double) result.get("pixels_standardised"), result.get("test_images"), dataset,
+                    out != null ? "written to " + out : "--out FILE writes it as JSON");
             stdout.flush();
             return 0;
         }
         if (checkpoint == null) throw new IllegalArgumentException("eval " + protocol + " needs --checkpoint FILE");
         Map<String, Object> result = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, limitTrain,
-                limitTest, knnK, knnT, epochs, lr, device, workers).run();
+                limitTest, knnK, knnT, epochs, lr, device, workers).run(line -> {
+                    spec.commandLine().getErr().println("jmoco: eval " + protocol + ": " + line);
+                    spec.commandLine().getErr().flush();
+                });
         Path file = out != null ? out : beside(checkpoint, ".eval-" + protocol + ".json");
         if (Files.exists(file) && Files.isSameFile(file, checkpoint))
             throw new IllegalArgumentException("--out " + file + " is the checkpoint: choose another file");

@@ -16,7 +16,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Evaluates a saved encoder's backbone on a labelled data set, the two ways the MoCo paper does: the kNN
@@ -51,8 +53,11 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
      * Runs the evaluation and returns what the JSON result holds: protocol, accuracy (top-1 on the test
      * split), top-5 for the linear protocol, sizes and settings.
      */
-    public Map<String, Object> run() throws IOException {
-        String family = arch != null ? arch : recordedArch();
+    public Map<String, Object> run() throws IOException { return run(line -> {}); }
+
+    /** {@link #run()}, telling {@code progress} what it does: each encoding pass and each linear epoch, timed. */
+    public Map<String, Object> run(Consumer<String> progress) throws IOException {
+        String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);
         Dataset fullTrain = Datasets.open(dataset, dataDir, "train");
         Dataset train = limit(fullTrain, limitTrain);
         Dataset test = limit(Datasets.openTest(dataset, dataDir, fullTrain), limitTest);
@@ -62,8 +67,8 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
             Encoder encoder = EncoderFiles.load(checkpoint, family, backend);
             try {
                 FeatureExtractor f = Features.backbone(encoder, train.channels(), train.height(), train.width());
-                FeatureSet trainFeatures = Features.collect(train, f, workers);
-                FeatureSet testFeatures = Features.collect(test, f, workers);
+                FeatureSet trainFeatures = encode(train, "training", f, progress);
+                FeatureSet testFeatures = encode(test, "test", f, progress);
                 if (protocol.equals("knn")) {
                     try (KnnMonitor knn = KnnMonitor.build(backend, trainFeatures, train.numClasses(),
                             new KnnMonitor.Settings(knnK, knnT, 0))) {
@@ -74,8 +79,11 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
                 } else {
                     LinearProbe.Settings s = LinearProbe.Settings.mocoDefaults().withEpochs(epochs)
                             .withSchedule(CosineSchedule.perEpoch(lr, epochs)).withStandardize(true);
+                    long start = System.nanoTime();
                     LinearProbe.Result r = LinearProbe.run(backend, trainFeatures, testFeatures, train.numClasses(),
-                            s, null);
+                            s, e -> progress.accept(String.format(Locale.ROOT, "linear probe epoch %d/%d: loss %.4f, "
+                                    + "train accuracy %.4f (%.1f s)", e.epoch() + 1, epochs, e.loss(),
+                                    e.trainAccuracy(), (System.nanoTime() - start) / 1e9)));
                     out.put("accuracy", r.top1());
                     out.put("top5", r.top5().orElse(Double.NaN));
                     out.put("epochs", epochs);
@@ -91,6 +99,15 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
         out.put("train_images", train.size());
         out.put("test_images", test.size());
         return out;
+    }
+
+    private FeatureSet encode(Dataset d, String split, FeatureExtractor f, Consumer<String> progress) {
+        progress.accept("encoding " + d.size() + " " + split + " images...");
+        long start = System.nanoTime();
+        FeatureSet s = Features.collect(d, f, workers);
+        progress.accept(String.format(Locale.ROOT, "encoded %d %s images in %.1f s", d.size(), split,
+                (System.nanoTime() - start) / 1e9));
+        return s;
     }
 
     /** Writes {@code result} as JSON to {@code file}, atomically. */
@@ -110,14 +127,6 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
             if (v != null) out.put(key, v);
         }
         return out;
-    }
-
-    private String recordedArch() throws IOException {
-        String a = Safetensors.readMetadata(checkpoint).get(Checkpoint.CONFIG + "arch");
-        if (a == null)
-            throw new IllegalArgumentException(checkpoint + " records no architecture (not a jmoco checkpoint): "
-                    + "name it with --arch");
-        return a;
     }
 
     private static Dataset limit(Dataset d, int n) { return n > 0 ? d.subset(n) : d; }

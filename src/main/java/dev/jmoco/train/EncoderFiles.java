@@ -53,6 +53,19 @@ public final class EncoderFiles {
     }
 
     /**
+     * The encoder family (small, resnet18, resnet50) a jmoco checkpoint records in its metadata.
+     *
+     * @throws IllegalArgumentException when the file records none (a plain state dict: the family must be named)
+     */
+    public static String recordedFamily(Path checkpoint) throws IOException {
+        String a = Safetensors.readMetadata(checkpoint).get(Checkpoint.CONFIG + "arch");
+        if (a == null)
+            throw new IllegalArgumentException(checkpoint + " records no architecture (not a jmoco checkpoint): "
+                    + "name it with --arch");
+        return a;
+    }
+
+    /**
      * Fills every entry of {@code arena} from {@code tensors}, taking the first of {@code prefixes} + name found.
      *
      * @throws IllegalArgumentException naming the file and the tensor if one is missing or has another shape

@@ -79,6 +79,43 @@ class EmbedCommandTest {
         assertArrayEquals(a.get("projections").data(), b.get("projections").data());
     }
 
+    /** A jmoco checkpoint names its architecture; a plain state dict does not, and then --arch is asked for. */
+    @Test
+    void theArchitectureComesFromAJmocoCheckpoint() throws IOException {
+        Path out = dir.resolve("no-arch.safetensors");
+        CliRun r = CliRun.of("embed", "--checkpoint", checkpoint.toString(), "--input", input.toString(),
+                "--output", out.toString(), "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(embed(checkpoint, "with-arch.safetensors").tensors().get("features").data(),
+                Safetensors.read(out).tensors().get("features").data());
+        Map<String, Safetensors.Tensor> plain = new LinkedHashMap<>();
+        Safetensors.read(checkpoint).tensors().forEach((k, v) -> {
+            if (k.startsWith("encoder_q.")) plain.put(k.substring("encoder_q.".length()), v);
+        });
+        Path stateDict = dir.resolve("plain-no-arch.safetensors");
+        Safetensors.write(stateDict, plain, Map.of());
+        CliRun refused = CliRun.of("embed", "--checkpoint", stateDict.toString(), "--input", input.toString(),
+                "--output", dir.resolve("y.safetensors").toString(), "--device", "cpu");
+        assertEquals(1, refused.code());
+        assertTrue(refused.err().contains("records no architecture") && refused.err().contains("--arch"), refused.err());
+    }
+
+    /** Normalised images (these: Gaussian) embed quietly; images in [0, 1] (plain x / 255) get one warning. */
+    @Test
+    void unnormalisedImagesAreNamedNotSilentlyAccepted() throws IOException {
+        assertTrue(!CliRun.of("embed", "--checkpoint", checkpoint.toString(), "--input", input.toString(), "--output",
+                dir.resolve("quiet.safetensors").toString(), "--device", "cpu").err().contains("warning"));
+        float[] raw = new float[N * 28 * 28];
+        SplittableRandom r = new SplittableRandom(8);
+        for (int i = 0; i < raw.length; i++) raw[i] = r.nextInt(256) / 255f;
+        Path rawInput = dir.resolve("raw.safetensors");
+        Safetensors.write(rawInput, Map.of("images", Safetensors.Tensor.of(raw, N, 1, 28, 28)), Map.of());
+        CliRun run = CliRun.of("embed", "--checkpoint", checkpoint.toString(), "--input", rawInput.toString(),
+                "--output", dir.resolve("raw-out.safetensors").toString(), "--device", "cpu");
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.err().contains("warning") && run.err().contains("lies in [0, 1]"), run.err());
+    }
+
     @Test
     void inputWithoutImagesIsRejected() throws IOException {
         Path wrong = dir.resolve("wrong.safetensors");

@@ -41,6 +41,8 @@ class EvalCommandTest {
         assertEquals(trained, accuracy, 0.0);
         assertEquals(256L, result.get("test_images"));
         assertTrue(r.out().startsWith(String.format(java.util.Locale.ROOT, "knn accuracy %.4f", accuracy)), r.out());
+        assertTrue(r.err().contains("jmoco: eval knn: encoding 256 training images...")
+                && r.err().contains("encoded 256 test images in "), "progress on stderr: " + r.err());
     }
 
     @Test
@@ -53,6 +55,8 @@ class EvalCommandTest {
         assertTrue(top1 > 0.2 && top1 <= 1, "10 classes, chance 0.1: " + top1);
         assertTrue(top5 >= top1 && top5 <= 1, top5 + " vs " + top1);
         assertEquals("small-c1-v2-d128", result.get("architecture"));
+        for (int e = 1; e <= 5; e++)
+            assertTrue(r.err().contains("linear probe epoch " + e + "/5: loss "), "epoch " + e + ": " + r.err());
     }
 
     @Test
@@ -110,5 +114,16 @@ class EvalCommandTest {
                 "--device", "cpu", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("pixels kNN accuracy 1.0000 (unit-normalised), 1.0000 (standardised)"), r.out());
+        // Without --out nothing is written, least of all into the working folder.
+        try (var before = java.nio.file.Files.list(Path.of(""))) {
+            java.util.Set<Path> files = before.collect(java.util.stream.Collectors.toSet());
+            CliRun quiet = CliRun.of("eval", "pixels", "--dataset", "folder", "--data-dir", data.toString(),
+                    "--knn-k", "3", "--device", "cpu");
+            assertEquals(0, quiet.code(), quiet.err());
+            assertTrue(quiet.out().contains("--out FILE writes it as JSON"), quiet.out());
+            try (var after = java.nio.file.Files.list(Path.of(""))) {
+                assertEquals(files, after.collect(java.util.stream.Collectors.toSet()));
+            }
+        }
     }
 }
