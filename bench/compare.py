@@ -180,7 +180,7 @@ def run_jmh(args):
     cmd += [arg for setting in args.param for arg in ("-p", setting)]
     print("compare: " + " ".join(cmd), file=sys.stderr, flush=True)
     # An OpenCL driver (PoCL) replaces the JVM's signal handlers unless the JDK's signal-chaining library is
-    # preloaded (DESIGN.md, Known hazards); JMH's forked JVMs inherit the environment.
+    # preloaded (CONTRIBUTING.md, Known hazards); JMH's forked JVMs inherit the environment.
     env = dict(os.environ)
     jsig = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which(java) or java))), "lib",
                         "libjsig.so")

@@ -9,7 +9,7 @@ Run with Debian's /usr/bin/python3 (python3-torch 1.13, numpy):
 Prints one JSON object {name: milliseconds} on stdout (the median of repeated timings after warm-up) and
 everything else (the set-up, which BLAS and allocator each library really loaded) on stderr.
 
-Fairness (DESIGN.md, Known hazards): Debian's torch links the reference BLAS and glibc's malloc unless told
+Fairness (CONTRIBUTING.md, Known hazards): Debian's torch links the reference BLAS and glibc's malloc unless told
 otherwise, which makes it ~2.5x slower here and proves nothing. So the script re-executes itself with
 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread (OpenBLAS), LD_PRELOAD=libtcmalloc_minimal.so.4,
 OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = --threads, and without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (they pin

@@ -50,7 +50,7 @@ cp "$build"/lib/*.jar "$out/lib/"
 cp "$console" "$out/test/junit-platform-console-standalone.jar"
 cp "bench/$build/benchmarks.jar" "$out/bench/"
 # Natives the GPU machine (Linux x86-64) never loads: other platforms' JOCL libraries, and JCuda's PTX compiler
-# (24 MB; jmoco loads nvcc's fatbin, and that compiler rejects nvcc 13's PTX anyway: DESIGN.md). Twice each:
+# (24 MB; jmoco loads nvcc's fatbin, and that compiler rejects nvcc 13's PTX anyway: CONTRIBUTING.md, Known hazards). Twice each:
 # in lib/ and inside the shaded benchmarks.jar.
 for j in "$out"/lib/jocl-*.jar "$out"/lib/jcuda-natives-*.jar "$out/bench/benchmarks.jar"; do
   drop=$(unzip -Z1 "$j" | grep -E '^lib/.*\.(so|dll|dylib|jnilib)$' | grep -vE 'linux-x86_64\.so$' || true)

@@ -49,7 +49,7 @@ say "bundle: complete ($B; $(head -n 1 "$B/MANIFEST.txt" 2>/dev/null))"
 
 JAVA=$B/runtime/bin/java
 JOPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
-# An OpenCL driver (NVIDIA's ICD may be present) may replace the JVM's signal handlers (DESIGN.md, Known hazards).
+# An OpenCL driver (NVIDIA's ICD may be present) may replace the JVM's signal handlers (CONTRIBUTING.md, Known hazards).
 export LD_PRELOAD="$B/runtime/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"
 # Commands as arrays, not functions: `timeout` runs programs.
 JMOCO=("$JAVA" "${JOPTS[@]}" -XX:MaxRAMPercentage=75 -cp "$B/lib/*" dev.jmoco.cli.Main)

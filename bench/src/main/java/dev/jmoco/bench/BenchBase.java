@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Device ops may only be queued when they return, so every timed method ends with
  * {@link Backend#synchronize()}: the score is the time until the device has finished. An OpenCL driver (PoCL)
  * replaces the JVM's signal handlers; the forked JVM inherits the environment, so run device benchmarks as
- * {@code LD_PRELOAD=$JAVA_HOME/lib/libjsig.so java -jar benchmarks.jar ...} (DESIGN.md, Known hazards).
+ * {@code LD_PRELOAD=$JAVA_HOME/lib/libjsig.so java -jar benchmarks.jar ...} (CONTRIBUTING.md, Known hazards).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -16,7 +16,7 @@ import java.util.SplittableRandom;
  *
  * <p>Runs on every backend named by {@code -p device=cpu,opencl:cpu}: the measured method waits for the device
  * ({@link dev.jmoco.backend.Backend#synchronize}), so a queued GPU launch is not timed as free. An OpenCL
- * device needs the JVM started with {@code LD_PRELOAD=$JAVA_HOME/lib/libjsig.so} (see DESIGN.md).
+ * device needs the JVM started with {@code LD_PRELOAD=$JAVA_HOME/lib/libjsig.so} (see CONTRIBUTING.md, Known hazards).
  */
 public class InfoNceBench extends BenchBase {
     @Param({"256"}) public int n;

@@ -89,7 +89,7 @@ public final class CudaBackend extends KernelBackend {
             call = "cuStreamCreate";
             JCudaDriver.cuStreamCreate(stream, 0);
             // The fatbin holds sm_80 and sm_90 cubins and compute_80 PTX; the driver picks the cubin of this GPU
-            // (JCuda's own PTX JIT is 12.0 and never sees nvcc 13's PTX: DESIGN.md, Known hazards).
+            // (JCuda's own PTX JIT is 12.0 and never sees nvcc 13's PTX: CONTRIBUTING.md, Known hazards).
             call = "cuModuleLoadDataEx(" + fatbin.length + "-byte fatbin)";
             JCudaDriver.cuModuleLoadDataEx(module, Pointer.to(fatbin), 0, new int[0], Pointer.to(new int[0]));
             call = "cuDeviceGetAttribute";

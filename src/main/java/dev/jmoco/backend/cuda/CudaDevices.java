@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * The CUDA driver and devices of this machine, probed once per JVM. Without a driver, loading JCuda's binding
- * throws UnsatisfiedLinkError (libcuda.so.1 missing) and every later touch NoClassDefFoundError (DESIGN.md,
+ * throws UnsatisfiedLinkError (libcuda.so.1 missing) and every later touch NoClassDefFoundError (CONTRIBUTING.md,
  * Known hazards): the first answer is cached and never retried.
  */
 public final class CudaDevices {
