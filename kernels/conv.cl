@@ -70,9 +70,8 @@ KERNEL void conv_flip_filter(int k, int c, int r, int s, const GLOBAL float* RES
  * With accumulate != 0 it adds into y (backward data runs through here as a convolution of dy, see ConvKernels).
  * Launch: local (16, 16), global (16 ceil(N P Q / 64), 16 ceil(K / 64)).
  */
-#define CONV_TILE 64
+/* CONV_TILE (64) and CONV_WG (16), the launch's tile and work-group side, come from KernelGeometry (-D). */
 #define CONV_TK 16
-#define CONV_WG 16
 #define CONV_WORK (CONV_TILE / CONV_WG)
 #define CONV_LD (CONV_TILE + 2)
 

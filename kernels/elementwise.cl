@@ -22,10 +22,8 @@ KERNEL void elem_add_bias(GLOBAL const float* bias, int bias_off, GLOBAL float* 
     if (i < n) y[y_off + i] += bias[bias_off + i % cols];
 }
 
-/* Work-group shape of elem_bias_backward: 32 columns (a warp reads 128 contiguous bytes of a row) by 8 row
-   slices. The host launches (BB_COLS, BB_ROWS) work-groups and must use the same numbers. */
-#define BB_COLS 32
-#define BB_ROWS 8
+/* Work-group shape of elem_bias_backward, BB_COLS x BB_ROWS: 32 columns (a warp reads 128 contiguous bytes of a
+   row) by 8 row slices. The host launches (BB_COLS, BB_ROWS) work-groups; both sizes come from KernelGeometry (-D). */
 
 /*
  * Column sums of a [rows, cols] matrix dy, one chunk of rows_per_chunk rows per work-group row:

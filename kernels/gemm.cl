@@ -33,12 +33,9 @@
  * transA and transB are the same for every work-item, so these branches never diverge.
  */
 
-/* Tile of C owned by one work-group (rows and columns). */
-#define GEMM_TILE 64
-/* Depth (k) of the tiles staged in local memory per step. */
-#define GEMM_TK 16
-/* Work-items per dimension of a work-group; each computes GEMM_TILE / GEMM_WG = 4 rows and 4 columns. */
-#define GEMM_WG 16
+/* From KernelGeometry (-D, shared with the host): GEMM_TILE (64), the tile of C owned by one work-group (rows and
+   columns); GEMM_TK (16), the depth (k) of the tiles staged in local memory per step; GEMM_WG (16), work-items
+   per dimension of a work-group; each computes GEMM_TILE / GEMM_WG = 4 rows and 4 columns. */
 #define GEMM_WORK (GEMM_TILE / GEMM_WG)
 /*
  * Row length of the local tiles: 64 + 2. Stores into a tile from a row-major source walk GEMM_TK = 16

@@ -14,6 +14,13 @@
 #ifndef JMOCO_H
 #define JMOCO_H
 
+/* The sizes kernels share with their launchers (GEMM_TILE, BN_WG, ...) are defined once, in Java, and passed
+   as -D options (kernels/README.md, "Kernel geometry"); without them the kernels would not compile anyway, this
+   says why. */
+#ifndef JMOCO_GEOMETRY
+#error "kernel geometry missing: compile with the -D options of dev.jmoco.backend.kernel.KernelGeometry"
+#endif
+
 #if defined(__CUDACC__)
 
 /* extern "C": the host looks kernels up by their plain name (cuModuleGetFunction), as OpenCL does. */

@@ -9,8 +9,9 @@
 
 // ---- shared: per-row (loss, rank) -> stats ---------------------------------------------------------------
 
-// Threads of losses_stats (its only work-group); a power of two for the tree reduction.
-#define LOSSES_STATS_THREADS 256
+// LOSSES_STATS_THREADS (256): threads of losses_stats (its only work-group); a power of two for the tree
+// reduction. It and the other sizes this file shares with the host (XENT_MAX_THREADS, INFONCE_THREADS, _ROWS,
+// _KEYS, _COLS, _MAX_CHUNKS, _COMBINE_THREADS, _ROWS_THREADS) come from KernelGeometry as -D options.
 
 // rowStats holds the loss of row r at [r] and its rank at [rows + r]. One work-group of LOSSES_STATS_THREADS
 // threads: each sums a strided share of the rows, then a tree reduction in local memory. Writes
@@ -47,8 +48,8 @@ KERNEL void losses_stats(GLOBAL const float* rowStats, int rowStats_off, int row
 
 // ---- softmax cross-entropy ---------------------------------------------------------------------------------
 
-// Largest work-group of softmax_xent_rows (the host passes a power of two up to this, matched to cols).
-#define XENT_MAX_THREADS 256
+// XENT_MAX_THREADS (256, -D): largest work-group of softmax_xent_rows (the host passes a power of two up to
+// this, matched to cols).
 
 // One work-group per row; its threads stride over the columns (coalesced) and meet in local-memory tree
 // reductions. Three sweeps over the row: (1) max and rank, (2) sum of exp(x - max), (3) the gradient
@@ -129,28 +130,24 @@ KERNEL void softmax_xent_rows(GLOBAL const float* logits, int logits_off, GLOBAL
 // merges the chunks of one row (rescaling each to the common max) and writes dq, dk and the row's loss and
 // rank; losses_stats reduces those into stats.
 
-// infonce_partial's work-group: 32 x 8 threads (tx, ty). On NVIDIA a warp is one ty, so the values of a row
-// that all its threads need (queries, weights) are broadcast reads, and the tx-indexed ones are consecutive
-// addresses (no bank conflicts).
+// infonce_partial's work-group: INFONCE_THREADS = 32 x 8 threads (tx, ty; 256, -D). On NVIDIA a warp is one ty,
+// so the values of a row that all its threads need (queries, weights) are broadcast reads, and the tx-indexed
+// ones are consecutive addresses (no bank conflicts).
 #define INFONCE_TX 32
-#define INFONCE_THREADS 256
-// Rows of q per work-group: 4 per thread (ty 4 + a).
-#define INFONCE_ROWS 32
-// Queue keys per tile: the tile's 32 x 128 logits are 16 per thread (4 rows x keys tx + 32 b).
-#define INFONCE_KEYS 128
-// Columns of the accumulator per work-group, held in registers: 16 per thread (4 rows x columns tx + 32 b).
-// Wider rows are cut into panels of 128 columns, each a work-group of its own that recomputes the logits
-// (only panel 0 writes the softmax state); MoCo's c = 128 is one panel.
-#define INFONCE_COLS 128
+// INFONCE_ROWS (32, -D): rows of q per work-group: 4 per thread (ty 4 + a).
+// INFONCE_KEYS (128, -D): queue keys per tile: the tile's 32 x 128 logits are 16 per thread (4 rows x keys
+// tx + 32 b).
+// INFONCE_COLS (128, -D): columns of the accumulator per work-group, held in registers: 16 per thread (4 rows x
+// columns tx + 32 b). Wider rows are cut into panels of 128 columns, each a work-group of its own that
+// recomputes the logits (only panel 0 writes the softmax state); MoCo's c = 128 is one panel.
 // Feature columns per staged slice of q and of a tile's keys for the logits (any c streams through local
 // memory slice by slice; the +1 paddings keep column reads free of bank conflicts).
 #define INFONCE_SLICE 16
 // Keys per staged block of the accumulator update.
 #define INFONCE_SUB 16
-// Chunks of the queue per row, at most (infonce_combine stages one weight per chunk in local memory).
-#define INFONCE_MAX_CHUNKS 256
-// Threads of infonce_combine (one work-group per row of q, striding over its c columns).
-#define INFONCE_COMBINE_THREADS 128
+// INFONCE_MAX_CHUNKS (256, -D): chunks of the queue per row, at most (infonce_combine stages one weight per
+// chunk in local memory). INFONCE_COMBINE_THREADS (128, -D): threads of infonce_combine (one work-group per
+// row of q, striding over its c columns).
 
 // Element (row, col) of a row-major matrix with row stride c, or 0 past `limit` rows or c columns: tiles are
 // zero-padded so that the products below need no bounds checks.
@@ -356,10 +353,9 @@ KERNEL void infonce_combine(GLOBAL const float* q, int q_off, GLOBAL const float
 //   (3) GEMM   dq += neg . queue                      (the negatives' part of dq)
 // then losses_stats. The kernel reads the row twice (max and sum, then the gradient) and writes it once.
 
-// Work-items of infonce_rows (a power of two for block_sum/block_max; InfoNceRows.THREADS). 1024, the most a
-// CUDA block holds: MoCo's 256 rows then fill an H100's 132 SMs (2 blocks of 1024 each) in one wave, with
+// INFONCE_ROWS_THREADS (-D): work-items of infonce_rows (a power of two for block_sum/block_max). 1024, the most
+// a CUDA block holds: MoCo's 256 rows then fill an H100's 132 SMs (2 blocks of 1024 each) in one wave, with
 // twice the loads in flight of 512-thread groups, for a kernel that only streams memory.
-#define INFONCE_ROWS_THREADS 1024
 
 // One step of the online softmax over a raw dot d: (m, s) is the running max of the logits d/t and the
 // running sum of exp(logit - m) (rescaled when m grows); cnt counts the dots >= the positive's (the rank).

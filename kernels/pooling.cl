@@ -5,8 +5,8 @@
  * image of one channel of one sample.
  */
 
-/* Threads of an average-pool work-group (a power of two, for the tree); the host launches exactly this many. */
-#define POOL_WG 256
+/* POOL_WG (256, from KernelGeometry as -D): threads of an average-pool work-group (a power of two, for the tree);
+   the host launches exactly this many. */
 
 /*
  * One work-item per output value, consecutive items along a row of the output (their window loads are

@@ -2,8 +2,8 @@
 
 /* Row-wise ops on [rows, cols] matrices: L2 normalisation, gather and scatter by index (see Backend, CpuRows). */
 
-/* Largest work-group of the row reductions; the host launches a power of two up to this (near cols). */
-#define ROWS_WG 256
+/* ROWS_WG (256, from KernelGeometry as -D): largest work-group of the row reductions; the host launches a power
+   of two up to this (near cols). */
 /* As torch.nn.functional.normalize: norms below this divide by it instead. */
 #define ROWS_NORM_FLOOR 1e-12f
 

@@ -43,10 +43,8 @@
  */
 #include <mma.h>
 
-/* Tile of C per block (rows and columns), depth of the k step, threads per block. */
-#define GEMM_TF32_TILE 64
-#define GEMM_TF32_TK 16
-#define GEMM_TF32_THREADS 128
+/* GEMM_TF32_TILE (64), GEMM_TF32_TK (16), GEMM_TF32_THREADS (128): tile of C per block (rows and columns), depth
+   of the k step, threads per block; shared with the host (Tf32Gemm), so passed by nvcc -D from KernelGeometry. */
 /* Row lengths (floats) of the shared tiles: k-contiguous operand tiles, and the staging tile of C (see above). */
 #define GEMM_TF32_LDK (GEMM_TF32_TK + 4)
 #define GEMM_TF32_LDC (GEMM_TF32_TILE + 4)

@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cuda;
 
 import dev.jmoco.backend.kernel.DeviceBuffer;
+import dev.jmoco.backend.kernel.KernelGeometry;
 import dev.jmoco.backend.kernel.KernelRuntime;
 
 /**
@@ -17,8 +18,9 @@ import dev.jmoco.backend.kernel.KernelRuntime;
  * backward dq [256, 128] (k = 65536) has 8 tiles: unsplit, it would run on 8 SMs.
  */
 final class Tf32Gemm {
-    /** Tile of C per block, depth of the kernel's k step, threads per block (constants of gemm_tf32.cu). */
-    static final int TILE = 64, TILE_K = 16, THREADS = 128;
+    /** Tile of C per block, depth of the kernel's k step, threads per block (gemm_tf32.cu; defined in KernelGeometry). */
+    static final int TILE = KernelGeometry.GEMM_TF32_TILE, TILE_K = KernelGeometry.GEMM_TF32_TK,
+            THREADS = KernelGeometry.GEMM_TF32_THREADS;
     static final String KERNEL = "gemm_tf32_tiled", REDUCE = "gemm_splitk_reduce";
     /** Blocks per SM below which k is split, and the shortest slice: GemmKernels' values, for the same reasons. */
     static final int GROUPS_PER_UNIT = 4, MIN_SLICE = 256;

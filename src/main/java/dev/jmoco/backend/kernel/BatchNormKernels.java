@@ -10,9 +10,9 @@ import dev.jmoco.backend.BatchNormShape;
  */
 public final class BatchNormKernels {
     /** Threads of a plane reduction work-group; BN_WG in batchnorm.cl. */
-    private static final int PLANE_THREADS = 256;
+    private static final int PLANE_THREADS = KernelGeometry.BN_WG;
     /** Channels x rows of a rows (hw = 1) reduction work-group; BN_TILE_C, BN_TILE_R in batchnorm.cl. */
-    private static final int TILE_C = 32, TILE_R = 8;
+    private static final int TILE_C = KernelGeometry.BN_TILE_C, TILE_R = KernelGeometry.BN_TILE_R;
     /** Work-groups a reduction aims for: a few per compute unit of a large GPU (132 SMs on an H100). */
     private static final int TARGET_GROUPS = 1024;
     /** Values per thread a chunk holds at least, so its fixed cost (two tree reductions) stays small. */

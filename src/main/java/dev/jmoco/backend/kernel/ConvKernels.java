@@ -32,7 +32,9 @@ public final class ConvKernels {
     /** Work-group size of the element-wise lowering kernels. */
     private static final int LOCAL = 256;
     /** Work-items per side of the 64 x 64 output tile of the implicit-GEMM kernels (as in gemm_tiled). */
-    private static final int GROUP_SIDE = 16;
+    private static final int GROUP_SIDE = KernelGeometry.CONV_WG;
+    /** That output tile's side (conv.cl). */
+    private static final int TILE = KernelGeometry.CONV_TILE;
 
     private final KernelRuntime rt;
     private final GemmKernels gemm;
@@ -68,7 +70,7 @@ public final class ConvKernels {
     public void backwardFilter(ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw) {
         int pixels = Math.toIntExact((long) s.n() * s.p() * s.q()), crs = Math.toIntExact(s.filterSize() / s.k());
         Math.toIntExact(Math.max(s.inputSize(), s.outputSize())); // the kernel indexes x and dy with int
-        int slice = gemm.sliceLength(GemmKernels.tiles(s.k()) * GemmKernels.tiles(crs), pixels, s.filterSize());
+        int slice = gemm.sliceLength(tiles(s.k()) * tiles(crs), pixels, s.filterSize());
         if (slice == pixels) { // one slice adds straight into dw
             filterGradient(s, x, dy, slice, 1, true, dw);
             return;
@@ -87,7 +89,7 @@ public final class ConvKernels {
         rt.launch("conv_bwd_filter_implicit").arg(s.n()).arg(s.c()).arg(s.h()).arg(s.w()).arg(s.k()).arg(s.r())
                 .arg(s.s()).arg(s.p()).arg(s.q()).arg(s.stride()).arg(s.pad()).arg(x).arg(dy).arg(slice)
                 .arg(accumulate ? 1 : 0).arg(out)
-                .run(GemmKernels.tiles(crs) * GROUP_SIDE, GemmKernels.tiles(s.k()) * slices * GROUP_SIDE,
+                .run(tiles(crs) * GROUP_SIDE, tiles(s.k()) * slices * GROUP_SIDE,
                         GROUP_SIDE, GROUP_SIDE);
     }
 
@@ -97,7 +99,7 @@ public final class ConvKernels {
         Math.toIntExact(Math.max(s.inputSize(), s.outputSize())); // the kernel indexes x and y with int
         rt.launch("conv_fwd_implicit").arg(s.n()).arg(s.c()).arg(s.h()).arg(s.w()).arg(s.k()).arg(s.r()).arg(s.s())
                 .arg(s.p()).arg(s.q()).arg(s.stride()).arg(s.pad()).arg(x).arg(w).arg(accumulate ? 1 : 0).arg(y)
-                .run(GemmKernels.tiles(cols) * GROUP_SIDE, GemmKernels.tiles(s.k()) * GROUP_SIDE,
+                .run(tiles(cols) * GROUP_SIDE, tiles(s.k()) * GROUP_SIDE,
                         GROUP_SIDE, GROUP_SIDE);
     }
 
@@ -117,6 +119,9 @@ public final class ConvKernels {
     private static boolean isTransposable(ConvShape s) {
         return s.stride() == 1 && s.r() == s.s() && s.pad() <= s.r() - 1;
     }
+
+    /** Output tiles of the implicit-GEMM kernels along a dimension of {@code size}. */
+    private static long tiles(long size) { return (size + TILE - 1) / TILE; }
 
     private static ConvShape transposed(ConvShape s) {
         return new ConvShape(s.n(), s.k(), s.p(), s.q(), s.c(), s.r(), s.s(), 1, s.r() - 1 - s.pad());

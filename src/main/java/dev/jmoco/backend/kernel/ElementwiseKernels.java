@@ -5,7 +5,7 @@ public final class ElementwiseKernels {
     /** Work-group size of the one-element-per-work-item kernels: a multiple of every vendor's warp width. */
     static final int GROUP = 256;
     /** elem_bias_backward's work-group shape (BB_COLS x BB_ROWS in the kernel). */
-    private static final int BB_COLS = 32, BB_ROWS = 8;
+    private static final int BB_COLS = KernelGeometry.BB_COLS, BB_ROWS = KernelGeometry.BB_ROWS;
     /** Rows summed per work-group in biasBackward's first pass: 16 per work-item, enough to amortise it. */
     private static final int ROWS_PER_CHUNK = 128;
 

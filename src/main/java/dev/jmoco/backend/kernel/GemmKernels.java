@@ -18,8 +18,9 @@ package dev.jmoco.backend.kernel;
  * units). PoCL is the test bed; the kernel's targets are GPUs.
  */
 public final class GemmKernels {
-    /** Tile of C per work-group, and work-items per tile side (constants of kernels/gemm.cl). */
-    private static final int TILE = 64, GROUP_SIDE = 16, TILE_K = 16;
+    /** Tile of C per work-group, work-items per tile side, k step (gemm.cl; defined in KernelGeometry). */
+    private static final int TILE = KernelGeometry.GEMM_TILE, GROUP_SIDE = KernelGeometry.GEMM_WG,
+            TILE_K = KernelGeometry.GEMM_TK;
     /** Work-group side of the naive kernel (64 work-items: allowed everywhere). */
     private static final int NAIVE_SIDE = 8;
     /** Work-groups per compute unit below which k is split: enough to hide latency on a GPU. */

@@ -11,13 +11,13 @@ package dev.jmoco.backend.kernel;
  * blocks x 128 chunks of 512 keys); more chunks would only grow the partial state the combine step reads back.
  */
 final class InfoNceKernels {
-    // Must match the #defines of the same names (INFONCE_...) in kernels/losses.cl.
-    private static final int THREADS = 256;
-    private static final int ROWS = 32;
-    private static final int KEYS = 128;
-    private static final int COLS = 128;
-    private static final int MAX_CHUNKS = 256;
-    private static final int COMBINE_THREADS = 128;
+    // INFONCE_... of kernels/losses.cl, defined in KernelGeometry.
+    private static final int THREADS = KernelGeometry.INFONCE_THREADS;
+    private static final int ROWS = KernelGeometry.INFONCE_ROWS;
+    private static final int KEYS = KernelGeometry.INFONCE_KEYS;
+    private static final int COLS = KernelGeometry.INFONCE_COLS;
+    private static final int MAX_CHUNKS = KernelGeometry.INFONCE_MAX_CHUNKS;
+    private static final int COMBINE_THREADS = KernelGeometry.INFONCE_COMBINE_THREADS;
     /** Local memory infonce_partial declares, in bytes (with room for the compiler's own). */
     private static final long LOCAL_BYTES = 32 * 1024;
     /** Work-groups of infonce_partial to aim for, per compute unit. */

@@ -34,7 +34,7 @@ public final class InfoNceRows {
     }
 
     /** Work-group size of infonce_rows (INFONCE_ROWS_THREADS in losses.cl). */
-    static final int THREADS = 1024;
+    static final int THREADS = KernelGeometry.INFONCE_ROWS_THREADS;
     /**
      * The largest logits matrix this route allocates, in floats (256 MiB): MoCo's n = 256, K = 65536 needs
      * 64 MiB, and up to n = 1024 at that K fits. Past it the fused route, which needs no such buffer, is the

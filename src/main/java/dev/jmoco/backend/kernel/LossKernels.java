@@ -8,9 +8,9 @@ package dev.jmoco.backend.kernel;
  */
 public final class LossKernels {
     /** Work-group size of losses_stats (LOSSES_STATS_THREADS in losses.cl). */
-    private static final int STATS_THREADS = 256;
+    private static final int STATS_THREADS = KernelGeometry.LOSSES_STATS_THREADS;
     /** Largest work-group of softmax_xent_rows (XENT_MAX_THREADS in losses.cl); must be a power of two. */
-    private static final int XENT_MAX_THREADS = 256;
+    private static final int XENT_MAX_THREADS = KernelGeometry.XENT_MAX_THREADS;
 
     private final KernelRuntime rt;
     private final InfoNceKernels infoNce;

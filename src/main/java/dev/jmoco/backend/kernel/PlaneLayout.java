@@ -8,7 +8,7 @@ package dev.jmoco.backend.kernel;
  */
 final class PlaneLayout {
     /** Threads of a work-group (POOL_WG in pooling.cl: the average pool's local sums hold one per thread). */
-    static final int THREADS = 256;
+    static final int THREADS = KernelGeometry.POOL_WG;
 
     /**
      * Work-groups along the planes at most: CUDA's limit on a grid's height, kept here too so both backends walk

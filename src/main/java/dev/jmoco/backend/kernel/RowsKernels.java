@@ -13,7 +13,7 @@ import java.util.Arrays;
  */
 public final class RowsKernels {
     /** Largest work-group of the row reductions; ROWS_WG in rows.cl. */
-    private static final int MAX_ROW_THREADS = 256;
+    private static final int MAX_ROW_THREADS = KernelGeometry.ROWS_WG;
     /** Work-group size of the elementwise kernels. */
     private static final int LOCAL = 256;
 

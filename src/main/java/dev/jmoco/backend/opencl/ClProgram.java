@@ -1,5 +1,6 @@
 package dev.jmoco.backend.opencl;
 
+import dev.jmoco.backend.kernel.KernelGeometry;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -17,8 +18,11 @@ import java.util.Map;
  * launch would cost a driver call and leak unless released).
  */
 final class ClProgram implements AutoCloseable {
-    /** OpenCL C 1.2: what every GPU vendor's driver compiles; keeps 2.0-only features out of the kernels. */
-    private static final String OPTIONS = "-cl-std=CL1.2";
+    /**
+     * OpenCL C 1.2: what every GPU vendor's driver compiles; keeps 2.0-only features out of the kernels. Then the
+     * launch geometry the host shares with the kernels, defined once in KernelGeometry.
+     */
+    private static final String OPTIONS = "-cl-std=CL1.2 " + KernelGeometry.defines();
 
     private final cl_program program;
     private final Map<String, cl_kernel> kernels = new HashMap<>();

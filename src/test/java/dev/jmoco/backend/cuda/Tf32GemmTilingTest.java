@@ -1,5 +1,6 @@
 package dev.jmoco.backend.cuda;
 
+import dev.jmoco.backend.kernel.KernelGeometry;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -126,7 +127,9 @@ class Tf32GemmTilingTest {
      * float array per buffer with a view offset, as the kernel gets (pointer, offset).
      */
     static final class Emulation {
-        static final int GEMM_TF32_TILE = 64, GEMM_TF32_TK = 16, GEMM_TF32_THREADS = 128;
+        // The kernel gets these three by -D from KernelGeometry, as the build's nvcc passes them.
+        static final int GEMM_TF32_TILE = KernelGeometry.GEMM_TF32_TILE, GEMM_TF32_TK = KernelGeometry.GEMM_TF32_TK,
+                GEMM_TF32_THREADS = KernelGeometry.GEMM_TF32_THREADS;
         static final int GEMM_TF32_LDK = GEMM_TF32_TK + 4, GEMM_TF32_LDC = GEMM_TF32_TILE + 4;
         static final int GEMM_TF32_WARP_TILE = 32, GEMM_TF32_FRAG = 16, GEMM_TF32_FRAG_K = 8;
 

@@ -2,6 +2,7 @@ package dev.jmoco.backend.opencl;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends;
+import dev.jmoco.backend.kernel.KernelGeometry;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,6 +15,7 @@ import java.util.Random;
 
 import static dev.jmoco.backend.conformance.ConformanceBackends.uniform;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The portability header's own tests (kernels/jmoco.h; the pitfall CLBlast's opencl_to_cuda.h shows: a header
@@ -158,6 +160,26 @@ class PortabilityHeaderTest {
                     .arg(index.length - 2).run(index.length - 2, 64));
         }
         assertArrayEquals(new float[] {104, 100, 107, 101, 103}, out);
+    }
+
+    /**
+     * Every KernelGeometry constant reaches the OpenCL compiler as the macro of its name, through ClProgram's
+     * options: a kernel generated from the names writes each macro's value, compared with the launchers' value.
+     */
+    @Test
+    void geometryMacrosHaveTheLaunchersValues() {
+        List<String> names = List.copyOf(KernelGeometry.values().keySet());
+        StringBuilder src = new StringBuilder(ClKernelSources.program("dev/jmoco/kerneltest/", List.of()))
+                .append("KERNEL void geometry_report(GLOBAL float* out, int out_off) {\n");
+        for (int i = 0; i < names.size(); i++)
+            src.append("    out[out_off + ").append(i).append("] = (float) ").append(names.get(i)).append(";\n");
+        float[] out;
+        try (ClProgram p = cl.buildProgram(src.append("}\n").toString())) {
+            out = run(names.size(), 1, o -> new ClLaunch(cl.queue(), p.kernel("geometry_report"), "geometry_report")
+                    .arg(o).run(1, 1));
+        }
+        for (int i = 0; i < names.size(); i++)
+            assertEquals((float) KernelGeometry.values().get(names.get(i)), out[i], names.get(i));
     }
 
     /** Runs {@code kernel} on a view of {@code size} floats at {@code offset} into a NaN-filled root; returns the view. */
