@@ -22,7 +22,6 @@ import dev.jmoco.moco.LossOutOfRangeException;
 import dev.jmoco.moco.Mechanism;
 import dev.jmoco.moco.MemoryBank;
 import dev.jmoco.moco.MemoryBankStep;
-import dev.jmoco.moco.MocoConfig;
 import dev.jmoco.moco.MocoStep;
 import dev.jmoco.nn.Architecture;
 import dev.jmoco.nn.Encoder;
@@ -124,7 +123,8 @@ public final class Trainer implements AutoCloseable {
             case "imagenet" -> Stem.IMAGENET;
             default -> Math.max(train.height(), train.width()) <= 64 ? Stem.CIFAR : Stem.IMAGENET;
         };
-        this.architecture = Encoders.create(config.arch(), stem, train.channels(), config.head(), config.dim());
+        this.architecture = Encoders.create(config.arch(), stem, train.channels(), config.head(), config.dim(),
+                config.decay());
         this.backend = Backends.create(config.device());
         ParameterArena q = null, k = null;
         Sgd s = null;
@@ -141,7 +141,7 @@ public final class Trainer implements AutoCloseable {
             s = new Sgd(q, (float) config.scaledLr(), (float) config.sgdMomentum(), (float) config.weightDecay());
             Encoder fq = architecture.bind(q), fk = k == null ? null : architecture.bind(k);
             ParameterArena queryArena = q;
-            c = ContrastiveStep.create(mocoConfig(), (params, images, groups) ->
+            c = ContrastiveStep.create(config.mocoConfig(config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0), (params, images, groups) ->
                     (params == queryArena ? fq : fk).forward(images, Mode.train(groups)), q, k, s);
             AugmentationRecipe recipe = recipe(config);
             Loader.Builder lb = Loader.builder(train).training(recipe, config.seed()).batchSize(config.batch());
@@ -574,13 +574,6 @@ public final class Trainer implements AutoCloseable {
         if (config.outDir() == null) return;
         metrics = MetricsLog.open(config.outDir(), previousMetrics, globalStep(), history);
         if (!history.isEmpty()) writeSummaryAndCurves();
-    }
-
-    private MocoConfig mocoConfig() {
-        return MocoConfig.builder().mechanism(config.mechanism()).dim(config.dim()).queueSize(config.queue())
-                .temperature(config.temperature()).momentum(config.momentum()).bnSplits(config.bnSplits())
-                .symmetric(config.symmetric()).bankSize(config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0)
-                .seed(config.seed()).build();
     }
 
     /** The configured recipe at the images' own size, with the overrides applied. */
