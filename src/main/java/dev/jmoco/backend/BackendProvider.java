@@ -1,5 +1,7 @@
 package dev.jmoco.backend;
 
+import java.util.List;
+
 /**
  * A backend implementation as found through {@link java.util.ServiceLoader}. Each provider answers whether
  * it can run on this machine before it is chosen; the default is the available provider of highest rank.
@@ -20,6 +22,12 @@ public interface BackendProvider {
      * empty. Must be cheap and must not throw. By default the option does not change the answer.
      */
     default Availability availability(String option) { return availability(); }
+
+    /**
+     * What this backend finds on this machine, for {@code jmoco devices}: lines on its devices, driver and
+     * libraries (or why there are none). Empty by default. Must not throw.
+     */
+    default List<String> describe() { return List.of(); }
 
     /**
      * Creates a backend. {@code option} is the part after the colon in {@code --device name:option}

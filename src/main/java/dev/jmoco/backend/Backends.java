@@ -31,6 +31,15 @@ public final class Backends {
         }
     }
 
+    /** What {@code p} says about itself ({@link BackendProvider#describe}); nothing when its binding is missing. */
+    public static List<String> describe(BackendProvider p) {
+        try {
+            return p.describe();
+        } catch (NoClassDefFoundError e) {
+            return List.of();
+        }
+    }
+
     /**
      * Creates the backend named by a {@code --device} value: "auto", "cpu", or "name[:option]".
      *

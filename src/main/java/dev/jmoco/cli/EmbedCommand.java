@@ -7,6 +7,7 @@ import dev.jmoco.io.Safetensors;
 import dev.jmoco.nn.Encoder;
 import dev.jmoco.train.EncoderFiles;
 import dev.jmoco.train.Features;
+import dev.jmoco.train.TrainSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -58,7 +59,8 @@ final class EmbedCommand implements Callable<Integer> {
     Path input;
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "safetensors to write.")
     Path output;
-    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = Main.DEVICE_HELP)
+    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = {TrainSettings.DEVICE_HELP_1,
+            TrainSettings.DEVICE_HELP_2, TrainSettings.DEVICE_HELP_3, "Default: ${DEFAULT-VALUE}."})
     String device;
 
     @Override

@@ -2,7 +2,7 @@ package dev.jmoco.cli;
 
 import dev.jmoco.train.CheckpointEvaluation;
 import dev.jmoco.train.PixelBaselines;
-import dev.jmoco.train.TrainConfig;
+import dev.jmoco.train.TrainSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -19,7 +19,8 @@ import java.util.concurrent.Callable;
 /** {@code jmoco eval knn|linear}: accuracy of a saved backbone on a data set's test split; prints and writes it. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Evaluate a checkpoint's backbone: knn (weighted kNN, k 200, t 0.1) or linear (frozen "
-                + "backbone, linear classifier on standardised features, SGD with a cosine schedule); or pixels "
+                + "backbone, linear classifier on standardised features, SGD with a cosine schedule; --probe paper: "
+                + "MoCo's protocol); or pixels "
                 + "(the same kNN on raw pixels, unit-normalised and standardised: the baselines, no checkpoint).",
                 "Prints the test accuracy and writes it as JSON beside the checkpoint (or to --out; pixels: only to "
                         + "--out). Progress (encoding passes, linear epochs) goes to stderr."})
@@ -54,7 +55,12 @@ final class EvalCommand implements Callable<Integer> {
     int epochs;
     @Option(names = "--lr", paramLabel = "LR", defaultValue = "0.1", description = "Linear: base lr (${DEFAULT-VALUE}).")
     double lr;
-    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = Main.DEVICE_HELP)
+    @Option(names = "--probe", paramLabel = "jmoco|paper", defaultValue = "jmoco", description = {"Linear: jmoco "
+            + "(standardised features, cosine lr from --lr over --epochs) or paper (MoCo's protocol: 100 epochs, "
+            + "lr 30 x0.1 at epochs 60 and 80, raw features; --epochs and --lr unused).", "Default: ${DEFAULT-VALUE}."})
+    String probe;
+    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = {TrainSettings.DEVICE_HELP_1,
+            TrainSettings.DEVICE_HELP_2, TrainSettings.DEVICE_HELP_3, "Default: ${DEFAULT-VALUE}."})
     String device;
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0", description = "Loader threads (0: one per core).")
     int workers;
@@ -70,7 +76,7 @@ final class EvalCommand implements Callable<Integer> {
         Path dir = dataDir != null ? dataDir
                 : dataset.equals(trained.get("dataset")) && trained.containsKey("data_dir")
                         ? Path.of(trained.get("data_dir"))
-                : dataset.equals("fashion-mnist") ? TrainConfig.FASHION_MNIST_DIR : null;
+                : dataset.equals("fashion-mnist") ? TrainSettings.FASHION_MNIST_DIR : null;
         if (dir == null) throw new IllegalArgumentException("--data-dir is required for dataset " + dataset);
         if (protocol.equals("pixels")) {
             Map<String, Object> result = PixelBaselines.run(dataset, dir, limitTrain, limitTest, knnK, knnT, device,
@@ -86,7 +92,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         if (checkpoint == null) throw new IllegalArgumentException("eval " + protocol + " needs --checkpoint FILE");
         Map<String, Object> result = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, limitTrain,
-                limitTest, knnK, knnT, epochs, lr, device, workers).run(line -> {
+                limitTest, knnK, knnT, epochs, lr, probe, device, workers).run(line -> {
                     spec.commandLine().getErr().println("jmoco: eval " + protocol + ": " + line);
                     spec.commandLine().getErr().flush();
                 });

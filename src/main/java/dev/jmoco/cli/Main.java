@@ -20,10 +20,6 @@ import java.nio.file.NotDirectoryException;
         subcommands = {TrainCommand.class, ProfileCommand.class, EvalCommand.class, EmbedCommand.class, DevicesCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
-    /** The help text of every command's {@code --device}. */
-    static final String DEVICE_HELP = "auto (the best that runs here), cpu, opencl, opencl:cpu, "
-            + "cuda[:N][:kernels][:tf32][:portable][:profile]; `jmoco devices` lists what runs here.";
-
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
 

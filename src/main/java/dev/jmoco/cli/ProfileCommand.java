@@ -5,7 +5,6 @@ import dev.jmoco.train.TrainConfig;
 import dev.jmoco.train.Trainer;
 import dev.jmoco.trace.MachinePeaks;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -19,7 +18,7 @@ import java.util.concurrent.Callable;
  * device options; nothing is written but the trace), one table of where a step's time goes against the
  * machine's measured roofline, and a Chrome trace of the last step.
  */
-@Command(name = "profile", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "profile", mixinStandardHelpOptions = true, modelTransformer = TrainOptions.class, sortOptions = false,
         description = {"Where a training step's time goes: per phase and op, calls, ms per step, share, GFLOP/s "
                 + "and GB/s from counted work, and the fraction of the machine's measured roofline; the ops' sum "
                 + "against the step time (the rest is overhead). Writes a Chrome trace of one step (ui.perfetto.dev).",
@@ -27,8 +26,6 @@ import java.util.concurrent.Callable;
 final class ProfileCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
-
-    @Mixin TrainOptions options;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "5", description = "Steps measured (${DEFAULT-VALUE}).")
     int steps;
@@ -43,9 +40,9 @@ final class ProfileCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (steps < 1 || warmup < 0)
             throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0, got " + steps + " and " + warmup);
-        options.requireDataDir();
+        TrainOptions.requireDataDir(spec);
         TrainConfig.Builder b = TrainConfig.builder();
-        options.apply(b);
+        TrainOptions.apply(spec, b);
         // no output folder, no kNN; enough epochs that the schedule barely moves over the measured steps
         TrainConfig config = b.outDir(null).knnEvery(0).epochs(1000).warmupEpochs(0).build();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();

@@ -4,7 +4,6 @@ import dev.jmoco.train.EpochResult;
 import dev.jmoco.train.TrainConfig;
 import dev.jmoco.train.Trainer;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -19,16 +18,13 @@ import java.util.concurrent.Callable;
  * {@link TrainConfig}'s Fashion-MNIST defaults, a resumed one from the settings saved in its checkpoint, and
  * the options given on the command line replace those.
  */
-@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "train", mixinStandardHelpOptions = true, modelTransformer = TrainOptions.class, sortOptions = false,
         description = {"Pre-train an encoder with MoCo (or the end-to-end / memory-bank baselines).",
-                "Defaults: Fashion-MNIST from " + "/usr/share/datasets/fashion-mnist" + ", small CNN, 10 epochs, "
-                        + "batch 256, K 4096, m 0.99, t 0.2, lr 0.06 cosine, wd 5e-4, 8 BN splits, aug v2 (no blur).",
+                "Defaults: the Fashion-MNIST recipe for the small CNN (each option's default is in its help).",
                 "Writes checkpoint.safetensors/.json (each epoch), metrics.csv, summary.json and curves.png to --out."})
 final class TrainCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
-
-    @Mixin TrainOptions options;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default runs/DATASET-ARCH; "
             + "with --resume: the resumed folder).")
@@ -41,9 +37,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (resume == null) options.requireDataDir();
+        if (resume == null) TrainOptions.requireDataDir(spec);
         TrainConfig.Builder b = resume != null ? Trainer.savedConfig(resume).toBuilder() : TrainConfig.builder();
-        options.apply(b);
+        TrainOptions.apply(spec, b);
         TrainConfig probe = b.build();
         Path outDir = out != null ? out : resume != null ? resume : Path.of("runs", probe.dataset() + "-" + probe.arch());
         TrainConfig config = b.outDir(outDir).build();

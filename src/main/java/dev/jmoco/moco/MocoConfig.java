@@ -1,7 +1,8 @@
 package dev.jmoco.moco;
 
 /**
- * The settings of a contrastive training step. Defaults follow the MoCo CIFAR-10 demo where it has them.
+ * The settings of a contrastive training step. It has no defaults: a training run takes its values from the
+ * settings table ({@code TrainConfig.mocoConfig}), and tests state theirs.
  *
  * @param mechanism    the dictionary mechanism
  * @param dim          the feature dimension (the encoder's output; C = 128 in the paper)
@@ -37,14 +38,14 @@ public record MocoConfig(Mechanism mechanism, int dim, int queueSize, float temp
             throw new IllegalArgumentException("moco: bank momentum must be in [0, 1], got " + bankMomentum);
     }
 
-    /** A builder starting from the defaults: moco, dim 128, K 4096, t 0.1, m 0.99, 8 BN splits, seed 0. */
+    /** A builder with nothing set (numbers 0, mechanism null: {@link #build} refuses what stays unset). */
     public static Builder builder() { return new Builder(); }
 
     /** Collects settings; {@link #build} validates them. */
     public static final class Builder {
-        private Mechanism mechanism = Mechanism.MOCO;
-        private int dim = 128, queueSize = 4096, bnSplits = 8, bankSize;
-        private float temperature = 0.1f, momentum = 0.99f, bankMomentum = 0.5f;
+        private Mechanism mechanism;
+        private int dim, queueSize, bnSplits, bankSize;
+        private float temperature, momentum, bankMomentum;
         private boolean symmetric;
         private long seed;
 

@@ -1,6 +1,7 @@
 package dev.jmoco.nn;
 
 import dev.jmoco.autograd.ParameterArena;
+import dev.jmoco.autograd.Tensor;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -70,6 +71,15 @@ public final class Architecture {
     public Encoder bind(ParameterArena arena) {
         layout.requireMatches(arena, "bind " + id);
         return new Encoder(this, arena);
+    }
+
+    /**
+     * Training-mode forward of {@code images} with the weights in {@code arena}, batch norm taking statistics
+     * per group of the batch ({@code bnGroups} groups): the architecture as a contrastive step applies it to
+     * f_q's and f_k's arenas alike.
+     */
+    public Tensor trainingForward(ParameterArena arena, Tensor images, int bnGroups) {
+        return bind(arena).forward(images, Mode.train(bnGroups));
     }
 
     Module backbone() { return backbone; }

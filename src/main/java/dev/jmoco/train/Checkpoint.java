@@ -107,8 +107,8 @@ final class Checkpoint {
         s.progress().write(metadata);
         metadata.put(HISTORY, JsonText.of(s.history().stream().map(EpochResult::toMap).toList()));
         if (!s.classes().isEmpty()) metadata.put(CLASSES, JsonText.of(s.classes()));
+        metadata.putAll(configMetadata(s.config()));
         Map<String, Object> config = s.config().asMap();
-        config.forEach((k, v) -> metadata.put(CONFIG + k, v instanceof int[] a ? Arrays.toString(a) : v.toString()));
         Safetensors.write(dir.resolve(FILE), tensors, metadata);
 
         Map<String, Object> json = new LinkedHashMap<>();
@@ -220,6 +220,13 @@ final class Checkpoint {
             throw new NoSuchFileException(file.toString(), null, "no checkpoint to resume from (expected "
                     + FILE + " in " + dir + ")");
         return file;
+    }
+
+    /** The settings as the metadata records them: {@code config.KEY} to the text of each asMap value. */
+    static Map<String, String> configMetadata(TrainConfig config) {
+        Map<String, String> m = new LinkedHashMap<>();
+        config.asMap().forEach((k, v) -> m.put(CONFIG + k, v instanceof int[] a ? Arrays.toString(a) : v.toString()));
+        return m;
     }
 
     /**

@@ -37,16 +37,20 @@ import java.util.function.Consumer;
  * @param knnT        kNN temperature
  * @param epochs      linear protocol: epochs of classifier training
  * @param lr          linear protocol: base learning rate (cosine to 0)
+ * @param probe       linear protocol: "jmoco" (standardised features, cosine from {@code lr} over {@code epochs})
+ *                    or "paper" (MoCo's: {@link LinearProbe.Settings#mocoDefaults}; epochs and lr unused)
  * @param device      backend
  * @param workers     loader threads (0: one per core)
  */
 public record CheckpointEvaluation(String protocol, Path checkpoint, String arch, String dataset, Path dataDir,
                                    int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
-                                   String device, int workers) {
+                                   String probe, String device, int workers) {
 
     public CheckpointEvaluation {
         if (!"knn".equals(protocol) && !"linear".equals(protocol))
             throw new IllegalArgumentException("unknown evaluation '" + protocol + "' (knn, linear)");
+        if (!"jmoco".equals(probe) && !"paper".equals(probe))
+            throw new IllegalArgumentException("unknown linear probe '" + probe + "' (jmoco, paper)");
     }
 
     /**
@@ -77,17 +81,20 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
                     out.put("k", knnK);
                     out.put("t", (double) knnT);
                 } else {
-                    LinearProbe.Settings s = LinearProbe.Settings.mocoDefaults().withEpochs(epochs)
-                            .withSchedule(CosineSchedule.perEpoch(lr, epochs)).withStandardize(true);
+                    boolean paper = probe.equals("paper");
+                    LinearProbe.Settings s = paper ? LinearProbe.Settings.mocoDefaults()
+                            : LinearProbe.Settings.mocoDefaults().withEpochs(epochs)
+                                    .withSchedule(CosineSchedule.perEpoch(lr, epochs)).withStandardize(true);
                     long start = System.nanoTime();
                     LinearProbe.Result r = LinearProbe.run(backend, trainFeatures, testFeatures, train.numClasses(),
                             s, e -> progress.accept(String.format(Locale.ROOT, "linear probe epoch %d/%d: loss %.4f, "
-                                    + "train accuracy %.4f (%.1f s)", e.epoch() + 1, epochs, e.loss(),
+                                    + "train accuracy %.4f (%.1f s)", e.epoch() + 1, s.epochs(), e.loss(),
                                     e.trainAccuracy(), (System.nanoTime() - start) / 1e9)));
                     out.put("accuracy", r.top1());
                     out.put("top5", r.top5().orElse(Double.NaN));
-                    out.put("epochs", epochs);
-                    out.put("lr", lr);
+                    out.put("epochs", s.epochs());
+                    out.put("lr", paper ? s.schedule().lr(0, 0, 1) : lr);
+                    out.put("probe", probe);
                 }
                 out.put("architecture", encoder.id());
             } finally {

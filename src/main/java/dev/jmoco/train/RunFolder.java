@@ -29,7 +29,7 @@ final class RunFolder implements AutoCloseable {
     static final String LOCK = ".jmoco.lock";
     /** What a run writes into its folder (and the evaluations beside the checkpoint). */
     private static final Set<String> OWN_FILES = Set.of(LOCK, Checkpoint.FILE, Checkpoint.JSON, MetricsLog.FILE,
-            Trainer.SUMMARY, CurvePlot.FILE);
+            RunOutputs.SUMMARY, CurvePlot.FILE);
 
     private final Path dir;
     private final FileChannel channel;

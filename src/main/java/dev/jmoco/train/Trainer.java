@@ -3,35 +3,13 @@ package dev.jmoco.train;
 import dev.jmoco.autograd.Loss;
 import dev.jmoco.autograd.NonFiniteLossException;
 import dev.jmoco.autograd.ParameterArena;
-import dev.jmoco.autograd.Sgd;
-import dev.jmoco.autograd.Tensor;
-import dev.jmoco.backend.Backend;
-import dev.jmoco.backend.Backends;
-import dev.jmoco.data.AugmentationRecipe;
 import dev.jmoco.data.Batch;
-import dev.jmoco.data.Dataset;
-import dev.jmoco.data.Datasets;
-import dev.jmoco.data.Loader;
-import dev.jmoco.eval.FeatureExtractor;
-import dev.jmoco.eval.KnnMonitor;
-import dev.jmoco.io.Json;
 import dev.jmoco.io.Safetensors;
-import dev.jmoco.moco.ContrastiveStep;
 import dev.jmoco.moco.KeyQueue;
 import dev.jmoco.moco.LossOutOfRangeException;
-import dev.jmoco.moco.Mechanism;
 import dev.jmoco.moco.MemoryBank;
-import dev.jmoco.moco.MemoryBankStep;
-import dev.jmoco.moco.MocoConfig;
-import dev.jmoco.moco.MocoStep;
 import dev.jmoco.nn.Architecture;
 import dev.jmoco.nn.Encoder;
-import dev.jmoco.nn.Encoders;
-import dev.jmoco.nn.Mode;
-import dev.jmoco.nn.Stem;
-import dev.jmoco.optim.CosineSchedule;
-import dev.jmoco.optim.LearningRateSchedule;
-import dev.jmoco.optim.StepSchedule;
 import dev.jmoco.trace.Trace;
 import dev.jmoco.trace.Work;
 
@@ -40,16 +18,14 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
 /**
- * A MoCo training run built from a {@link TrainConfig}: the backend ({@code Backends.create(device)}), the
- * training split (first {@code limitTrain} images), the encoders f_q and f_k (arenas of one layout, f_k a copy
- * of f_q), SGD with the linearly scaled, scheduled learning rate, the mechanism's step and dictionary, and a
- * loader of two augmented views per image on background threads.
+ * A MoCo training run from a {@link TrainConfig}: its epoch loop over the parts a {@link TrainingRun} assembles
+ * (backend, data, encoders, SGD, the mechanism's step, loader); {@link RunRestore} continues a saved run,
+ * {@link Checkpoint} writes the state and {@link RunOutputs} the metrics.
  *
  * <h2>Use</h2>
  * <pre>{@code
@@ -75,95 +51,27 @@ import java.util.Objects;
  * ends {@link #train} after the current step with a mid-epoch checkpoint.
  */
 public final class Trainer implements AutoCloseable {
-    static final String SUMMARY = "summary.json";
-
     private final TrainConfig config;
+    private final TrainingRun run;
     private final List<RunFolder> folders = new ArrayList<>(); // held for its life: the output and resumed folder
-    private final Backend backend;
-    private final Dataset train;
-    private final Architecture architecture;
-    private final ParameterArena query, key;
-    private final Encoder encoderQ;
-    private final Sgd sgd;
-    private final ContrastiveStep contrastive;
-    private final Loader loader;
-    private final LearningRateSchedule schedule;
-    private final Tensor viewQ, viewK;
     private final List<TrainListener> listeners = new ArrayList<>();
     private final List<EpochResult> history = new ArrayList<>();
-    private MetricsLog metrics;
-    private Dataset test;
+    private RunOutputs outputs;        // null without an output folder
 
     private int epochsDone;
     private double wallBefore;          // training seconds of earlier sessions (resume)
+    private long trainNanos;            // of this session, kNN included
     private boolean diverged;
-    // the epoch in progress
-    private Loader.Epoch current;
-    private int stepInEpoch;
-    private double lossSum, acc1Sum, acc5Sum, lastLr;
-    private long epochStart, trainNanos;
+    private EpochTally current;         // the epoch in progress, or null between epochs
+    private EpochTally tally;           // the latest epoch, in progress or just finished (for messages)
     private Checkpoint.EpochProgress resumedProgress = Checkpoint.EpochProgress.NONE; // of a mid-epoch checkpoint
     private long lastSave = System.nanoTime(), savedStep = -1;  // when and at which global step it last saved
     private volatile boolean stopRequested;
-    private boolean stopped, plotWarned;
+    private boolean stopped;
 
-    private Trainer(TrainConfig config) throws IOException {
-        this.config = config;
-        Dataset full = Datasets.open(config.dataset(), config.dataDir(), "train");
-        this.train = config.limitTrain() > 0 ? full.subset(config.limitTrain()) : full;
-        if (config.batch() > train.size())
-            throw new IllegalArgumentException("batch " + config.batch() + " is larger than the data set: "
-                    + train.size() + " training images of " + config.dataset()
-                    + (config.limitTrain() > 0 ? " (limit-train " + config.limitTrain() + ")" : ""));
-        if (config.knnEvery() > 0 && config.knnK() > train.size())
-            throw new IllegalArgumentException("knn k " + config.knnK() + " exceeds the " + train.size()
-                    + " training images of its bank");
-        if (config.knnEvery() > 0) test = openTest(); // fail before training, not after the first epoch
-        Stem stem = switch (config.stem()) {
-            case "cifar" -> Stem.CIFAR;
-            case "imagenet" -> Stem.IMAGENET;
-            default -> Math.max(train.height(), train.width()) <= 64 ? Stem.CIFAR : Stem.IMAGENET;
-        };
-        this.architecture = Encoders.create(config.arch(), stem, train.channels(), config.head(), config.dim());
-        this.backend = Backends.create(config.device());
-        ParameterArena q = null, k = null;
-        Sgd s = null;
-        ContrastiveStep c = null;
-        Loader l = null;
-        Tensor vq = null, vk = null;
-        try {
-            q = architecture.arenaLayout().build(backend, true);
-            architecture.initialize(q, config.seed());
-            if (config.mechanism() == Mechanism.MOCO) {
-                k = q.newLike(false);
-                k.copyFrom(q);
-            }
-            s = new Sgd(q, (float) config.scaledLr(), (float) config.sgdMomentum(), (float) config.weightDecay());
-            Encoder fq = architecture.bind(q), fk = k == null ? null : architecture.bind(k);
-            ParameterArena queryArena = q;
-            c = ContrastiveStep.create(mocoConfig(), (params, images, groups) ->
-                    (params == queryArena ? fq : fk).forward(images, Mode.train(groups)), q, k, s);
-            AugmentationRecipe recipe = recipe(config);
-            Loader.Builder lb = Loader.builder(train).training(recipe, config.seed()).batchSize(config.batch());
-            if (config.workers() > 0) lb.threads(config.workers());
-            l = lb.build();
-            int[] shape = {config.batch(), train.channels(), l.viewHeight(), l.viewWidth()};
-            vq = Tensor.allocate(backend, shape);
-            vk = Tensor.allocate(backend, shape);
-            this.encoderQ = fq;
-        } catch (RuntimeException e) {
-            for (AutoCloseable r : new AutoCloseable[] {vk, vq, l, c, s, k, q, backend})
-                if (r != null) try { r.close(); } catch (Exception suppressed) { e.addSuppressed(suppressed); }
-            throw e;
-        }
-        this.query = q;
-        this.key = k;
-        this.sgd = s;
-        this.contrastive = c;
-        this.loader = l;
-        this.viewQ = vq;
-        this.viewK = vk;
-        this.schedule = schedule(config);
+    private Trainer(TrainingRun run) {
+        this.config = run.config;
+        this.run = run;
     }
 
     /** A new run into a new or empty output folder: {@link #start(TrainConfig, boolean)} without overwriting. */
@@ -190,15 +98,16 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Builds the trainer (data, model, backend: what can fail on bad settings, before anything is written),
+     * Assembles the run (data, model, backend: what can fail on bad settings, before anything is written),
      * claims its folders, restores {@code saved} (resume) and opens its output files.
      */
     private static Trainer open(TrainConfig config, Path saved, Claim claim) throws IOException {
-        Trainer t = new Trainer(config);
+        Trainer t = new Trainer(new TrainingRun(config));
         try {
             claim.run(t);
-            if (saved != null) t.restore(saved, Checkpoint.read(saved));
-            t.openOutputs(saved == null ? null : saved.resolve(MetricsLog.FILE));
+            if (saved != null) t.restore(RunRestore.restore(t.run, saved, Checkpoint.read(saved)));
+            if (config.outDir() != null) t.outputs = RunOutputs.open(t.run, saved == null ? null
+                    : saved.resolve(MetricsLog.FILE), t.globalStep(), t.history);
         } catch (IOException | RuntimeException e) {
             t.close();
             throw e;
@@ -250,27 +159,27 @@ public final class Trainer implements AutoCloseable {
 
     public TrainConfig config() { return config; }
 
-    public Architecture architecture() { return architecture; }
+    public Architecture architecture() { return run.architecture; }
 
     /** The query encoder f_q (the one to keep: its backbone is the learned representation). */
-    public Encoder encoder() { return encoderQ; }
+    public Encoder encoder() { return run.encoder; }
 
     /** The key encoder's arena (MoCo), or null. */
-    public ParameterArena keyArena() { return key; }
+    public ParameterArena keyArena() { return run.key; }
 
     /** The MoCo queue, or null for the other mechanisms. */
-    public KeyQueue queue() { return contrastive instanceof MocoStep m ? m.queue() : null; }
+    public KeyQueue queue() { return run.queue(); }
 
     /** The memory bank, or null for the other mechanisms. */
-    public MemoryBank bank() { return contrastive instanceof MemoryBankStep m ? m.bank() : null; }
+    public MemoryBank bank() { return run.bank(); }
 
     /** Epochs finished. */
     public int epochsDone() { return epochsDone; }
 
     /** Steps run since the start of training (over resumes). */
-    public long globalStep() { return contrastive.steps(); }
+    public long globalStep() { return run.step.steps(); }
 
-    public int stepsPerEpoch() { return loader.batchesPerEpoch(); }
+    public int stepsPerEpoch() { return run.loader.batchesPerEpoch(); }
 
     /** Whether the configured number of epochs is done. */
     public boolean done() { return epochsDone >= config.epochs(); }
@@ -318,13 +227,8 @@ public final class Trainer implements AutoCloseable {
 
     private void stopMidEpoch() {
         if (config.outDir() != null && savedStep != globalStep())
-            io(() -> saveCheckpoint(progress()));
+            io(() -> saveCheckpoint(current.progress()));
         stopped = true;
-    }
-
-    private Checkpoint.EpochProgress progress() {
-        return new Checkpoint.EpochProgress(stepInEpoch, lossSum, acc1Sum, acc5Sum,
-                (System.nanoTime() - epochStart) / 1e9);
     }
 
     /**
@@ -341,70 +245,49 @@ public final class Trainer implements AutoCloseable {
                 + " epochs");
         if (current == null) beginEpoch();
         int steps = stepsPerEpoch();
-        double lr = schedule.lr(epochsDone, stepInEpoch, steps);
-        sgd.setLearningRate((float) lr);
+        double lr = run.schedule.lr(epochsDone, current.steps(), steps);
+        run.sgd.setLearningRate((float) lr);
         long t0 = System.nanoTime();
         Loss.Stats stats;
         Batch next;
         try (Trace.Scope wait = Trace.scope("loader wait", "transfer")) {
-            next = current.next();
+            next = current.batches.next();
         }
         try (Batch batch = next) {
             try (Trace.Scope slice = Trace.scope("upload (host to device)", "transfer")) {
-                backend.upload(batch.view(0), 0, viewQ.data());
-                backend.upload(batch.view(1), 0, viewK.data());
-                slice.work(Work.streaming(2.0 * viewQ.size()));
+                run.backend.upload(batch.view(0), 0, run.viewQ.data());
+                run.backend.upload(batch.view(1), 0, run.viewK.data());
+                slice.work(Work.streaming(2.0 * run.viewQ.size()));
             }
-            stats = contrastive.step(viewQ, viewK, batch.indices());
+            stats = run.step.step(run.viewQ, run.viewK, batch.indices());
         } catch (NonFiniteLossException e) {
             throw diverged("the loss is " + e.value(), e);
         } catch (LossOutOfRangeException e) {
             throw diverged("the " + e.getMessage(), e);
         }
         trainNanos += System.nanoTime() - t0;
-        stepInEpoch++;
-        lossSum += stats.loss();
-        acc1Sum += stats.acc1();
-        acc5Sum += stats.acc5();
-        lastLr = lr;
-        double imagesPerSecond = (double) stepInEpoch * config.batch() / ((System.nanoTime() - epochStart) / 1e9);
+        current.add(stats, lr);
+        int stepInEpoch = current.steps();
+        double imagesPerSecond = current.imagesPerSecond(config.batch());
         for (TrainListener l : listeners)
             l.onStep(epochsDone + 1, stepInEpoch, steps, stats, imagesPerSecond, lr);
-        if (metrics != null && stepInEpoch % config.logEvery() == 0)
-            io(() -> metrics.step(epochsDone + 1, globalStep(), stats, lr, imagesPerSecond, wallSeconds()));
+        if (outputs != null && stepInEpoch % config.logEvery() == 0)
+            io(() -> outputs.step(epochsDone + 1, globalStep(), stats, lr, imagesPerSecond, wallSeconds()));
         if (stepInEpoch == steps) finishEpoch(imagesPerSecond);
-        else if (config.outDir() != null && config.checkpointMinutes() > 0
+        else if (outputs != null && config.checkpointMinutes() > 0
                 && System.nanoTime() - lastSave >= config.checkpointMinutes() * 60e9)
-            io(() -> saveCheckpoint(progress()));
+            io(() -> saveCheckpoint(current.progress()));
         return stats;
     }
 
     /** kNN top-1 accuracy of f_q's backbone features now: training split as the bank, test split as queries. */
-    public double knnAccuracy() {
-        try {
-            if (test == null) test = openTest();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        FeatureExtractor f = Features.backbone(encoderQ, train.channels(), train.height(), train.width());
-        KnnMonitor.Settings settings = new KnnMonitor.Settings(config.knnK(), config.knnT(), 0);
-        try (KnnMonitor knn = KnnMonitor.build(backend, Features.collect(train, f, config.workers()),
-                train.numClasses(), settings)) {
-            return knn.evaluate(Features.collect(test, f, config.workers())).accuracy();
-        }
-    }
-
-    /** The test split, its first {@code limitTest} images when limited: the kNN queries. */
-    private Dataset openTest() throws IOException {
-        Dataset t = Datasets.openTest(config.dataset(), config.dataDir(), train);
-        return config.limitTest() > 0 ? t.subset(config.limitTest()) : t;
-    }
+    public double knnAccuracy() { return run.knnAccuracy(); }
 
     /** Waits for the device's queued work (for timing it; the CPU backend has none). */
-    public void synchronizeDevice() { backend.synchronize(); }
+    public void synchronizeDevice() { run.backend.synchronize(); }
 
     /** The device's name, as {@code jmoco devices} lists it. */
-    public String deviceName() { return backend.name(); }
+    public String deviceName() { return run.backend.name(); }
 
     /** Training wall time from the start of the run (over resumes) to now. */
     public double wallSeconds() { return wallBefore + trainNanos / 1e9; }
@@ -412,12 +295,7 @@ public final class Trainer implements AutoCloseable {
     private void beginEpoch() {
         Checkpoint.EpochProgress p = resumedProgress;
         resumedProgress = Checkpoint.EpochProgress.NONE;
-        current = loader.epoch(epochsDone, p.steps());
-        stepInEpoch = p.steps();
-        lossSum = p.lossSum();
-        acc1Sum = p.acc1Sum();
-        acc5Sum = p.acc5Sum();
-        epochStart = System.nanoTime() - (long) (p.seconds() * 1e9);
+        current = tally = new EpochTally(run.loader, epochsDone, p);
     }
 
     /**
@@ -427,9 +305,9 @@ public final class Trainer implements AutoCloseable {
      */
     private void saveCheckpoint(Checkpoint.EpochProgress progress) throws IOException {
         try {
-            Checkpoint.write(config.outDir(), new Checkpoint.State(config, architecture.id(), epochsDone,
-                    globalStep(), wallSeconds(), progress, query, key, sgd, queue(), bank(), history,
-                    train.classNames()));
+            Checkpoint.write(config.outDir(), new Checkpoint.State(config, run.architecture.id(), epochsDone,
+                    globalStep(), wallSeconds(), progress, run.query, run.key, run.sgd, queue(), bank(), history,
+                    run.train.classNames()));
         } catch (NonFiniteStateException e) {
             throw diverged("the state became non-finite (" + e.getMessage() + ")", e);
         }
@@ -438,7 +316,8 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void finishEpoch(double imagesPerSecond) {
-        current.close();
+        current.batches.close();
+        EpochTally done = current;
         current = null;
         int epoch = ++epochsDone;
         boolean knnDue = config.knnEvery() > 0 && (epoch % config.knnEvery() == 0 || epoch == config.epochs());
@@ -446,57 +325,13 @@ public final class Trainer implements AutoCloseable {
         double knn = knnDue ? knnAccuracy() : Double.NaN;
         long knnNanos = System.nanoTime() - t0;
         trainNanos += knnNanos;
-        int n = stepInEpoch;
-        EpochResult r = new EpochResult(epoch, globalStep(), lossSum / n, acc1Sum / n, acc5Sum / n, lastLr,
-                imagesPerSecond, knn, knnNanos / 1e9, (System.nanoTime() - epochStart) / 1e9, wallSeconds());
+        EpochResult r = done.result(epoch, globalStep(), imagesPerSecond, knn, knnNanos / 1e9, wallSeconds());
         history.add(r);
-        if (config.outDir() != null) io(() -> {
+        if (outputs != null) io(() -> {
             saveCheckpoint(Checkpoint.EpochProgress.NONE); // the commit point: the other files follow from it
-            metrics.epoch(r);
-            writeSummaryAndCurves();
+            outputs.epoch(r, history);
         });
         for (TrainListener l : listeners) l.onEpoch(epoch, r.meanLoss(), r.knnAccuracy(), r.seconds());
-    }
-
-    /** summary.json and curves.png from the epoch history; a plot that cannot be drawn is a warning only. */
-    private void writeSummaryAndCurves() throws IOException {
-        JsonText.write(config.outDir().resolve(SUMMARY), summary());
-        try {
-            CurvePlot.write(config.outDir(), history);
-        } catch (IOException | RuntimeException | Error e) {
-            if (e instanceof VirtualMachineError vm) throw vm;
-            // headless AWT without fonts throws errors, not IOExceptions: the run must go on without its plot
-            if (!plotWarned) System.err.println("jmoco: warning: " + CurvePlot.FILE + " not drawn: " + e);
-            plotWarned = true;
-        }
-    }
-
-    /**
-     * summary.json: final loss, last kNN accuracy, mean throughput, wall time (kNN included) and the part of it
-     * the kNN monitor took (both over resumes), epochs, the kNN curve as [epoch, accuracy] pairs, and the
-     * settings.
-     */
-    private Map<String, Object> summary() {
-        EpochResult last = history.getLast();
-        double knn = Double.NaN;
-        for (EpochResult r : history) if (!Double.isNaN(r.knnAccuracy())) knn = r.knnAccuracy();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("epochs", last.epoch());
-        m.put("global_step", last.globalStep());
-        m.put("final_loss", last.meanLoss());
-        m.put("final_acc1", last.meanAcc1());
-        m.put("knn_accuracy", knn);
-        m.put("images_per_s", history.stream().mapToDouble(EpochResult::imagesPerSecond)
-                .filter(Double::isFinite).average().orElse(Double.NaN));
-        m.put("wall_s", last.wallSeconds());
-        m.put("knn_s", history.stream().mapToDouble(EpochResult::knnSeconds).filter(Double::isFinite).sum());
-        m.put("architecture", architecture.id());
-        m.put("parameters", architecture.parameterCount());
-        m.put("device", backend.name());
-        m.put("knn_curve", history.stream().filter(r -> !Double.isNaN(r.knnAccuracy()))
-                .map(r -> List.of(r.epoch(), r.knnAccuracy())).toList());
-        m.put("config", config.asMap());
-        return m;
     }
 
     /** Marks the trainer unusable and says where and why, and what was kept. */
@@ -504,6 +339,7 @@ public final class Trainer implements AutoCloseable {
         diverged = true;
         boolean inStep = e instanceof NonFiniteLossException || e instanceof LossOutOfRangeException;
         // a failed step was not counted; a refused save comes after the steps it would have saved
+        int stepInEpoch = tally == null ? 0 : tally.steps();
         int epoch = inStep || current != null ? epochsDone + 1 : epochsDone, step = inStep ? stepInEpoch + 1 : stepInEpoch;
         long runStep = inStep ? globalStep() + 1 : globalStep();
         String kept = config.outDir() == null ? "no output folder is set"
@@ -514,89 +350,13 @@ public final class Trainer implements AutoCloseable {
                 + config.lr() + ")", epoch, step, e);
     }
 
-    private void restore(Path dir, Safetensors.Contents c) {
-        Path file = dir.resolve(Checkpoint.FILE);
-        Checkpoint.Saved saved = Checkpoint.Saved.parse(file, c.metadata(), dir);
-        if (!architecture.id().equals(saved.architecture()))
-            throw new IllegalArgumentException("cannot resume " + file + ": it holds architecture "
-                    + saved.architecture() + ", this run is configured for " + architecture.id());
-        TrainConfig was = saved.config();
-        same(file, "mechanism", was.mechanism().cliName(), config.mechanism().cliName());
-        same(file, "batch", was.batch(), config.batch());
-        same(file, "queue", was.queue(), config.queue());
-        same(file, "seed", was.seed(), config.seed());
-        same(file, "dataset", was.dataset(), config.dataset());
-        same(file, "limit-train", was.limitTrain(), config.limitTrain());
-        same(file, "bn-splits", was.bnSplits(), config.bnSplits());
-        same(file, "symmetric", was.symmetric(), config.symmetric());
-        if (!saved.classes().isEmpty() && !saved.classes().equals(train.classNames()))
-            throw new IllegalArgumentException("cannot resume " + file + ": it was trained on the classes "
-                    + Json.visible(String.join(", ", saved.classes())) + ", the training split now holds "
-                    + Json.visible(String.join(", ", train.classNames())));
-        int epoch = saved.epoch();
-        long step = saved.globalStep();
-        if (epoch > config.epochs())
-            throw new IllegalArgumentException("cannot resume " + file + ": it has " + epoch
-                    + " epochs done, more than the " + config.epochs() + " configured");
-        Checkpoint.EpochProgress progress = saved.progress();
-        if (step != (long) epoch * stepsPerEpoch() + progress.steps() || progress.steps() >= stepsPerEpoch())
-            throw new IllegalArgumentException("cannot resume " + file + ": global step " + step + " is not "
-                    + epoch + " epochs x " + stepsPerEpoch() + " steps + " + progress.steps() + " steps into the next");
-        try {
-            Checkpoint.requireFinite(c.tensors());
-        } catch (NonFiniteStateException e) {
-            throw new IllegalArgumentException("cannot resume " + file + ": " + e.getMessage()
-                    + "; resuming it would diverge at once: start again or from an earlier copy");
-        }
-        Checkpoint.restoreEncoders(file, c, query, key, sgd);
-        if (queue() != null) queue().load(Checkpoint.floats(file, c, Checkpoint.QUEUE,
-                (long) queue().capacity() * queue().dim()), Checkpoint.queuePointer(file, c));
-        if (bank() != null) bank().load(Checkpoint.floats(file, c, Checkpoint.BANK, (long) bank().size() * bank().dim()));
-        contrastive.resumeAt(step);
-        epochsDone = epoch;
-        resumedProgress = progress;
-        savedStep = step;
-        wallBefore = saved.wallSeconds();
-        history.addAll(saved.history());
-    }
-
-    private static void same(Path file, String what, Object saved, Object configured) {
-        if (!saved.equals(configured))
-            throw new IllegalArgumentException("cannot resume " + file + ": it was trained with " + what + " "
-                    + saved + ", this run is configured with " + configured);
-    }
-
-    /**
-     * Opens metrics.csv (rebuilt from the checkpoint on resume) and, when epochs are done, rewrites
-     * summary.json and curves.png from the history, repairing what a kill after the checkpoint left behind.
-     */
-    private void openOutputs(Path previousMetrics) throws IOException {
-        if (config.outDir() == null) return;
-        metrics = MetricsLog.open(config.outDir(), previousMetrics, globalStep(), history);
-        if (!history.isEmpty()) writeSummaryAndCurves();
-    }
-
-    private MocoConfig mocoConfig() {
-        return MocoConfig.builder().mechanism(config.mechanism()).dim(config.dim()).queueSize(config.queue())
-                .temperature(config.temperature()).momentum(config.momentum()).bnSplits(config.bnSplits())
-                .symmetric(config.symmetric()).bankSize(config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0)
-                .seed(config.seed()).build();
-    }
-
-    /** The configured recipe at the images' own size, with the overrides applied. */
-    static AugmentationRecipe recipe(TrainConfig config) {
-        AugmentationRecipe r = AugmentationRecipe.named(config.augmentation(), 0);
-        if (!Double.isNaN(config.cropScaleMin())) r = r.withCropScaleMin(config.cropScaleMin());
-        if (!Double.isNaN(config.blurP())) r = r.withBlurP(config.blurP());
-        return r;
-    }
-
-    /** The lr per step: linearly scaled base rate, cosine (per epoch) or step decay, then the warm-up. */
-    static LearningRateSchedule schedule(TrainConfig config) {
-        LearningRateSchedule s = config.schedule().equals("step")
-                ? new StepSchedule(config.scaledLr(), config.milestones(), 0.1)
-                : CosineSchedule.perEpoch(config.scaledLr(), config.epochs());
-        return config.warmupEpochs() > 0 ? s.withWarmup(config.warmupEpochs()) : s;
+    /** Continues from where the saved run stood. */
+    private void restore(RunRestore.Restored r) {
+        epochsDone = r.epoch();
+        resumedProgress = r.progress();
+        savedStep = r.globalStep();
+        wallBefore = r.wallSeconds();
+        history.addAll(r.history());
     }
 
     /** Writes output files, turning an I/O failure into an unchecked one (steps are not declared to throw). */
@@ -611,24 +371,13 @@ public final class Trainer implements AutoCloseable {
     @FunctionalInterface
     private interface IoAction { void run() throws IOException; }
 
-    /** Stops the loader and releases every buffer and the backend. */
+    /** Stops the loader and releases every buffer, the backend and the folders. */
     @Override
     public void close() {
-        if (current != null) current.close();
+        if (current != null) current.batches.close();
         current = null;
-        try {
-            if (metrics != null) metrics.close();
-        } catch (IOException ignored) {
-            // rows were flushed as written; nothing is lost
-        }
-        loader.close();
-        viewQ.close();
-        viewK.close();
-        contrastive.close();
-        sgd.close();
-        if (key != null) key.close();
-        query.close();
-        backend.close();
+        if (outputs != null) outputs.close();
+        run.close();
         for (RunFolder f : folders)
             try { f.close(); } catch (IOException ignored) { /* the OS drops the lock when the process ends */ }
     }

@@ -60,6 +60,22 @@ class EvalCommandTest {
     }
 
     @Test
+    void thePapersLinearProbeIsReachable() throws IOException {
+        Path out = dir.resolve("linear-paper.json");
+        CliRun r = CliRun.of(eval("linear", "--probe", "paper", "--epochs", "5", "--out", out.toString()));
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> result = JsonFiles.parse(out);
+        assertEquals("paper", result.get("probe"));
+        assertEquals(100L, result.get("epochs"), "MoCo's 100 epochs, not --epochs");
+        assertEquals(30.0, result.get("lr"));
+        double top1 = (Double) result.get("accuracy");
+        assertTrue(top1 > 0.2 && top1 <= 1, "10 classes, chance 0.1: " + top1);
+        CliRun bad = CliRun.of(eval("linear", "--probe", "sota"));
+        assertNotEquals(0, bad.code());
+        assertTrue(bad.err().contains("unknown linear probe 'sota' (jmoco, paper)"), bad.err());
+    }
+
+    @Test
     void anotherArchitectureIsRejectedNamingBoth() {
         CliRun r = CliRun.of(eval("knn", "--arch", "resnet18"));
         assertNotEquals(0, r.code());

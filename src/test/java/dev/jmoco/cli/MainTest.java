@@ -1,6 +1,10 @@
 package dev.jmoco.cli;
 
+import dev.jmoco.backend.BackendProvider;
+import dev.jmoco.backend.Backends;
 import org.junit.jupiter.api.Test;
+
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -13,6 +17,20 @@ class MainTest {
         CliRun r = CliRun.of("devices");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("cpu") && l.contains("available")), r.out());
+    }
+
+    @Test
+    void devicesPrintsHowEachBackendDescribesItself() {
+        String out = CliRun.of("devices").out();
+        int at = 0;
+        for (BackendProvider p : Backends.providers().reversed()) {
+            List<String> lines = p.describe();
+            if (lines.isEmpty()) continue;
+            int i = out.indexOf(lines.getFirst()); // its header; device lines may show memory that changes
+            assertTrue(i > at, p.name() + " not described after the one before:\n" + out);
+            at = i;
+        }
+        assertTrue(at > 0 || Backends.providers().stream().allMatch(p -> p.describe().isEmpty()), out);
     }
 
     @Test

@@ -100,7 +100,7 @@ class ContrastiveStepTest {
 
     private static MocoConfig.Builder config(Mechanism m) {
         return MocoConfig.builder().mechanism(m).dim(DIM).queueSize(K).temperature(0.2f).momentum(0.9f).bnSplits(2)
-                .bankSize(m == Mechanism.MEMORY_BANK ? IMAGES : 0).seed(7);
+                .bankSize(m == Mechanism.MEMORY_BANK ? IMAGES : 0).bankMomentum(0.5f).seed(7);
     }
 
     /**

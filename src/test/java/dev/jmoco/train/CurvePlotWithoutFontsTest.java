@@ -41,7 +41,7 @@ class CurvePlotWithoutFontsTest {
         assertEquals(1, r.output().lines().filter(l -> l.contains("warning: curves.png not drawn")).count(),
                 "one warning for the whole run: " + r.output());
         assertTrue(r.output().contains("No physical fonts found"), r.output());
-        assertTrue(Files.exists(out.resolve(Checkpoint.FILE)) && Files.exists(out.resolve(Trainer.SUMMARY)));
+        assertTrue(Files.exists(out.resolve(Checkpoint.FILE)) && Files.exists(out.resolve(RunOutputs.SUMMARY)));
         assertFalse(Files.exists(out.resolve(CurvePlot.FILE)));
     }
 }

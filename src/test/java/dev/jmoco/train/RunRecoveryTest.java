@@ -95,7 +95,7 @@ class RunRecoveryTest {
         try (Trainer t = Trainer.start(tiny(dir).epochs(1).build())) {
             t.train();
         }
-        Path metrics = dir.resolve(MetricsLog.FILE), summary = dir.resolve(Trainer.SUMMARY);
+        Path metrics = dir.resolve(MetricsLog.FILE), summary = dir.resolve(RunOutputs.SUMMARY);
         String whole = Files.readString(metrics);
         Object wholeSummary = Json.parse(Files.readString(summary));
         List<String> lines = whole.lines().filter(l -> !l.startsWith("epoch,")).toList();
@@ -122,7 +122,7 @@ class RunRecoveryTest {
         try (Trainer t = Trainer.resume(tiny(dir).knnEvery(1).knnK(20).limitTest(200).build(), dir)) {
             second = t.trainEpoch().knnSeconds();
         }
-        Map<?, ?> s = (Map<?, ?>) Json.parse(Files.readString(dir.resolve(Trainer.SUMMARY)));
+        Map<?, ?> s = (Map<?, ?>) Json.parse(Files.readString(dir.resolve(RunOutputs.SUMMARY)));
         assertEquals(first + second, ((Number) s.get("knn_s")).doubleValue(), 1e-9);
         assertEquals(2L, s.get("epochs"));
     }

@@ -30,6 +30,18 @@ class TrainerTest {
     }
 
     @Test
+    void weightDecayTakesBiasesAndBatchNormOnlyWhenAskedToDecayAll() throws IOException {
+        try (Trainer weights = Trainer.start(tiny(null).build());
+             Trainer all = Trainer.start(tiny(null).decay(dev.jmoco.nn.DecayPolicy.DECAY_ALL).build())) {
+            var w = weights.encoder().arena();
+            var a = all.encoder().arena();
+            assertTrue(w.decayedSize() < a.decayedSize(), w.decayedSize() + " vs " + a.decayedSize());
+            for (var e : a.entries())
+                assertTrue(e.kind() != dev.jmoco.autograd.ParameterArena.Kind.EXEMPT, e.name() + " is exempt");
+        }
+    }
+
+    @Test
     void oneEpochResumeOneEpochIsBitIdenticalToTwoStraight(@TempDir Path dir) throws IOException {
         Path straight = dir.resolve("straight"), split = dir.resolve("split");
         try (Trainer t = Trainer.start(tiny(straight).build())) {

@@ -3,6 +3,10 @@ package dev.jmoco.backend.cuda;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.BackendProvider;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
 /**
  * Service entry for the CUDA backend, ranked above OpenCL (the same GPU runs faster through CUDA). The option
  * ({@code --device cuda:1:kernels}) is read by {@link CudaOptions}: a device ordinal, 0 by default, and flags. Availability comes from one cached probe of the
@@ -17,6 +21,22 @@ public final class CudaBackendProvider implements BackendProvider {
     @Override public int rank() { return 20; }
 
     @Override public Availability availability() { return availability(""); }
+
+    /** The driver and its GPUs (or why none is usable), this build's kernels, and the CUDA libraries found. */
+    @Override
+    public List<String> describe() {
+        List<String> lines = new ArrayList<>();
+        CudaDevices.Discovery cuda = CudaDevices.discover();
+        if (cuda.problem() != null) lines.add("CUDA devices: none (" + cuda.problem() + ")");
+        else {
+            lines.add("CUDA devices (driver " + cuda.driverVersionText() + "):");
+            for (CudaDevice d : cuda.devices()) lines.add("  " + d.describe());
+        }
+        lines.add("CUDA " + CudaKernels.status());
+        lines.add("CUDA libraries: " + CudaLibraries.probe().entrySet().stream()
+                .map(e -> e.getKey() + (e.getValue() ? " found" : " missing")).collect(Collectors.joining(", ")));
+        return lines;
+    }
 
     @Override
     public Availability availability(String option) {

@@ -3,6 +3,9 @@ package dev.jmoco.backend.opencl;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.BackendProvider;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Service entry for the OpenCL backend, ranked above the CPU backend. Without an option it runs on the first
  * GPU and is available only where one exists: a CPU OpenCL driver (PoCL) is slower than the pure-Java backend,
@@ -32,6 +35,17 @@ public final class OpenClBackendProvider implements BackendProvider {
             }
             default -> Availability.no("unknown option '" + option + "' (known: opencl, opencl:cpu)");
         };
+    }
+
+    /** The platforms' devices, or why there are none ("opencl" needs a GPU even where opencl:cpu runs). */
+    @Override
+    public List<String> describe() {
+        ClDevices.Discovery cl = ClDevices.discover();
+        if (cl.problem() != null) return List.of("OpenCL devices: none (" + cl.problem() + ")");
+        if (cl.devices().isEmpty()) return List.of("OpenCL devices: none (platforms without devices)");
+        List<String> lines = new ArrayList<>(List.of("OpenCL devices:"));
+        for (ClDevice d : cl.devices()) lines.add("  " + d.describe());
+        return lines;
     }
 
     @Override

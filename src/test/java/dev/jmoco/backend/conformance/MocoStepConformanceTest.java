@@ -7,6 +7,7 @@ import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
 import dev.jmoco.moco.ContrastiveStep;
+import dev.jmoco.moco.Mechanism;
 import dev.jmoco.moco.MocoConfig;
 import dev.jmoco.moco.MocoStep;
 import dev.jmoco.nn.Architecture;
@@ -77,7 +78,7 @@ class MocoStepConformanceTest {
 
     private static Run run(Backend b, float[] x1, float[] x2) {
         Architecture arch = Encoders.create("small", Stem.CIFAR, 1, HeadKind.V2, DIM);
-        MocoConfig config = MocoConfig.builder().dim(DIM).queueSize(QUEUE).temperature(0.2f).momentum(0.9f)
+        MocoConfig config = MocoConfig.builder().mechanism(Mechanism.MOCO).dim(DIM).queueSize(QUEUE).temperature(0.2f).momentum(0.9f)
                 .bnSplits(SPLITS).seed(3).build();
         try (ParameterArena query = arch.arenaLayout().build(b, true);
              ParameterArena key = query.newLike(false);

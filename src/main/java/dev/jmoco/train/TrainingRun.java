@@ -1,0 +1,168 @@
+package dev.jmoco.train;
+
+import dev.jmoco.autograd.ParameterArena;
+import dev.jmoco.autograd.Sgd;
+import dev.jmoco.autograd.Tensor;
+import dev.jmoco.backend.Backend;
+import dev.jmoco.backend.Backends;
+import dev.jmoco.data.AugmentationRecipe;
+import dev.jmoco.data.Dataset;
+import dev.jmoco.data.Datasets;
+import dev.jmoco.data.Loader;
+import dev.jmoco.eval.FeatureExtractor;
+import dev.jmoco.eval.KnnMonitor;
+import dev.jmoco.moco.ContrastiveStep;
+import dev.jmoco.moco.KeyQueue;
+import dev.jmoco.moco.Mechanism;
+import dev.jmoco.moco.MemoryBank;
+import dev.jmoco.moco.MemoryBankStep;
+import dev.jmoco.moco.MocoStep;
+import dev.jmoco.nn.Architecture;
+import dev.jmoco.nn.Encoder;
+import dev.jmoco.nn.Encoders;
+import dev.jmoco.nn.Stem;
+import dev.jmoco.optim.CosineSchedule;
+import dev.jmoco.optim.LearningRateSchedule;
+import dev.jmoco.optim.StepSchedule;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * The parts of a training run, assembled from its {@link TrainConfig}: the backend ({@code Backends.create(device)}),
+ * the training split (first {@code limitTrain} images), the encoders f_q and f_k (arenas of one layout, f_k a
+ * copy of f_q), SGD with the linearly scaled, scheduled learning rate, the mechanism's step and dictionary, a
+ * loader of two augmented views per image on background threads, and the device tensors the views go to. It
+ * holds no progress: {@link Trainer} runs it.
+ */
+final class TrainingRun implements AutoCloseable {
+    final TrainConfig config;
+    final Backend backend;
+    final Dataset train;
+    final Architecture architecture;
+    final ParameterArena query, key;
+    final Encoder encoder;
+    final Sgd sgd;
+    final ContrastiveStep step;
+    final Loader loader;
+    final LearningRateSchedule schedule;
+    final Tensor viewQ, viewK;
+    private Dataset test; // opened once, when the kNN monitor first needs it
+
+    /**
+     * Checks the settings against the data set and builds every part (what can fail on bad settings, before
+     * anything is written); on failure, releases what was built.
+     */
+    TrainingRun(TrainConfig config) throws IOException {
+        this.config = config;
+        Dataset full = Datasets.open(config.dataset(), config.dataDir(), "train");
+        this.train = config.limitTrain() > 0 ? full.subset(config.limitTrain()) : full;
+        if (config.batch() > train.size())
+            throw new IllegalArgumentException("batch " + config.batch() + " is larger than the data set: "
+                    + train.size() + " training images of " + config.dataset()
+                    + (config.limitTrain() > 0 ? " (limit-train " + config.limitTrain() + ")" : ""));
+        if (config.knnEvery() > 0 && config.knnK() > train.size())
+            throw new IllegalArgumentException("knn k " + config.knnK() + " exceeds the " + train.size()
+                    + " training images of its bank");
+        if (config.knnEvery() > 0) test = openTest(); // fail before training, not after the first epoch
+        Stem stem = switch (config.stem()) {
+            case "cifar" -> Stem.CIFAR;
+            case "imagenet" -> Stem.IMAGENET;
+            default -> Math.max(train.height(), train.width()) <= 64 ? Stem.CIFAR : Stem.IMAGENET;
+        };
+        this.architecture = Encoders.create(config.arch(), stem, train.channels(), config.head(), config.dim(),
+                config.decay());
+        this.backend = Backends.create(config.device());
+        ParameterArena q = null, k = null;
+        Sgd s = null;
+        ContrastiveStep c = null;
+        Loader l = null;
+        Tensor vq = null, vk = null;
+        try {
+            q = architecture.arenaLayout().build(backend, true);
+            architecture.initialize(q, config.seed());
+            if (config.mechanism() == Mechanism.MOCO) {
+                k = q.newLike(false);
+                k.copyFrom(q);
+            }
+            s = new Sgd(q, (float) config.scaledLr(), (float) config.sgdMomentum(), (float) config.weightDecay());
+            int bankSize = config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0;
+            c = ContrastiveStep.create(config.mocoConfig(bankSize), architecture::trainingForward, q, k, s);
+            Loader.Builder lb = Loader.builder(train).training(recipe(config), config.seed()).batchSize(config.batch());
+            if (config.workers() > 0) lb.threads(config.workers());
+            l = lb.build();
+            int[] shape = {config.batch(), train.channels(), l.viewHeight(), l.viewWidth()};
+            vq = Tensor.allocate(backend, shape);
+            vk = Tensor.allocate(backend, shape);
+        } catch (RuntimeException e) {
+            for (AutoCloseable r : new AutoCloseable[] {vk, vq, l, c, s, k, q, backend})
+                if (r != null) try { r.close(); } catch (Exception suppressed) { e.addSuppressed(suppressed); }
+            throw e;
+        }
+        this.query = q;
+        this.key = k;
+        this.encoder = architecture.bind(q);
+        this.sgd = s;
+        this.step = c;
+        this.loader = l;
+        this.viewQ = vq;
+        this.viewK = vk;
+        this.schedule = schedule(config);
+    }
+
+    /** The MoCo queue, or null for the other mechanisms. */
+    KeyQueue queue() { return step instanceof MocoStep m ? m.queue() : null; }
+
+    /** The memory bank, or null for the other mechanisms. */
+    MemoryBank bank() { return step instanceof MemoryBankStep m ? m.bank() : null; }
+
+    /** kNN top-1 accuracy of f_q's backbone features now: training split as the bank, test split as queries. */
+    double knnAccuracy() {
+        try {
+            if (test == null) test = openTest();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        FeatureExtractor f = Features.backbone(encoder, train.channels(), train.height(), train.width());
+        KnnMonitor.Settings settings = new KnnMonitor.Settings(config.knnK(), config.knnT(), 0);
+        try (KnnMonitor knn = KnnMonitor.build(backend, Features.collect(train, f, config.workers()),
+                train.numClasses(), settings)) {
+            return knn.evaluate(Features.collect(test, f, config.workers())).accuracy();
+        }
+    }
+
+    /** The test split, its first {@code limitTest} images when limited: the kNN queries. */
+    private Dataset openTest() throws IOException {
+        Dataset t = Datasets.openTest(config.dataset(), config.dataDir(), train);
+        return config.limitTest() > 0 ? t.subset(config.limitTest()) : t;
+    }
+
+    /** The configured recipe at the images' own size, with the overrides applied. */
+    static AugmentationRecipe recipe(TrainConfig config) {
+        AugmentationRecipe r = AugmentationRecipe.named(config.augmentation(), 0);
+        if (!Double.isNaN(config.cropScaleMin())) r = r.withCropScaleMin(config.cropScaleMin());
+        if (!Double.isNaN(config.blurP())) r = r.withBlurP(config.blurP());
+        return r;
+    }
+
+    /** The lr per step: linearly scaled base rate, cosine (per epoch) or step decay, then the warm-up. */
+    static LearningRateSchedule schedule(TrainConfig config) {
+        LearningRateSchedule s = config.schedule().equals("step")
+                ? new StepSchedule(config.scaledLr(), config.milestones(), 0.1)
+                : CosineSchedule.perEpoch(config.scaledLr(), config.epochs());
+        return config.warmupEpochs() > 0 ? s.withWarmup(config.warmupEpochs()) : s;
+    }
+
+    /** Stops the loader and releases every buffer and the backend. */
+    @Override
+    public void close() {
+        loader.close();
+        viewQ.close();
+        viewK.close();
+        step.close();
+        sgd.close();
+        if (key != null) key.close();
+        query.close();
+        backend.close();
+    }
+}
