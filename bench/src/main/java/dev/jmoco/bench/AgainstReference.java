@@ -86,11 +86,4 @@ final class AgainstReference {
         }
         return out;
     }
-
-    /** A reference output rounded to float, to feed the next op of a chain as the backend's own output would. */
-    static float[] narrow(double[] v) {
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
-        return f;
-    }
 }

@@ -85,8 +85,8 @@ public class BatchNormBench extends BenchBase {
         ReferenceOps.batchNormTrain(shape, hx, hg, randomArray(c, 1, 4), y, mean, invStd, new double[c], runningVar,
                 0.1f, 1e-5f);
         double[] dx = new double[size];
-        ReferenceOps.batchNormBackward(shape, hx, hdy, hg, AgainstReference.narrow(mean),
-                AgainstReference.narrow(invStd), dx, new double[c], new double[c]);
+        ReferenceOps.batchNormBackward(shape, hx, hdy, hg, ReferenceOps.narrow(mean),
+                ReferenceOps.narrow(invStd), dx, new double[c], new double[c]);
         double[][] want = {y, dx};
         float[][] got = forwardBackward(backend);
         for (int k = 0; k < 2; k++)

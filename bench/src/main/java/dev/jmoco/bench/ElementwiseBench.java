@@ -33,7 +33,7 @@ public class ElementwiseBench extends BenchBase {
         });
         // One float add per element: within half an ulp of the exact sum.
         AgainstReference.check("reluBackward", backend, 0, 1e-7,
-                ReferenceOps.reluBackward(AgainstReference.narrow(relu), hdy, ReferenceOps.widen(hdx)), (be, io) -> {
+                ReferenceOps.reluBackward(ReferenceOps.narrow(relu), hdy, ReferenceOps.widen(hdx)), (be, io) -> {
             Buffer yy = io.zeros(size), dxx = io.of(hdx);
             be.relu(io.of(hx), yy);
             be.reluBackward(yy, io.of(hdy), dxx);

@@ -36,7 +36,7 @@ public class PoolingBench extends BenchBase {
         // Max and argmax are exact; dx adds one dy per window that picked an input (at most 4 terms here).
         double[] my = new double[out], myArgmax = new double[out];
         ReferenceOps.maxPool(pool, hx, my, myArgmax);
-        double[] mdx = ReferenceOps.maxPoolBackward(pool, hdy, AgainstReference.narrow(myArgmax), ReferenceOps.widen(hdx));
+        double[] mdx = ReferenceOps.maxPoolBackward(pool, hdy, ReferenceOps.narrow(myArgmax), ReferenceOps.widen(hdx));
         AgainstReference.check("maxPool + maxPoolBackward", backend, 1e-6, 1e-6, AgainstReference.concat(my, myArgmax, mdx),
                 (be, io) -> {
             Buffer yy = io.zeros(out), am = io.zeros(out), dxx = io.of(hdx);

@@ -37,8 +37,8 @@ public class RowsBench extends BenchBase {
         // Norms are sums of 128 squares; the backward's dot product has 128 terms.
         double[] ly = new double[size], ln = new double[rows];
         ReferenceOps.l2NormalizeRows(rows, cols, hx, ly, ln);
-        double[] ldx = ReferenceOps.l2NormalizeRowsBackward(rows, cols, AgainstReference.narrow(ly),
-                AgainstReference.narrow(ln), hdy, ReferenceOps.widen(hdx));
+        double[] ldx = ReferenceOps.l2NormalizeRowsBackward(rows, cols, ReferenceOps.narrow(ly),
+                ReferenceOps.narrow(ln), hdy, ReferenceOps.widen(hdx));
         AgainstReference.check("l2NormalizeRows + backward", backend, 1e-6, 1e-5, AgainstReference.concat(ly, ln, ldx),
                 (be, io) -> {
             Buffer yy = io.zeros(size), nn = io.zeros(rows), dxx = io.of(hdx);

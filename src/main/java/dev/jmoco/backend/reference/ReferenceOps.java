@@ -4,6 +4,8 @@ import dev.jmoco.backend.BatchNormShape;
 import dev.jmoco.backend.ConvShape;
 import dev.jmoco.backend.PoolShape;
 
+import java.util.Arrays;
+
 /**
  * The op set of {@link dev.jmoco.backend.Backend} as plain scalar loops in double precision, one method per
  * op, written to be read as its specification and used as the oracle of the kernel tests, the conformance
@@ -25,6 +27,13 @@ public final class ReferenceOps {
         double[] d = new double[v.length];
         for (int i = 0; i < v.length; i++) d[i] = v[i];
         return d;
+    }
+
+    /** {@code v} rounded to float, as a backend stores an output (to feed the next op of a chain). */
+    public static float[] narrow(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return f;
     }
 
     // ---- dense algebra ------------------------------------------------------------------------------------
@@ -79,50 +88,79 @@ public final class ReferenceOps {
 
     // ---- convolution and pooling --------------------------------------------------------------------------
 
-    /** One multiply-add of a convolution: input (i, c, ih, iw) meets filter (k, c, r, t) at output (i, k, oh, ow). */
-    private interface Tap {
-        void at(int x, int w, int y);
-    }
-
-    /** Every tap of the convolution {@code s} that lands inside the input (zero padding contributes nothing). */
-    private static void forEachTap(ConvShape s, Tap tap) {
-        for (int i = 0; i < s.n(); i++)
-            for (int k = 0; k < s.k(); k++)
-                for (int oh = 0; oh < s.p(); oh++)
-                    for (int ow = 0; ow < s.q(); ow++)
-                        for (int c = 0; c < s.c(); c++)
-                            for (int r = 0; r < s.r(); r++)
-                                for (int t = 0; t < s.s(); t++) {
-                                    int ih = oh * s.stride() - s.pad() + r, iw = ow * s.stride() - s.pad() + t;
-                                    if (ih < 0 || ih >= s.h() || iw < 0 || iw >= s.w()) continue;
-                                    tap.at(((i * s.c() + c) * s.h() + ih) * s.w() + iw,
-                                            ((k * s.c() + c) * s.r() + r) * s.s() + t,
-                                            ((i * s.k() + k) * s.p() + oh) * s.q() + ow);
-                                }
-    }
+    // The three passes walk one loop nest: every (image, output channel, input channel, filter tap) and the
+    // output pixels it reaches, pixels innermost so that the conformance suite's large shapes stay quick.
 
     /** y [n, k, p, q] = sum over c, r, s of x [n, c, h, w] (zero padded) times w [k, c, r, s]. */
     public static double[] conv2d(ConvShape s, float[] x, float[] w, double[] y) {
-        java.util.Arrays.fill(y, 0);
-        forEachTap(s, (xi, wi, yi) -> y[yi] += (double) x[xi] * w[wi]);
+        Arrays.fill(y, 0);
+        for (int i = 0; i < s.n(); i++)
+            for (int k = 0; k < s.k(); k++)
+                for (int c = 0; c < s.c(); c++)
+                    for (int r = 0; r < s.r(); r++)
+                        for (int t = 0; t < s.s(); t++)
+                            for (int oh = 0; oh < s.p(); oh++)
+                                for (int ow = 0; ow < s.q(); ow++) {
+                                    int ih = oh * s.stride() - s.pad() + r, iw = ow * s.stride() - s.pad() + t;
+                                    if (ih >= 0 && ih < s.h() && iw >= 0 && iw < s.w())
+                                        y[yAt(s, i, k, oh, ow)] += (double) x[xAt(s, i, c, ih, iw)]
+                                                * w[wAt(s, k, c, r, t)];
+                                }
         return y;
     }
 
-    /** dx += the gradient of conv2d with respect to x. */
+    /** dx += the gradient of conv2d with respect to x: each output's dy flows back through its taps. */
     public static double[] conv2dBackwardData(ConvShape s, float[] dy, float[] w, double[] dx) {
-        forEachTap(s, (xi, wi, yi) -> dx[xi] += (double) dy[yi] * w[wi]);
+        for (int i = 0; i < s.n(); i++)
+            for (int k = 0; k < s.k(); k++)
+                for (int c = 0; c < s.c(); c++)
+                    for (int r = 0; r < s.r(); r++)
+                        for (int t = 0; t < s.s(); t++)
+                            for (int oh = 0; oh < s.p(); oh++)
+                                for (int ow = 0; ow < s.q(); ow++) {
+                                    int ih = oh * s.stride() - s.pad() + r, iw = ow * s.stride() - s.pad() + t;
+                                    if (ih >= 0 && ih < s.h() && iw >= 0 && iw < s.w())
+                                        dx[xAt(s, i, c, ih, iw)] += (double) dy[yAt(s, i, k, oh, ow)]
+                                                * w[wAt(s, k, c, r, t)];
+                                }
         return dx;
     }
 
-    /** dw += the gradient of conv2d with respect to w. */
+    /** dw += the gradient of conv2d with respect to w: dy times the input each tap saw. */
     public static double[] conv2dBackwardFilter(ConvShape s, float[] x, float[] dy, double[] dw) {
-        forEachTap(s, (xi, wi, yi) -> dw[wi] += (double) dy[yi] * x[xi]);
+        for (int i = 0; i < s.n(); i++)
+            for (int k = 0; k < s.k(); k++)
+                for (int c = 0; c < s.c(); c++)
+                    for (int r = 0; r < s.r(); r++)
+                        for (int t = 0; t < s.s(); t++)
+                            for (int oh = 0; oh < s.p(); oh++)
+                                for (int ow = 0; ow < s.q(); ow++) {
+                                    int ih = oh * s.stride() - s.pad() + r, iw = ow * s.stride() - s.pad() + t;
+                                    if (ih >= 0 && ih < s.h() && iw >= 0 && iw < s.w())
+                                        dw[wAt(s, k, c, r, t)] += (double) dy[yAt(s, i, k, oh, ow)]
+                                                * x[xAt(s, i, c, ih, iw)];
+                                }
         return dw;
     }
 
+    /** Offsets into x [n, c, h, w], w [k, c, r, s] and y [n, k, p, q]. */
+    private static int xAt(ConvShape s, int i, int c, int h, int w) {
+        return ((i * s.c() + c) * s.h() + h) * s.w() + w;
+    }
+
+    private static int wAt(ConvShape s, int k, int c, int r, int t) {
+        return ((k * s.c() + c) * s.r() + r) * s.s() + t;
+    }
+
+    private static int yAt(ConvShape s, int i, int k, int p, int q) {
+        return ((i * s.k() + k) * s.p() + p) * s.q() + q;
+    }
+
     /**
-     * y = the maximum of each window; argmax = the winner's index (h * w + x) in its input plane, the first in
-     * scan order among ties; padded cells never win.
+     * y = the maximum of each window, as PyTorch takes it: scanning the window in row-major order, a value
+     * replaces the best so far if it is greater or NaN, so the first maximum wins ties (-0 and +0 tie), every
+     * NaN takes over (the last one wins), and a window of -infinity reports its first cell; padded cells are
+     * skipped. argmax = the winner's index (h * w + x) in its input plane.
      */
     public static void maxPool(PoolShape s, float[] x, double[] y, double[] argmax) {
         int p = s.p(), q = s.q();
@@ -136,7 +174,7 @@ public final class ReferenceOps {
                             int ih = oh * s.stride() - s.pad() + r, iw = ow * s.stride() - s.pad() + t;
                             if (ih < 0 || ih >= s.h() || iw < 0 || iw >= s.w()) continue;
                             float v = x[(plane * s.h() + ih) * s.w() + iw];
-                            if (bestAt < 0 || v > best) {
+                            if (bestAt < 0 || v > best || Float.isNaN(v)) {
                                 best = v;
                                 bestAt = ih * s.w() + iw;
                             }
