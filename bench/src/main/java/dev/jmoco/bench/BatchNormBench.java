@@ -3,13 +3,14 @@ package dev.jmoco.bench;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.BatchNormShape;
 import dev.jmoco.backend.Buffer;
-import dev.jmoco.backend.cpu.CpuBackend;
+import dev.jmoco.backend.reference.ReferenceOps;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 
@@ -50,7 +51,7 @@ public class BatchNormBench extends BenchBase {
         dbeta = backend.allocate(c);
         backend.fill(dgamma, 0);
         backend.fill(dbeta, 0);
-        verifyAgainstCpu();
+        verifyAgainstReference();
     }
 
     @Benchmark
@@ -74,17 +75,24 @@ public class BatchNormBench extends BenchBase {
         return dx;
     }
 
-    /** One forward and backward pass on this backend and on the CPU backend agree (y and dx). */
-    private void verifyAgainstCpu() {
-        float[][] want;
-        try (CpuBackend cpu = new CpuBackend()) {
-            want = forwardBackward(cpu);
-        }
+    /** One forward and backward pass on this backend agrees with {@link ReferenceOps} (y and dx). */
+    private void verifyAgainstReference() {
+        int size = Math.toIntExact(shape.size());
+        float[] hx = randomArray(size, 1, 1), hdy = randomArray(size, 1, 2), hg = randomArray(c, 1, 3);
+        double[] y = new double[size], mean = new double[shape.statsSize()], invStd = new double[shape.statsSize()];
+        double[] runningVar = new double[c];
+        Arrays.fill(runningVar, 1);
+        ReferenceOps.batchNormTrain(shape, hx, hg, randomArray(c, 1, 4), y, mean, invStd, new double[c], runningVar,
+                0.1f, 1e-5f);
+        double[] dx = new double[size];
+        ReferenceOps.batchNormBackward(shape, hx, hdy, hg, ReferenceOps.narrow(mean),
+                ReferenceOps.narrow(invStd), dx, new double[c], new double[c]);
+        double[][] want = {y, dx};
         float[][] got = forwardBackward(backend);
         for (int k = 0; k < 2; k++)
             for (int i = 0; i < got[k].length; i++)
                 if (!(Math.abs(got[k][i] - want[k][i]) <= 1e-4 + 1e-4 * Math.abs(want[k][i])))
-                    throw new IllegalStateException((k == 0 ? "y[" : "dx[") + i + "] = " + got[k][i] + ", CPU "
+                    throw new IllegalStateException((k == 0 ? "y[" : "dx[") + i + "] = " + got[k][i] + ", reference "
                             + want[k][i]);
     }
 

@@ -1,6 +1,7 @@
 package dev.jmoco.bench;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
@@ -24,29 +25,35 @@ public class ElementwiseBench extends BenchBase {
         int rows = size / cols;
         float[] hx = randomArray(size, 1, 1), hdy = randomArray(size, 1, 2), hdx = randomArray(size, 1, 3);
         float[] hb = randomArray(cols, 1, 4);
-        AgainstCpu.check("relu", backend, 0, 0, (be, io) -> {
+        double[] relu = ReferenceOps.relu(hx, new double[size]);
+        AgainstReference.check("relu", backend, 0, 0, relu, (be, io) -> {
             Buffer yy = io.zeros(size);
             be.relu(io.of(hx), yy);
             return io.read(yy);
         });
-        AgainstCpu.check("reluBackward", backend, 0, 0, (be, io) -> {
+        // One float add per element: within half an ulp of the exact sum.
+        AgainstReference.check("reluBackward", backend, 0, 1e-7,
+                ReferenceOps.reluBackward(ReferenceOps.narrow(relu), hdy, ReferenceOps.widen(hdx)), (be, io) -> {
             Buffer yy = io.zeros(size), dxx = io.of(hdx);
             be.relu(io.of(hx), yy);
             be.reluBackward(yy, io.of(hdy), dxx);
             return io.read(dxx);
         });
-        AgainstCpu.check("add", backend, 1e-6, 1e-6, (be, io) -> {
+        AgainstReference.check("add", backend, 1e-6, 1e-6, ReferenceOps.add(0.5, hx, -2, hdy, new double[size]),
+                (be, io) -> {
             Buffer o = io.zeros(size);
             be.add(0.5f, io.of(hx), -2f, io.of(hdy), o);
             return io.read(o);
         });
-        AgainstCpu.check("addBias", backend, 0, 0, (be, io) -> {
+        AgainstReference.check("addBias", backend, 0, 1e-7, ReferenceOps.addBias(rows, cols, hb, ReferenceOps.widen(hx)),
+                (be, io) -> {
             Buffer yy = io.of(hx);
             be.addBias(rows, cols, io.of(hb), yy);
             return io.read(yy);
         });
-        // Sums of 262,144 terms of size 1: float rounding in a different order differs by about 1e-3.
-        AgainstCpu.check("biasBackward", backend, 1e-2, 1e-4, (be, io) -> {
+        // Sums of 262,144 terms of size 1: float rounding errs by about 1e-3.
+        AgainstReference.check("biasBackward", backend, 1e-2, 1e-4,
+                ReferenceOps.biasBackward(rows, cols, hdy, ReferenceOps.widen(hb)), (be, io) -> {
             Buffer db = io.of(hb);
             be.biasBackward(rows, cols, io.of(hdy), db);
             return io.read(db);

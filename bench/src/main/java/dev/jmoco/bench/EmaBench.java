@@ -1,6 +1,7 @@
 package dev.jmoco.bench;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
@@ -26,11 +27,10 @@ public class EmaBench extends BenchBase {
         backend.ema(m, target, source);
         float[] got = new float[size];
         backend.download(target, got, 0);
-        for (int i = 0; i < size; i++) {
-            double want = m * (double) t[i] + (1 - (double) m) * s[i];
-            if (Math.abs(got[i] - want) > 1e-6 + 1e-6 * Math.abs(want))
-                throw new IllegalStateException("ema[" + i + "] = " + got[i] + ", expected " + want);
-        }
+        double[] want = ReferenceOps.ema(m, ReferenceOps.widen(t), s);
+        for (int i = 0; i < size; i++)
+            if (Math.abs(got[i] - want[i]) > 1e-6 + 1e-6 * Math.abs(want[i]))
+                throw new IllegalStateException("ema[" + i + "] = " + got[i] + ", expected " + want[i]);
     }
 
     @Benchmark

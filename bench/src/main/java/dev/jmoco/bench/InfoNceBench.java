@@ -1,11 +1,13 @@
 package dev.jmoco.bench;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -45,36 +47,24 @@ public class InfoNceBench extends BenchBase {
     }
 
     /**
-     * dq of one row against a double-precision reference: abs 1e-5 of the gradient scale 1 / (n t) + rel 1e-4;
-     * with TF32 (cuda:tf32) abs 2e-3 of the scale + rel 2e-2: rounding q and the queue to 10 mantissa bits moves
-     * each logit by about 2^-10 / sqrt(c) / t = 1.2e-3 at t = 0.07, and each probability by as much, relatively.
+     * dq of row i against {@link ReferenceOps#infoNce} on that row alone (a row's loss depends on its own q and
+     * k only; gradScale 1 / n makes its gradient the batch mean's): abs 1e-5 of the gradient scale 1 / (n t) +
+     * rel 1e-4; with TF32 (cuda:tf32) abs 2e-3 of the scale + rel 2e-2: rounding q and the queue to 10 mantissa
+     * bits moves each logit by about 2^-10 / sqrt(c) / t = 1.2e-3 at t = 0.07, and each probability by as much,
+     * relatively.
      */
     private void checkRow(int i, float[] hq, float[] hk, float[] hqueue, float[] got) {
-        double[] dot = new double[kq + 1];
-        dot[0] = dot(hq, i * c, hk, i * c);
-        double max = dot[0] / t;
-        for (int j = 0; j < kq; j++) {
-            dot[j + 1] = dot(hq, i * c, hqueue, j * c);
-            max = Math.max(max, dot[j + 1] / t);
-        }
-        double sum = 0;
-        for (double d : dot) sum += Math.exp(d / t - max);
+        float[] qi = Arrays.copyOfRange(hq, i * c, (i + 1) * c), ki = Arrays.copyOfRange(hk, i * c, (i + 1) * c);
+        double[] want = new double[c];
+        ReferenceOps.infoNce(1, c, kq, t, qi, ki, hqueue, 1.0 / n, new double[3], want, null);
         double scale = 1.0 / (n * (double) t);
         for (int cc = 0; cc < c; cc++) {
-            double g = (Math.exp(dot[0] / t - max) / sum - 1) * hk[i * c + cc];
-            for (int j = 0; j < kq; j++) g += Math.exp(dot[j + 1] / t - max) / sum * hqueue[j * c + cc];
-            g *= scale;
+            double g = want[cc];
             double tolerance = tf32() ? 2e-3 * scale + 2e-2 * Math.abs(g) : 1e-5 * scale + 1e-4 * Math.abs(g);
             if (Math.abs(got[i * c + cc] - g) > tolerance)
                 throw new IllegalStateException("InfoNCE dq[" + i + ", " + cc + "] = " + got[i * c + cc]
                         + ", expected " + g);
         }
-    }
-
-    private double dot(float[] a, int ao, float[] b, int bo) {
-        double s = 0;
-        for (int j = 0; j < c; j++) s += (double) a[ao + j] * b[bo + j];
-        return s;
     }
 
     private Buffer upload(float[] host) {

@@ -2,6 +2,7 @@ package dev.jmoco.bench;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.PoolShape;
+import dev.jmoco.backend.reference.ReferenceOps;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
@@ -33,14 +34,20 @@ public class PoolingBench extends BenchBase {
         float[] hx = randomArray(in, 1, 1), hdy = randomArray(out, 1, 2), hdx = randomArray(in, 1, 3);
         float[] hgx = randomArray(gin, 1, 4), hgdy = randomArray(n * gc, 1, 5), hgdx = randomArray(gin, 1, 6);
         // Max and argmax are exact; dx adds one dy per window that picked an input (at most 4 terms here).
-        AgainstCpu.check("maxPool + maxPoolBackward", backend, 1e-6, 1e-6, (be, io) -> {
+        double[] my = new double[out], myArgmax = new double[out];
+        ReferenceOps.maxPool(pool, hx, my, myArgmax);
+        double[] mdx = ReferenceOps.maxPoolBackward(pool, hdy, ReferenceOps.narrow(myArgmax), ReferenceOps.widen(hdx));
+        AgainstReference.check("maxPool + maxPoolBackward", backend, 1e-6, 1e-6, AgainstReference.concat(my, myArgmax, mdx),
+                (be, io) -> {
             Buffer yy = io.zeros(out), am = io.zeros(out), dxx = io.of(hdx);
             be.maxPool(pool, io.of(hx), yy, am);
             be.maxPoolBackward(pool, io.of(hdy), am, dxx);
             return io.read(yy, am, dxx);
         });
         // Means of 16 terms, and one add per element.
-        AgainstCpu.check("globalAvgPool + globalAvgPoolBackward", backend, 1e-6, 1e-5, (be, io) -> {
+        double[] gap = AgainstReference.concat(ReferenceOps.globalAvgPool(n, gc, ghw, hgx, new double[n * gc]),
+                ReferenceOps.globalAvgPoolBackward(n, gc, ghw, hgdy, ReferenceOps.widen(hgdx)));
+        AgainstReference.check("globalAvgPool + globalAvgPoolBackward", backend, 1e-6, 1e-5, gap, (be, io) -> {
             Buffer yy = io.zeros(n * gc), dxx = io.of(hgdx);
             be.globalAvgPool(n, gc, ghw, io.of(hgx), yy);
             be.globalAvgPoolBackward(n, gc, ghw, io.of(hgdy), dxx);

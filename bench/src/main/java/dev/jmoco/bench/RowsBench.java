@@ -1,6 +1,7 @@
 package dev.jmoco.bench;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
@@ -34,19 +35,28 @@ public class RowsBench extends BenchBase {
         float[] hx = randomArray(size, 1, 1), hdy = randomArray(size, 1, 2), hdx = randomArray(size, 1, 3);
         float[] hq = randomArray(capacity * cols, 1, 4);
         // Norms are sums of 128 squares; the backward's dot product has 128 terms.
-        AgainstCpu.check("l2NormalizeRows + backward", backend, 1e-6, 1e-5, (be, io) -> {
+        double[] ly = new double[size], ln = new double[rows];
+        ReferenceOps.l2NormalizeRows(rows, cols, hx, ly, ln);
+        double[] ldx = ReferenceOps.l2NormalizeRowsBackward(rows, cols, ReferenceOps.narrow(ly),
+                ReferenceOps.narrow(ln), hdy, ReferenceOps.widen(hdx));
+        AgainstReference.check("l2NormalizeRows + backward", backend, 1e-6, 1e-5, AgainstReference.concat(ly, ln, ldx),
+                (be, io) -> {
             Buffer yy = io.zeros(size), nn = io.zeros(rows), dxx = io.of(hdx);
             be.l2NormalizeRows(rows, cols, io.of(hx), yy, nn);
             be.l2NormalizeRowsBackward(rows, cols, yy, nn, io.of(hdy), dxx);
             return io.read(yy, nn, dxx);
         });
-        AgainstCpu.check("gatherRows + scatterRows(accumulate)", backend, 1e-6, 1e-6, (be, io) -> {
+        double[] gs = AgainstReference.concat(ReferenceOps.gatherRows(cols, hx, perm, new double[size]),
+                ReferenceOps.scatterRows(cols, hdy, perm, ReferenceOps.widen(hdx), true));
+        AgainstReference.check("gatherRows + scatterRows(accumulate)", backend, 1e-6, 1e-6, gs, (be, io) -> {
             Buffer g = io.zeros(size), s = io.of(hdx);
             be.gatherRows(cols, io.of(hx), perm, g);
             be.scatterRows(cols, io.of(hdy), perm, s, true);
             return io.read(g, s);
         });
-        AgainstCpu.check("enqueue", backend, 0, 0, (be, io) -> {
+        double[] enqueued = ReferenceOps.widen(hq);
+        ReferenceOps.enqueue(enqueued, capacity, cols, hx, rows, ptr);
+        AgainstReference.check("enqueue", backend, 0, 0, enqueued, (be, io) -> {
             Buffer q = io.of(hq);
             be.enqueue(q, capacity, cols, io.of(hx), rows, ptr);
             return io.read(q);

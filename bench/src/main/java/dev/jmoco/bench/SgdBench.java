@@ -1,6 +1,7 @@
 package dev.jmoco.bench;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
@@ -27,8 +28,10 @@ public class SgdBench extends BenchBase {
         float[] gotP = new float[size], gotV = new float[size];
         backend.download(param, gotP, 0);
         backend.download(velocity, gotV, 0);
+        double[] wantP = ReferenceOps.widen(p), wantV = ReferenceOps.widen(v);
+        ReferenceOps.sgd(LR, MOMENTUM, WD, wantP, g, wantV);
         for (int i = 0; i < size; i++) {
-            double vi = MOMENTUM * (double) v[i] + g[i] + WD * (double) p[i], pi = p[i] - LR * vi;
+            double vi = wantV[i], pi = wantP[i];
             if (Math.abs(gotV[i] - vi) > 1e-6 + 1e-6 * Math.abs(vi)
                     || Math.abs(gotP[i] - pi) > 1e-6 + 1e-6 * Math.abs(pi))
                 throw new IllegalStateException("sgd[" + i + "]: param " + gotP[i] + " velocity " + gotV[i]

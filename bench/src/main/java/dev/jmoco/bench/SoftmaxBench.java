@@ -1,6 +1,7 @@
 package dev.jmoco.bench;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
@@ -28,7 +29,10 @@ public class SoftmaxBench extends BenchBase {
         for (int i = 0; i < rows; i++) labels[i] = r.nextInt(cols);
         float[] hl = randomArray(rows * cols, 4, 1);
         // The loss is a mean of 256 log-sum-exps; dlogits are single softmax terms (about 1 / (rows cols)).
-        AgainstCpu.check("softmaxCrossEntropy", backend, 1e-6, 1e-5, (be, io) -> {
+        double[] wantStats = new double[3], wantDlogits = new double[rows * cols];
+        ReferenceOps.softmaxCrossEntropy(rows, cols, hl, labels, 1, wantStats, wantDlogits);
+        AgainstReference.check("softmaxCrossEntropy", backend, 1e-6, 1e-5, AgainstReference.concat(wantStats, wantDlogits),
+                (be, io) -> {
             Buffer s = io.zeros(3), d = io.zeros((long) rows * cols);
             be.softmaxCrossEntropy(rows, cols, io.of(hl), labels, 1f, s, d);
             return io.read(s, d);

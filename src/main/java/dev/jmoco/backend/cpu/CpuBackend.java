@@ -1,23 +1,22 @@
 package dev.jmoco.backend.cpu;
 
-import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.BatchNormShape;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.ConvShape;
-import dev.jmoco.backend.OpChecks;
+import dev.jmoco.backend.CheckedBackend;
 import dev.jmoco.backend.PoolShape;
 import dev.jmoco.backend.PoolStats;
 
 import java.util.Arrays;
 
 /**
- * The pure-Java backend: the reference every other backend is checked against, and the default that runs
- * anywhere. This class checks arguments and unwraps buffers; the arithmetic lives in one kernel class per
- * op family. Work is spread over all cores by {@link Parallel}; storage comes from {@link CpuPool}.
- * Convolutions run on the system oneDNN where it loads ({@link CpuConvDnnl}), else, or when asked, on the
- * Java kernels ({@link CpuConv}), which stay the reference.
+ * The fast CPU backend, and the default that runs anywhere ({@link dev.jmoco.backend.reference.ReferenceOps}
+ * is the reference it is tested against). {@link CheckedBackend} checks arguments and unwraps buffers; the
+ * op bodies here pick a kernel class per op family, which holds the arithmetic. Work is spread over all
+ * cores by {@link Parallel}; storage comes from {@link CpuPool}. Convolutions run on the system oneDNN where it loads ({@link CpuConvDnnl}), else, or when asked, on the
+ * Java kernels ({@link CpuConv}), which stay the fallback.
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend extends CheckedBackend<CpuBuffer> {
     final CpuPool pool = new CpuPool();
     final Parallel parallel;
     private final CpuGemm gemm;
@@ -29,6 +28,7 @@ public final class CpuBackend implements Backend {
     private final CpuBatchNorm batchNorm;
     private final CpuRows rows;
     private final CpuLosses losses;
+    private final CpuInfoNce infoNce;
     private final CpuUpdates updates;
 
     /** A backend using every core. */
@@ -51,7 +51,8 @@ public final class CpuBackend implements Backend {
         pooling = new CpuPooling(parallel);
         batchNorm = new CpuBatchNorm(parallel);
         rows = new CpuRows(parallel);
-        losses = new CpuLosses(this, parallel, gemm);
+        losses = new CpuLosses(this, parallel);
+        infoNce = new CpuInfoNce(this, parallel, gemm);
         updates = new CpuUpdates(parallel);
     }
 
@@ -90,31 +91,24 @@ public final class CpuBackend implements Backend {
     CpuBuffer scratch(long size) { return (CpuBuffer) allocate(size); }
 
     @Override
-    public void upload(float[] src, int srcOffset, Buffer dst) {
-        OpChecks.upload(src, srcOffset, dst);
-        CpuBuffer d = cpu("upload", dst);
-        System.arraycopy(src, srcOffset, d.array, d.offset, (int) d.size());
+    protected void doUpload(float[] src, int srcOffset, CpuBuffer dst) {
+        System.arraycopy(src, srcOffset, dst.array, dst.offset, (int) dst.size());
     }
 
     @Override
-    public void download(Buffer src, float[] dst, int dstOffset) {
-        OpChecks.download(src, dst, dstOffset);
-        CpuBuffer s = cpu("download", src);
-        System.arraycopy(s.array, s.offset, dst, dstOffset, (int) s.size());
+    protected void doDownload(CpuBuffer src, float[] dst, int dstOffset) {
+        System.arraycopy(src.array, src.offset, dst, dstOffset, (int) src.size());
     }
 
     @Override
-    public void copy(Buffer src, Buffer dst) {
-        OpChecks.copy(src, dst);
-        CpuBuffer s = cpu("copy", src), d = cpu("copy", dst);
+    protected void doCopy(CpuBuffer s, CpuBuffer d) {
         // Chunked over all cores: one core cannot saturate memory bandwidth (and copy is the EMA's yardstick).
         parallel.forRange((int) s.size(), 1 << 16,
                 (i0, i1) -> System.arraycopy(s.array, s.offset + i0, d.array, d.offset + i0, i1 - i0));
     }
 
     @Override
-    public void fill(Buffer dst, float value) {
-        CpuBuffer d = cpu("fill", dst);
+    protected void doFill(CpuBuffer d, float value) {
         parallel.forRange((int) d.size(), 1 << 16, (i0, i1) -> Arrays.fill(d.array, d.offset + i0, d.offset + i1, value));
     }
 
@@ -125,190 +119,139 @@ public final class CpuBackend implements Backend {
     // ---- dense algebra ------------------------------------------------------------------------------------
 
     @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k,
-                     float alpha, Buffer a, Buffer b, float beta, Buffer c) {
-        OpChecks.gemm(transA, transB, m, n, k, a, b, c);
-        gemm.gemm(transA, transB, m, n, k, alpha, cpu("gemm", a), cpu("gemm", b), beta, cpu("gemm", c));
+    protected void doGemm(boolean transA, boolean transB, int m, int n, int k,
+                          float alpha, CpuBuffer a, CpuBuffer b, float beta, CpuBuffer c) {
+        gemm.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
     }
 
     @Override
-    public void add(float alpha, Buffer x, float beta, Buffer y, Buffer out) {
-        OpChecks.add(x, y, out);
-        elementwise.add(alpha, cpu("add", x), beta, cpu("add", y), cpu("add", out));
+    protected void doAdd(float alpha, CpuBuffer x, float beta, CpuBuffer y, CpuBuffer out) {
+        elementwise.add(alpha, x, beta, y, out);
     }
 
     @Override
-    public void addBias(int rows, int cols, Buffer bias, Buffer y) {
-        OpChecks.addBias(rows, cols, bias, y);
-        elementwise.addBias(rows, cols, cpu("addBias", bias), cpu("addBias", y));
+    protected void doAddBias(int rows, int cols, CpuBuffer bias, CpuBuffer y) {
+        elementwise.addBias(rows, cols, bias, y);
     }
 
     @Override
-    public void biasBackward(int rows, int cols, Buffer dy, Buffer dbias) {
-        OpChecks.biasBackward(rows, cols, dy, dbias);
-        elementwise.biasBackward(rows, cols, cpu("biasBackward", dy), cpu("biasBackward", dbias));
+    protected void doBiasBackward(int rows, int cols, CpuBuffer dy, CpuBuffer dbias) {
+        elementwise.biasBackward(rows, cols, dy, dbias);
     }
 
-    @Override
-    public void relu(Buffer x, Buffer y) {
-        OpChecks.relu(x, y);
-        elementwise.relu(cpu("relu", x), cpu("relu", y));
-    }
+    @Override protected void doRelu(CpuBuffer x, CpuBuffer y) { elementwise.relu(x, y); }
 
     @Override
-    public void reluBackward(Buffer y, Buffer dy, Buffer dx) {
-        OpChecks.reluBackward(y, dy, dx);
-        elementwise.reluBackward(cpu("reluBackward", y), cpu("reluBackward", dy), cpu("reluBackward", dx));
-    }
+    protected void doReluBackward(CpuBuffer y, CpuBuffer dy, CpuBuffer dx) { elementwise.reluBackward(y, dy, dx); }
 
     // ---- convolution and pooling ------------------------------------------------------------------------
 
     @Override
-    public void conv2d(ConvShape s, Buffer x, Buffer w, Buffer y) {
-        OpChecks.conv2d(s, x, w, y);
-        CpuBuffer cx = cpu("conv2d", x), cw = cpu("conv2d", w), cy = cpu("conv2d", y);
-        if (dnnlConv == null || !dnnlConv.forward(s, cx, cw, cy)) conv.forward(s, cx, cw, cy);
+    protected void doConv2d(ConvShape s, CpuBuffer x, CpuBuffer w, CpuBuffer y) {
+        if (dnnlConv == null || !dnnlConv.forward(s, x, w, y)) conv.forward(s, x, w, y);
     }
 
     @Override
-    public void conv2dBackwardData(ConvShape s, Buffer dy, Buffer w, Buffer dx) {
-        OpChecks.conv2dBackwardData(s, dy, w, dx);
-        String op = "conv2dBackwardData";
-        CpuBuffer cdy = cpu(op, dy), cw = cpu(op, w), cdx = cpu(op, dx);
-        if (dnnlConv == null || !dnnlConv.backwardData(s, cdy, cw, cdx)) conv.backwardData(s, cdy, cw, cdx);
+    protected void doConv2dBackwardData(ConvShape s, CpuBuffer dy, CpuBuffer w, CpuBuffer dx) {
+        if (dnnlConv == null || !dnnlConv.backwardData(s, dy, w, dx)) conv.backwardData(s, dy, w, dx);
     }
 
     @Override
-    public void conv2dBackwardFilter(ConvShape s, Buffer x, Buffer dy, Buffer dw) {
-        OpChecks.conv2dBackwardFilter(s, x, dy, dw);
-        String op = "conv2dBackwardFilter";
-        CpuBuffer cx = cpu(op, x), cdy = cpu(op, dy), cdw = cpu(op, dw);
-        if (dnnlConv == null || !dnnlConv.backwardFilter(s, cx, cdy, cdw)) conv.backwardFilter(s, cx, cdy, cdw);
+    protected void doConv2dBackwardFilter(ConvShape s, CpuBuffer x, CpuBuffer dy, CpuBuffer dw) {
+        if (dnnlConv == null || !dnnlConv.backwardFilter(s, x, dy, dw)) conv.backwardFilter(s, x, dy, dw);
     }
 
     @Override
-    public void maxPool(PoolShape s, Buffer x, Buffer y, Buffer argmax) {
-        OpChecks.maxPool(s, x, y, argmax);
-        pooling.maxPool(s, cpu("maxPool", x), cpu("maxPool", y), cpu("maxPool", argmax));
+    protected void doMaxPool(PoolShape s, CpuBuffer x, CpuBuffer y, CpuBuffer argmax) {
+        pooling.maxPool(s, x, y, argmax);
     }
 
     @Override
-    public void maxPoolBackward(PoolShape s, Buffer dy, Buffer argmax, Buffer dx) {
-        OpChecks.maxPoolBackward(s, dy, argmax, dx);
-        pooling.maxPoolBackward(s, cpu("maxPoolBackward", dy), cpu("maxPoolBackward", argmax),
-                cpu("maxPoolBackward", dx));
+    protected void doMaxPoolBackward(PoolShape s, CpuBuffer dy, CpuBuffer argmax, CpuBuffer dx) {
+        pooling.maxPoolBackward(s, dy, argmax, dx);
     }
 
     @Override
-    public void globalAvgPool(int n, int c, int hw, Buffer x, Buffer y) {
-        OpChecks.globalAvgPool(n, c, hw, x, y);
-        pooling.globalAvgPool(n * c, hw, cpu("globalAvgPool", x), cpu("globalAvgPool", y));
+    protected void doGlobalAvgPool(int n, int c, int hw, CpuBuffer x, CpuBuffer y) {
+        pooling.globalAvgPool(n * c, hw, x, y);
     }
 
     @Override
-    public void globalAvgPoolBackward(int n, int c, int hw, Buffer dy, Buffer dx) {
-        OpChecks.globalAvgPoolBackward(n, c, hw, dy, dx);
-        pooling.globalAvgPoolBackward(n * c, hw, cpu("globalAvgPoolBackward", dy), cpu("globalAvgPoolBackward", dx));
+    protected void doGlobalAvgPoolBackward(int n, int c, int hw, CpuBuffer dy, CpuBuffer dx) {
+        pooling.globalAvgPoolBackward(n * c, hw, dy, dx);
     }
 
     // ---- normalisation ----------------------------------------------------------------------------------
 
     @Override
-    public void batchNormTrain(BatchNormShape s, Buffer x, Buffer gamma, Buffer beta, Buffer y,
-                               Buffer mean, Buffer invStd, Buffer runningMean, Buffer runningVar,
-                               float momentum, float eps) {
-        String op = "batchNormTrain";
-        OpChecks.batchNormTrain(s, x, gamma, beta, y, mean, invStd, runningMean, runningVar);
-        batchNorm.train(s, cpu(op, x), cpu(op, gamma), cpu(op, beta), cpu(op, y), cpu(op, mean), cpu(op, invStd),
-                cpu(op, runningMean), cpu(op, runningVar), momentum, eps);
+    protected void doBatchNormTrain(BatchNormShape s, CpuBuffer x, CpuBuffer gamma, CpuBuffer beta, CpuBuffer y,
+                                    CpuBuffer mean, CpuBuffer invStd, CpuBuffer runningMean, CpuBuffer runningVar,
+                                    float momentum, float eps) {
+        batchNorm.train(s, x, gamma, beta, y, mean, invStd, runningMean, runningVar, momentum, eps);
     }
 
     @Override
-    public void batchNormEval(BatchNormShape s, Buffer x, Buffer gamma, Buffer beta,
-                              Buffer runningMean, Buffer runningVar, float eps, Buffer y) {
-        String op = "batchNormEval";
-        OpChecks.batchNormEval(s, x, gamma, beta, runningMean, runningVar, y);
-        batchNorm.eval(s, cpu(op, x), cpu(op, gamma), cpu(op, beta), cpu(op, runningMean), cpu(op, runningVar),
-                eps, cpu(op, y));
+    protected void doBatchNormEval(BatchNormShape s, CpuBuffer x, CpuBuffer gamma, CpuBuffer beta,
+                                   CpuBuffer runningMean, CpuBuffer runningVar, float eps, CpuBuffer y) {
+        batchNorm.eval(s, x, gamma, beta, runningMean, runningVar, eps, y);
     }
 
     @Override
-    public void batchNormBackward(BatchNormShape s, Buffer x, Buffer dy, Buffer gamma, Buffer mean, Buffer invStd,
-                                  Buffer dx, Buffer dgamma, Buffer dbeta) {
-        String op = "batchNormBackward";
-        OpChecks.batchNormBackward(s, x, dy, gamma, mean, invStd, dx, dgamma, dbeta);
-        batchNorm.backward(s, cpu(op, x), cpu(op, dy), cpu(op, gamma), cpu(op, mean), cpu(op, invStd),
-                cpu(op, dx), cpu(op, dgamma), cpu(op, dbeta));
+    protected void doBatchNormBackward(BatchNormShape s, CpuBuffer x, CpuBuffer dy, CpuBuffer gamma, CpuBuffer mean,
+                                       CpuBuffer invStd, CpuBuffer dx, CpuBuffer dgamma, CpuBuffer dbeta) {
+        batchNorm.backward(s, x, dy, gamma, mean, invStd, dx, dgamma, dbeta);
     }
 
     @Override
-    public void l2NormalizeRows(int rows, int cols, Buffer x, Buffer y, Buffer norms) {
-        String op = "l2NormalizeRows";
-        OpChecks.l2NormalizeRows(rows, cols, x, y, norms);
-        this.rows.l2Normalize(rows, cols, cpu(op, x), cpu(op, y), cpu(op, norms));
+    protected void doL2NormalizeRows(int rows, int cols, CpuBuffer x, CpuBuffer y, CpuBuffer norms) {
+        this.rows.l2Normalize(rows, cols, x, y, norms);
     }
 
     @Override
-    public void l2NormalizeRowsBackward(int rows, int cols, Buffer y, Buffer norms, Buffer dy, Buffer dx) {
-        String op = "l2NormalizeRowsBackward";
-        OpChecks.l2NormalizeRowsBackward(rows, cols, y, norms, dy, dx);
-        this.rows.l2NormalizeBackward(rows, cols, cpu(op, y), cpu(op, norms), cpu(op, dy), cpu(op, dx));
+    protected void doL2NormalizeRowsBackward(int rows, int cols, CpuBuffer y, CpuBuffer norms, CpuBuffer dy,
+                                             CpuBuffer dx) {
+        this.rows.l2NormalizeBackward(rows, cols, y, norms, dy, dx);
     }
 
     // ---- indexing ---------------------------------------------------------------------------------------
 
     @Override
-    public void gatherRows(int cols, Buffer src, int[] index, Buffer dst) {
-        String op = "gatherRows";
-        OpChecks.gatherRows(cols, src, index, dst);
-        rows.gather(cols, cpu(op, src), index, cpu(op, dst));
+    protected void doGatherRows(int cols, CpuBuffer src, int[] index, CpuBuffer dst) {
+        rows.gather(cols, src, index, dst);
     }
 
     @Override
-    public void scatterRows(int cols, Buffer src, int[] index, Buffer dst, boolean accumulate) {
-        String op = "scatterRows";
-        OpChecks.scatterRows(cols, src, index, dst);
-        rows.scatter(cols, cpu(op, src), index, cpu(op, dst), accumulate);
+    protected void doScatterRows(int cols, CpuBuffer src, int[] index, CpuBuffer dst, boolean accumulate) {
+        rows.scatter(cols, src, index, dst, accumulate);
     }
 
     // ---- fused losses -----------------------------------------------------------------------------------
 
     @Override
-    public void softmaxCrossEntropy(int rows, int cols, Buffer logits, int[] labels, float gradScale,
-                                    Buffer stats, Buffer dlogits) {
-        String op = "softmaxCrossEntropy";
-        OpChecks.softmaxCrossEntropy(rows, cols, logits, labels, stats, dlogits);
-        losses.softmaxCrossEntropy(rows, cols, cpu(op, logits), labels, gradScale, cpu(op, stats), cpu(op, dlogits));
+    protected void doSoftmaxCrossEntropy(int rows, int cols, CpuBuffer logits, int[] labels, float gradScale,
+                                         CpuBuffer stats, CpuBuffer dlogits) {
+        losses.softmaxCrossEntropy(rows, cols, logits, labels, gradScale, stats, dlogits);
     }
 
     @Override
-    public void infoNce(int n, int c, int kq, float t, Buffer q, Buffer k, Buffer queue, float gradScale,
-                        Buffer stats, Buffer dq, Buffer dk) {
-        String op = "infoNce";
-        OpChecks.infoNce(n, c, kq, t, q, k, queue, stats, dq, dk);
-        losses.infoNce(n, c, kq, t, cpu(op, q), cpu(op, k), cpu(op, queue), gradScale, cpu(op, stats), cpu(op, dq),
-                dk == null ? null : cpu(op, dk));
+    protected void doInfoNce(int n, int c, int kq, float t, CpuBuffer q, CpuBuffer k, CpuBuffer queue,
+                             float gradScale, CpuBuffer stats, CpuBuffer dq, CpuBuffer dk) {
+        infoNce.run(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk);
     }
 
     // ---- MoCo state updates -------------------------------------------------------------------------
 
+    @Override protected void doEma(float m, CpuBuffer target, CpuBuffer source) { updates.ema(m, target, source); }
+
     @Override
-    public void ema(float m, Buffer target, Buffer source) {
-        OpChecks.ema(target, source);
-        updates.ema(m, cpu("ema", target), cpu("ema", source));
+    protected void doEnqueue(CpuBuffer queue, int capacity, int c, CpuBuffer keys, int n, int ptr) {
+        updates.enqueue(queue, capacity, c, keys, n, ptr);
     }
 
     @Override
-    public void enqueue(Buffer queue, int capacity, int c, Buffer keys, int n, int ptr) {
-        String op = "enqueue";
-        OpChecks.enqueue(queue, capacity, c, keys, n, ptr);
-        updates.enqueue(cpu(op, queue), capacity, c, cpu(op, keys), n, ptr);
-    }
-
-    @Override
-    public void sgd(float lr, float momentum, float weightDecay, Buffer param, Buffer grad, Buffer velocity) {
-        OpChecks.sgd(param, grad, velocity);
-        updates.sgd(lr, momentum, weightDecay, cpu("sgd", param), cpu("sgd", grad), cpu("sgd", velocity));
+    protected void doSgd(float lr, float momentum, float weightDecay, CpuBuffer param, CpuBuffer grad,
+                         CpuBuffer velocity) {
+        updates.sgd(lr, momentum, weightDecay, param, grad, velocity);
     }
 
     @Override
@@ -318,7 +261,8 @@ public final class CpuBackend implements Backend {
         parallel.shutdown();
     }
 
-    private CpuBuffer cpu(String op, Buffer b) {
+    @Override
+    protected CpuBuffer own(String op, Buffer b) {
         if (b instanceof CpuBuffer cb && cb.backend() == this) return cb;
         throw new IllegalArgumentException(op + ": buffer " + b + " does not belong to this cpu backend");
     }

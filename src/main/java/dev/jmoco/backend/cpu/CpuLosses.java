@@ -1,7 +1,7 @@
 package dev.jmoco.backend.cpu;
 
 /**
- * The fused losses: softmax cross-entropy (here) and MoCo's InfoNCE ({@link CpuInfoNce}); see Backend.
+ * Softmax cross-entropy, and the accuracy rule it shares with MoCo's InfoNCE ({@link CpuInfoNce}); see Backend.
  *
  * <p>Both report accuracy with one rule. A row's <em>rank</em> is the number of competing classes whose logit is
  * greater than or equal to the target's; acc@1 counts rows of rank 0 (the target strictly beats every other
@@ -14,12 +14,10 @@ final class CpuLosses {
 
     private final CpuBackend backend;
     private final Parallel parallel;
-    private final CpuInfoNce infoNce;
 
-    CpuLosses(CpuBackend backend, Parallel parallel, CpuGemm gemm) {
+    CpuLosses(CpuBackend backend, Parallel parallel) {
         this.backend = backend;
         this.parallel = parallel;
-        this.infoNce = new CpuInfoNce(backend, parallel, gemm);
     }
 
     /**
@@ -60,11 +58,6 @@ final class CpuLosses {
             });
             writeStats(pr, rows, stats);
         }
-    }
-
-    void infoNce(int n, int c, int kq, float t, CpuBuffer q, CpuBuffer k, CpuBuffer queue, float gradScale,
-                 CpuBuffer stats, CpuBuffer dq, CpuBuffer dk) {
-        infoNce.run(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk);
     }
 
     /**

@@ -2,7 +2,6 @@ package dev.jmoco.backend.cuda;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.ConvShape;
-import dev.jmoco.backend.OpChecks;
 import dev.jmoco.backend.PoolStats;
 import dev.jmoco.backend.kernel.DeviceBuffer;
 import dev.jmoco.backend.kernel.HostStaging;
@@ -39,7 +38,7 @@ import java.util.Map;
  *
  * <p>Not thread-safe (one training loop drives it); the context is made current on whichever thread calls.
  */
-public final class CudaBackend extends KernelBackend {
+public final class CudaBackend extends KernelBackend<CudaBuffer> {
     private static final long MAX_STAGED_BYTES = 64L << 20;
 
     private final CudaDevice device;
@@ -182,14 +181,14 @@ public final class CudaBackend extends KernelBackend {
     // ---- ops with faster paths than the shared kernels ----------------------------------------------------
 
     @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k,
-                     float alpha, Buffer a, Buffer b, float beta, Buffer c) {
-        OpChecks.gemm(transA, transB, m, n, k, a, b, c);
-        gemm(transA, transB, m, n, k, alpha, own("gemm", a), own("gemm", b), beta, own("gemm", c));
+    protected void doGemm(boolean transA, boolean transB, int m, int n, int k,
+                          float alpha, CudaBuffer a, CudaBuffer b, float beta, CudaBuffer c) {
+        gemmOnDevice(transA, transB, m, n, k, alpha, a, b, beta, c);
     }
 
-    private void gemm(boolean transA, boolean transB, int m, int n, int k,
-                      float alpha, DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c) {
+    /** GEMM on the fastest path open here; also InfoNceRows' GEMM, on its scratch buffers. */
+    private void gemmOnDevice(boolean transA, boolean transB, int m, int n, int k,
+                              float alpha, DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c) {
         if (m == 0 || n == 0) return;
         if (cublas != null && k > 0) {
             open("gemm");
@@ -203,42 +202,31 @@ public final class CudaBackend extends KernelBackend {
     }
 
     @Override
-    public void conv2d(ConvShape s, Buffer x, Buffer w, Buffer y) {
-        if (cudnn == null) { super.conv2d(s, x, w, y); return; }
-        OpChecks.conv2d(s, x, w, y);
-        long xa = address(own("conv2d", x)), wa = address(own("conv2d", w)), ya = address(own("conv2d", y));
-        withWorkspace("cuDNN conv forward", ws -> cudnn.forward(s, xa, wa, ya, ws));
+    protected void doConv2d(ConvShape s, CudaBuffer x, CudaBuffer w, CudaBuffer y) {
+        if (cudnn == null) { super.doConv2d(s, x, w, y); return; }
+        withWorkspace("cuDNN conv forward", ws -> cudnn.forward(s, x.address(), w.address(), y.address(), ws));
     }
 
     @Override
-    public void conv2dBackwardData(ConvShape s, Buffer dy, Buffer w, Buffer dx) {
-        if (cudnn == null) { super.conv2dBackwardData(s, dy, w, dx); return; }
-        String op = "conv2dBackwardData";
-        OpChecks.conv2dBackwardData(s, dy, w, dx);
-        long dya = address(own(op, dy)), wa = address(own(op, w)), dxa = address(own(op, dx));
-        withWorkspace("cuDNN conv backward data", ws -> cudnn.backwardData(s, dya, wa, dxa, ws));
+    protected void doConv2dBackwardData(ConvShape s, CudaBuffer dy, CudaBuffer w, CudaBuffer dx) {
+        if (cudnn == null) { super.doConv2dBackwardData(s, dy, w, dx); return; }
+        withWorkspace("cuDNN conv backward data",
+                ws -> cudnn.backwardData(s, dy.address(), w.address(), dx.address(), ws));
     }
 
     @Override
-    public void conv2dBackwardFilter(ConvShape s, Buffer x, Buffer dy, Buffer dw) {
-        if (cudnn == null) { super.conv2dBackwardFilter(s, x, dy, dw); return; }
-        String op = "conv2dBackwardFilter";
-        OpChecks.conv2dBackwardFilter(s, x, dy, dw);
-        long xa = address(own(op, x)), dya = address(own(op, dy)), dwa = address(own(op, dw));
-        withWorkspace("cuDNN conv backward filter", ws -> cudnn.backwardFilter(s, xa, dya, dwa, ws));
+    protected void doConv2dBackwardFilter(ConvShape s, CudaBuffer x, CudaBuffer dy, CudaBuffer dw) {
+        if (cudnn == null) { super.doConv2dBackwardFilter(s, x, dy, dw); return; }
+        withWorkspace("cuDNN conv backward filter",
+                ws -> cudnn.backwardFilter(s, x.address(), dy.address(), dw.address(), ws));
     }
 
     @Override
-    public void infoNce(int n, int c, int kq, float t, Buffer q, Buffer k, Buffer queue, float gradScale,
-                        Buffer stats, Buffer dq, Buffer dk) {
-        if (infoNceRows == null || !InfoNceRows.fits(n, kq)) {
-            super.infoNce(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk);
-            return;
-        }
-        String op = "infoNce";
-        OpChecks.infoNce(n, c, kq, t, q, k, queue, stats, dq, dk);
-        infoNceRows.run(n, c, kq, t, own(op, q), own(op, k), own(op, queue), gradScale, own(op, stats),
-                own(op, dq), dk == null ? null : own(op, dk), this::gemm);
+    protected void doInfoNce(int n, int c, int kq, float t, CudaBuffer q, CudaBuffer k, CudaBuffer queue,
+                             float gradScale, CudaBuffer stats, CudaBuffer dq, CudaBuffer dk) {
+        if (infoNceRows == null || !InfoNceRows.fits(n, kq)) super.doInfoNce(n, c, kq, t, q, k, queue, gradScale,
+                stats, dq, dk);
+        else infoNceRows.run(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk, this::gemmOnDevice);
     }
 
     private static long address(DeviceBuffer b) { return ((CudaBuffer) b).address(); }
@@ -358,9 +346,7 @@ public final class CudaBackend extends KernelBackend {
      * has been read, so the caller may reuse it (Backend's contract: copied at call time).
      */
     @Override
-    public void upload(float[] src, int srcOffset, Buffer dst) {
-        OpChecks.upload(src, srcOffset, dst);
-        CudaBuffer d = own("upload", dst);
+    protected void doUpload(float[] src, int srcOffset, CudaBuffer d) {
         if (d.size() == 0) return;
         open("upload");
         try {
@@ -373,9 +359,7 @@ public final class CudaBackend extends KernelBackend {
 
     /** Synchronous: on the legacy default stream it runs after all queued work and returns when done. */
     @Override
-    public void download(Buffer src, float[] dst, int dstOffset) {
-        OpChecks.download(src, dst, dstOffset);
-        CudaBuffer s = own("download", src);
+    protected void doDownload(CudaBuffer s, float[] dst, int dstOffset) {
         if (s.size() == 0) return;
         open("download");
         try {
@@ -388,9 +372,7 @@ public final class CudaBackend extends KernelBackend {
     }
 
     @Override
-    public void copy(Buffer src, Buffer dst) {
-        OpChecks.copy(src, dst);
-        CudaBuffer s = own("copy", src), d = own("copy", dst);
+    protected void doCopy(CudaBuffer s, CudaBuffer d) {
         if (s.size() == 0) return;
         open("copy");
         try {
@@ -400,8 +382,6 @@ public final class CudaBackend extends KernelBackend {
             throw CudaError.of("cuMemcpyDtoDAsync(copy)", e);
         }
     }
-
-    @Override public void fill(Buffer dst, float value) { elementwise.fill(own("fill", dst), value); }
 
     @Override
     public void synchronize() {

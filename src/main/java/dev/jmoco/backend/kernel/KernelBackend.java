@@ -1,20 +1,20 @@
 package dev.jmoco.backend.kernel;
 
-import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.BatchNormShape;
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.CheckedBackend;
 import dev.jmoco.backend.ConvShape;
-import dev.jmoco.backend.OpChecks;
 import dev.jmoco.backend.PoolShape;
 
 /**
- * A backend that runs the op set on the shared kernels: every compute op checks its arguments
- * ({@link OpChecks}, shared with the CPU backend), unwraps its buffers with {@link #own} and hands them to one
- * op-family class. A device runtime (OpenCL, CUDA) extends it with its memory ops and the
- * {@link KernelRuntime} methods, calls {@link #initKernels} once it can launch, and may override an op with a
- * faster path of its own (a vendor GEMM or convolution).
+ * A backend that runs the op set on the shared kernels: {@link CheckedBackend} checks and unwraps every op's
+ * arguments, and each op body here hands its buffers to one op-family class. A device runtime (OpenCL, CUDA)
+ * extends it with its memory ops and the {@link KernelRuntime} methods, calls {@link #initKernels} once it can
+ * launch, and may override an op body with a faster path of its own (a vendor GEMM or convolution).
+ *
+ * @param <B> the runtime's buffer type
  */
-public abstract class KernelBackend implements Backend, KernelRuntime {
+public abstract class KernelBackend<B extends DeviceBuffer> extends CheckedBackend<B> implements KernelRuntime {
     protected ElementwiseKernels elementwise;
     protected UpdateKernels updates;
     protected GemmKernels gemm;
@@ -23,6 +23,7 @@ public abstract class KernelBackend implements Backend, KernelRuntime {
     protected PoolingKernels pooling;
     protected RowsKernels rows;
     protected LossKernels losses;
+    private InfoNceKernels infoNce;
 
     /** Creates the op-family objects; call once the runtime can answer its limits and launch kernels. */
     protected final void initKernels() {
@@ -33,192 +34,123 @@ public abstract class KernelBackend implements Backend, KernelRuntime {
         batchNorm = new BatchNormKernels(this);
         pooling = new PoolingKernels(this);
         rows = new RowsKernels(this);
-        losses = new LossKernels(this, gemm);
+        losses = new LossKernels(this);
+        infoNce = new InfoNceKernels(this);
     }
+
+    /** Public here: the op-family classes unwrap through {@link KernelRuntime#own}. */
+    @Override public abstract B own(String op, Buffer b);
+
+    @Override protected void doFill(B dst, float value) { elementwise.fill(dst, value); }
 
     // ---- dense algebra ------------------------------------------------------------------------------------
 
     @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k,
-                     float alpha, Buffer a, Buffer b, float beta, Buffer c) {
-        OpChecks.gemm(transA, transB, m, n, k, a, b, c);
-        gemm.gemm(transA, transB, m, n, k, alpha, own("gemm", a), own("gemm", b), beta, own("gemm", c));
+    protected void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, B a, B b, float beta,
+                          B c) {
+        gemm.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
     }
 
     @Override
-    public void add(float alpha, Buffer x, float beta, Buffer y, Buffer out) {
-        OpChecks.add(x, y, out);
-        elementwise.add(alpha, own("add", x), beta, own("add", y), own("add", out));
-    }
+    protected void doAdd(float alpha, B x, float beta, B y, B out) { elementwise.add(alpha, x, beta, y, out); }
+
+    @Override protected void doAddBias(int rows, int cols, B bias, B y) { elementwise.addBias(rows, cols, bias, y); }
 
     @Override
-    public void addBias(int rows, int cols, Buffer bias, Buffer y) {
-        OpChecks.addBias(rows, cols, bias, y);
-        elementwise.addBias(rows, cols, own("addBias", bias), own("addBias", y));
+    protected void doBiasBackward(int rows, int cols, B dy, B dbias) {
+        elementwise.biasBackward(rows, cols, dy, dbias);
     }
 
-    @Override
-    public void biasBackward(int rows, int cols, Buffer dy, Buffer dbias) {
-        OpChecks.biasBackward(rows, cols, dy, dbias);
-        elementwise.biasBackward(rows, cols, own("biasBackward", dy), own("biasBackward", dbias));
-    }
+    @Override protected void doRelu(B x, B y) { elementwise.relu(x, y); }
 
-    @Override
-    public void relu(Buffer x, Buffer y) {
-        OpChecks.relu(x, y);
-        elementwise.relu(own("relu", x), own("relu", y));
-    }
-
-    @Override
-    public void reluBackward(Buffer y, Buffer dy, Buffer dx) {
-        OpChecks.reluBackward(y, dy, dx);
-        elementwise.reluBackward(own("reluBackward", y), own("reluBackward", dy), own("reluBackward", dx));
-    }
+    @Override protected void doReluBackward(B y, B dy, B dx) { elementwise.reluBackward(y, dy, dx); }
 
     // ---- convolution and pooling --------------------------------------------------------------------------
 
-    @Override
-    public void conv2d(ConvShape s, Buffer x, Buffer w, Buffer y) {
-        OpChecks.conv2d(s, x, w, y);
-        conv.forward(s, own("conv2d", x), own("conv2d", w), own("conv2d", y));
-    }
+    @Override protected void doConv2d(ConvShape s, B x, B w, B y) { conv.forward(s, x, w, y); }
+
+    @Override protected void doConv2dBackwardData(ConvShape s, B dy, B w, B dx) { conv.backwardData(s, dy, w, dx); }
 
     @Override
-    public void conv2dBackwardData(ConvShape s, Buffer dy, Buffer w, Buffer dx) {
-        String op = "conv2dBackwardData";
-        OpChecks.conv2dBackwardData(s, dy, w, dx);
-        conv.backwardData(s, own(op, dy), own(op, w), own(op, dx));
-    }
+    protected void doConv2dBackwardFilter(ConvShape s, B x, B dy, B dw) { conv.backwardFilter(s, x, dy, dw); }
+
+    @Override protected void doMaxPool(PoolShape s, B x, B y, B argmax) { pooling.maxPool(s, x, y, argmax); }
 
     @Override
-    public void conv2dBackwardFilter(ConvShape s, Buffer x, Buffer dy, Buffer dw) {
-        String op = "conv2dBackwardFilter";
-        OpChecks.conv2dBackwardFilter(s, x, dy, dw);
-        conv.backwardFilter(s, own(op, x), own(op, dy), own(op, dw));
-    }
+    protected void doMaxPoolBackward(PoolShape s, B dy, B argmax, B dx) { pooling.maxPoolBackward(s, dy, argmax, dx); }
 
     @Override
-    public void maxPool(PoolShape s, Buffer x, Buffer y, Buffer argmax) {
-        OpChecks.maxPool(s, x, y, argmax);
-        pooling.maxPool(s, own("maxPool", x), own("maxPool", y), own("maxPool", argmax));
-    }
+    protected void doGlobalAvgPool(int n, int c, int hw, B x, B y) { pooling.globalAvgPool(n, c, hw, x, y); }
 
     @Override
-    public void maxPoolBackward(PoolShape s, Buffer dy, Buffer argmax, Buffer dx) {
-        String op = "maxPoolBackward";
-        OpChecks.maxPoolBackward(s, dy, argmax, dx);
-        pooling.maxPoolBackward(s, own(op, dy), own(op, argmax), own(op, dx));
-    }
-
-    @Override
-    public void globalAvgPool(int n, int c, int hw, Buffer x, Buffer y) {
-        OpChecks.globalAvgPool(n, c, hw, x, y);
-        pooling.globalAvgPool(n, c, hw, own("globalAvgPool", x), own("globalAvgPool", y));
-    }
-
-    @Override
-    public void globalAvgPoolBackward(int n, int c, int hw, Buffer dy, Buffer dx) {
-        String op = "globalAvgPoolBackward";
-        OpChecks.globalAvgPoolBackward(n, c, hw, dy, dx);
-        pooling.globalAvgPoolBackward(n, c, hw, own(op, dy), own(op, dx));
+    protected void doGlobalAvgPoolBackward(int n, int c, int hw, B dy, B dx) {
+        pooling.globalAvgPoolBackward(n, c, hw, dy, dx);
     }
 
     // ---- normalisation ------------------------------------------------------------------------------------
 
     @Override
-    public void batchNormTrain(BatchNormShape s, Buffer x, Buffer gamma, Buffer beta, Buffer y,
-                               Buffer mean, Buffer invStd, Buffer runningMean, Buffer runningVar,
-                               float momentum, float eps) {
-        String op = "batchNormTrain";
-        OpChecks.batchNormTrain(s, x, gamma, beta, y, mean, invStd, runningMean, runningVar);
-        batchNorm.train(s, own(op, x), own(op, gamma), own(op, beta), own(op, y), own(op, mean), own(op, invStd),
-                own(op, runningMean), own(op, runningVar), momentum, eps);
+    protected void doBatchNormTrain(BatchNormShape s, B x, B gamma, B beta, B y, B mean, B invStd, B runningMean,
+                                    B runningVar, float momentum, float eps) {
+        batchNorm.train(s, x, gamma, beta, y, mean, invStd, runningMean, runningVar, momentum, eps);
     }
 
     @Override
-    public void batchNormEval(BatchNormShape s, Buffer x, Buffer gamma, Buffer beta,
-                              Buffer runningMean, Buffer runningVar, float eps, Buffer y) {
-        String op = "batchNormEval";
-        OpChecks.batchNormEval(s, x, gamma, beta, runningMean, runningVar, y);
-        batchNorm.eval(s, own(op, x), own(op, gamma), own(op, beta), own(op, runningMean), own(op, runningVar), eps,
-                own(op, y));
+    protected void doBatchNormEval(BatchNormShape s, B x, B gamma, B beta, B runningMean, B runningVar, float eps,
+                                   B y) {
+        batchNorm.eval(s, x, gamma, beta, runningMean, runningVar, eps, y);
     }
 
     @Override
-    public void batchNormBackward(BatchNormShape s, Buffer x, Buffer dy, Buffer gamma, Buffer mean, Buffer invStd,
-                                  Buffer dx, Buffer dgamma, Buffer dbeta) {
-        String op = "batchNormBackward";
-        OpChecks.batchNormBackward(s, x, dy, gamma, mean, invStd, dx, dgamma, dbeta);
-        batchNorm.backward(s, own(op, x), own(op, dy), own(op, gamma), own(op, mean), own(op, invStd), own(op, dx),
-                own(op, dgamma), own(op, dbeta));
+    protected void doBatchNormBackward(BatchNormShape s, B x, B dy, B gamma, B mean, B invStd, B dx, B dgamma,
+                                       B dbeta) {
+        batchNorm.backward(s, x, dy, gamma, mean, invStd, dx, dgamma, dbeta);
     }
 
     @Override
-    public void l2NormalizeRows(int rows, int cols, Buffer x, Buffer y, Buffer norms) {
-        String op = "l2NormalizeRows";
-        OpChecks.l2NormalizeRows(rows, cols, x, y, norms);
-        this.rows.l2Normalize(rows, cols, own(op, x), own(op, y), own(op, norms));
+    protected void doL2NormalizeRows(int rows, int cols, B x, B y, B norms) {
+        this.rows.l2Normalize(rows, cols, x, y, norms);
     }
 
     @Override
-    public void l2NormalizeRowsBackward(int rows, int cols, Buffer y, Buffer norms, Buffer dy, Buffer dx) {
-        String op = "l2NormalizeRowsBackward";
-        OpChecks.l2NormalizeRowsBackward(rows, cols, y, norms, dy, dx);
-        this.rows.l2NormalizeBackward(rows, cols, own(op, y), own(op, norms), own(op, dy), own(op, dx));
+    protected void doL2NormalizeRowsBackward(int rows, int cols, B y, B norms, B dy, B dx) {
+        this.rows.l2NormalizeBackward(rows, cols, y, norms, dy, dx);
     }
 
     // ---- indexing -----------------------------------------------------------------------------------------
 
-    @Override
-    public void gatherRows(int cols, Buffer src, int[] index, Buffer dst) {
-        OpChecks.gatherRows(cols, src, index, dst);
-        rows.gather(cols, own("gatherRows", src), index, own("gatherRows", dst));
-    }
+    @Override protected void doGatherRows(int cols, B src, int[] index, B dst) { rows.gather(cols, src, index, dst); }
 
     @Override
-    public void scatterRows(int cols, Buffer src, int[] index, Buffer dst, boolean accumulate) {
-        OpChecks.scatterRows(cols, src, index, dst);
-        rows.scatter(cols, own("scatterRows", src), index, own("scatterRows", dst), accumulate);
+    protected void doScatterRows(int cols, B src, int[] index, B dst, boolean accumulate) {
+        rows.scatter(cols, src, index, dst, accumulate);
     }
 
     // ---- fused losses -------------------------------------------------------------------------------------
 
     @Override
-    public void softmaxCrossEntropy(int rows, int cols, Buffer logits, int[] labels, float gradScale,
-                                    Buffer stats, Buffer dlogits) {
-        String op = "softmaxCrossEntropy";
-        OpChecks.softmaxCrossEntropy(rows, cols, logits, labels, stats, dlogits);
-        losses.softmaxCrossEntropy(rows, cols, own(op, logits), labels, gradScale, own(op, stats), own(op, dlogits));
+    protected void doSoftmaxCrossEntropy(int rows, int cols, B logits, int[] labels, float gradScale, B stats,
+                                         B dlogits) {
+        losses.softmaxCrossEntropy(rows, cols, logits, labels, gradScale, stats, dlogits);
     }
 
     @Override
-    public void infoNce(int n, int c, int kq, float t, Buffer q, Buffer k, Buffer queue, float gradScale,
-                        Buffer stats, Buffer dq, Buffer dk) {
-        String op = "infoNce";
-        OpChecks.infoNce(n, c, kq, t, q, k, queue, stats, dq, dk);
-        losses.infoNce(n, c, kq, t, own(op, q), own(op, k), own(op, queue), gradScale, own(op, stats), own(op, dq),
-                dk == null ? null : own(op, dk));
+    protected void doInfoNce(int n, int c, int kq, float t, B q, B k, B queue, float gradScale, B stats, B dq,
+                             B dk) {
+        infoNce.run(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk);
     }
 
     // ---- MoCo state updates -------------------------------------------------------------------------------
 
+    @Override protected void doEma(float m, B target, B source) { updates.ema(m, target, source); }
+
     @Override
-    public void ema(float m, Buffer target, Buffer source) {
-        OpChecks.ema(target, source);
-        updates.ema(m, own("ema", target), own("ema", source));
+    protected void doEnqueue(B queue, int capacity, int c, B keys, int n, int ptr) {
+        updates.enqueue(queue, capacity, c, keys, n, ptr);
     }
 
     @Override
-    public void enqueue(Buffer queue, int capacity, int c, Buffer keys, int n, int ptr) {
-        OpChecks.enqueue(queue, capacity, c, keys, n, ptr);
-        updates.enqueue(own("enqueue", queue), capacity, c, own("enqueue", keys), n, ptr);
+    protected void doSgd(float lr, float momentum, float weightDecay, B param, B grad, B velocity) {
+        updates.sgd(lr, momentum, weightDecay, param, grad, velocity);
     }
-
-    @Override
-    public void sgd(float lr, float momentum, float weightDecay, Buffer param, Buffer grad, Buffer velocity) {
-        OpChecks.sgd(param, grad, velocity);
-        updates.sgd(lr, momentum, weightDecay, own("sgd", param), own("sgd", grad), own("sgd", velocity));
-    }
-
-    /** Waits for queued work, then releases every buffer (pooled or still open), the kernels and the context. */
 }

@@ -4,7 +4,7 @@ package dev.jmoco.backend.kernel;
  * The fused losses on an OpenCL or CUDA device (kernels in kernels/losses.cl): softmax cross-entropy here, MoCo's
  * InfoNCE in {@link InfoNceKernels}. Both leave one (loss, rank) pair per row in device scratch and finish with
  * {@link #reduceStats}, so stats = [loss, acc@1, acc@5] are computed on the device in a fixed order (no host
- * round trip, the same bits on every run). Ranks follow the CPU backend's rule: ties count against the row.
+ * round trip, the same bits on every run). Ranks follow Backend's rule: ties count against the row.
  */
 public final class LossKernels {
     /** Work-group size of losses_stats (LOSSES_STATS_THREADS in losses.cl). */
@@ -13,16 +13,8 @@ public final class LossKernels {
     private static final int XENT_MAX_THREADS = KernelGeometry.XENT_MAX_THREADS;
 
     private final KernelRuntime rt;
-    private final InfoNceKernels infoNce;
 
-    /**
-     * {@code gemm} is part of the family constructors' contract but unused: InfoNCE's products are fused into
-     * its own kernel (a GEMM would store the n x K logits that the fused kernel exists to avoid).
-     */
-    public LossKernels(KernelRuntime rt, GemmKernels gemm) {
-        this.rt = rt;
-        this.infoNce = new InfoNceKernels(rt);
-    }
+    public LossKernels(KernelRuntime rt) { this.rt = rt; }
 
     /**
      * One work-group per row, as wide as the row needs (a power of two up to 256, so a 10-class row does not
@@ -38,11 +30,6 @@ public final class LossKernels {
                     .arg(dlogits).arg(rowStats).arg(rows).run((long) rows * threads, threads);
             reduceStats(rt, rowStats, rows, stats);
         }
-    }
-
-    public void infoNce(int n, int c, int kq, float t, DeviceBuffer q, DeviceBuffer k, DeviceBuffer queue,
-                        float gradScale, DeviceBuffer stats, DeviceBuffer dq, DeviceBuffer dk) {
-        infoNce.run(n, c, kq, t, q, k, queue, gradScale, stats, dq, dk);
     }
 
     /**

@@ -1,7 +1,6 @@
 package dev.jmoco.backend.opencl;
 
 import dev.jmoco.backend.Buffer;
-import dev.jmoco.backend.OpChecks;
 import dev.jmoco.backend.PoolStats;
 import dev.jmoco.backend.kernel.KernelBackend;
 import dev.jmoco.backend.kernel.HostStaging;
@@ -25,7 +24,7 @@ import java.nio.ByteBuffer;
  *
  * <p>Not thread-safe: kernel arguments are set on shared cl_kernel objects, as one training loop does.
  */
-public final class OpenClBackend extends KernelBackend {
+public final class OpenClBackend extends KernelBackend<ClBuffer> {
     private static final long MAX_STAGED_BYTES = 64L << 20;
 
     private final ClDevice device;
@@ -158,9 +157,7 @@ public final class OpenClBackend extends KernelBackend {
     }
 
     @Override
-    public void upload(float[] src, int srcOffset, Buffer dst) {
-        OpChecks.upload(src, srcOffset, dst);
-        ClBuffer d = own("upload", dst);
+    protected void doUpload(float[] src, int srcOffset, ClBuffer d) {
         if (d.size() == 0) return;
         // Blocking: the caller may reuse src as soon as this returns (Backend's contract: copied at call time).
         try {
@@ -172,9 +169,7 @@ public final class OpenClBackend extends KernelBackend {
     }
 
     @Override
-    public void download(Buffer src, float[] dst, int dstOffset) {
-        OpChecks.download(src, dst, dstOffset);
-        ClBuffer s = own("download", src);
+    protected void doDownload(ClBuffer s, float[] dst, int dstOffset) {
         read("download", s, dst, dstOffset, (int) s.size());
     }
 
@@ -191,9 +186,7 @@ public final class OpenClBackend extends KernelBackend {
     }
 
     @Override
-    public void copy(Buffer src, Buffer dst) {
-        OpChecks.copy(src, dst);
-        ClBuffer s = own("copy", src), d = own("copy", dst);
+    protected void doCopy(ClBuffer s, ClBuffer d) {
         if (s.size() == 0) return;
         try {
             CL.clEnqueueCopyBuffer(queue, s.mem(), d.mem(), s.offset() * Float.BYTES, d.offset() * Float.BYTES,
@@ -202,8 +195,6 @@ public final class OpenClBackend extends KernelBackend {
             throw ClError.of("clEnqueueCopyBuffer(copy)", e);
         }
     }
-
-    @Override public void fill(Buffer dst, float value) { elementwise.fill(own("fill", dst), value); }
 
     @Override
     public void synchronize() {

@@ -5,6 +5,7 @@ import dev.jmoco.backend.BatchNormShape;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
 import dev.jmoco.backend.conformance.ConformanceBackends.Views;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,11 +16,13 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import static dev.jmoco.backend.conformance.ConformanceBackends.uniform;
+import static dev.jmoco.backend.reference.ReferenceOps.narrow;
+import static dev.jmoco.backend.reference.ReferenceOps.widen;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * Batch norm (train, eval, backward) on each backend under test against the CPU backend. Shapes cover both
+ * Batch norm (train, eval, backward) on each backend under test against {@link ReferenceOps}. Shapes cover both
  * kernel layouts of the OpenCL backend and their edges: planes (hw &gt; 1) with odd hw, a single sample, and
  * slices long enough to be cut into several chunks (several work-groups per channel: [6, 3, 1155] gives 4
  * chunks, [16, 2, 1024] with 2 groups 4 chunks); rows (hw = 1) with c below, above and not a multiple of the
@@ -30,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  *
  * <p>Tolerances, with eps = 2^-23 and X = max |x|: the float sum of N terms bounded by T on the device errs by
  * at most about {@code sumTol(N, T) = 8 eps sqrt(N) log2(N + 1) T} (partial sums per thread, then a tree; the
- * CPU sums in double). Mean: abs sumTol(m, X) / m + 4 eps X. invStd and running variance: rel 32 eps (the
+ * reference sums in double). Mean: abs sumTol(m, X) / m + 4 eps X. invStd and running variance: rel 32 eps (the
  * deviations are exact to rounding, so the variance is relatively accurate). y (train and eval): abs 16 eps
  * (X |gamma invStd| + |y|), the rounding of x - mean scaled, plus the mean's error scaled. Backward: dgamma and
  * dbeta abs sumTol(n hw, |dy| max|xhat|) + 4 eps |prefill|; dx abs 32 eps (|gamma invStd| (|dy| + max|xhat| |dy|)
@@ -72,12 +75,12 @@ class BatchNormConformanceTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void trainEvalAndBackwardMatchCpu(Target t, Case k) {
+    void trainEvalAndBackwardMatchReference(Target t, Case k) {
         var s = k.shape();
         int n = k.n(), c = k.c(), hw = k.hw();
         Random r = new Random(n * 1_000_003L + c * 1009L + hw * 31L + k.groups());
         Inputs in = new Inputs(s, r, k.centre());
-        Results expected = run(t.cpu(), s, in), actual = run(t.device(), s, in);
+        Results expected = reference(s, in), actual = run(t.device(), s, in);
         String on = t + " batchnorm " + k + ": ";
 
         double x = maxAbs(in.x), m = (double) s.groupSize() * hw;
@@ -170,6 +173,21 @@ class BatchNormConformanceTest {
             v.assertGuardsIntact();
             return out;
         }
+    }
+
+    /** {@link ReferenceOps} on the inputs of {@link #run}, in its order, rounded to float as a backend stores. */
+    private static Results reference(BatchNormShape s, Inputs in) {
+        int size = (int) s.size();
+        double[] evalY = ReferenceOps.batchNormEval(s, in.x, in.gamma, in.beta, in.runningMean, in.runningVar, BN_EPS,
+                new double[size]);
+        double[] y = new double[size], mean = new double[s.statsSize()], invStd = new double[s.statsSize()];
+        double[] runningMean = widen(in.runningMean), runningVar = widen(in.runningVar);
+        ReferenceOps.batchNormTrain(s, in.x, in.gamma, in.beta, y, mean, invStd, runningMean, runningVar, MOMENTUM,
+                BN_EPS);
+        double[] dx = widen(in.dx), dgamma = widen(in.dgamma), dbeta = widen(in.dbeta);
+        ReferenceOps.batchNormBackward(s, in.x, in.dy, in.gamma, narrow(mean), narrow(invStd), dx, dgamma, dbeta);
+        return new Results(narrow(y), narrow(mean), narrow(invStd), narrow(runningMean), narrow(runningVar),
+                narrow(evalY), narrow(dx), narrow(dgamma), narrow(dbeta));
     }
 
     /** Tolerance of a float sum of n terms bounded by t (see the class comment). */

@@ -18,20 +18,21 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 /**
- * The backends under test on this machine, each paired with the CPU reference, and the leak check of the
- * conformance suite. Usage in a conformance test:
+ * The backends under test on this machine, each paired with a CPU backend (the peer of the whole-step and
+ * error-message tests; single ops are checked against {@link dev.jmoco.backend.reference.ReferenceOps}), and
+ * the leak check of the conformance suite. Usage in a conformance test:
  * <pre>{@code
  * @RegisterExtension static final ConformanceBackends backends = new ConformanceBackends();
  *
  * @ParameterizedTest @MethodSource("dev.jmoco.backend.conformance.ConformanceBackends#targets")
- * void addMatchesCpu(ConformanceBackends.Target t) { ... t.device() ... t.cpu() ... }
+ * void addMatchesReference(ConformanceBackends.Target t) { ... t.device() ... }
  * }</pre>
  * Targets: "opencl:cpu" (an OpenCL CPU device, PoCL in CI) and "opencl" (the first OpenCL GPU), each where
  * present, and "cuda", "cuda:kernels" and "cuda:portable" (the first CUDA GPU with cuBLAS/cuDNN where found,
  * with the hand-written kernels only, with only the kernels shared with OpenCL) where its provider reports it
  * available. They are opened once per
  * test JVM (building the kernels takes seconds) and closed when the run ends. After every test, the live root
- * buffers of the device AND of the CPU reference must be what they were before it.
+ * buffers of the device AND of the CPU backend must be what they were before it.
  *
  * <p>When no device exists, {@link #targets()} yields one placeholder and every test is skipped by an
  * assumption, unless the environment sets {@code JMOCO_REQUIRE_OPENCL=1} (CI does) or
@@ -48,7 +49,7 @@ public final class ConformanceBackends implements BeforeEachCallback, AfterEachC
     static final List<String> CUDA_OPTIONS = List.of("", "kernels", "portable");
 
     /**
-     * A backend under test with its CPU reference. {@code device} is null only in the placeholder that stands
+     * A backend under test with its CPU peer. {@code device} is null only in the placeholder that stands
      * for "nothing to test here" (its tests are skipped before they run).
      */
     public record Target(String name, Backend device, CpuBackend cpu) {
@@ -175,7 +176,7 @@ public final class ConformanceBackends implements BeforeEachCallback, AfterEachC
             Assertions.fail(REQUIRE_CUDA + "=1 but no CUDA device can run the conformance suite: " + missingCuda);
         if ("1".equals(System.getenv(REQUIRE)) && ts.stream().noneMatch(t -> t.name().startsWith("opencl")))
             Assertions.fail(REQUIRE + "=1 but no OpenCL device can run the conformance suite: " + missing);
-        // Skip only where there is nothing to compare against the CPU: a developer machine without any OpenCL
+        // Skip only where there is nothing to test: a developer machine without any OpenCL
         // or CUDA runtime. CI sets JMOCO_REQUIRE_OPENCL=1 (and the GPU script JMOCO_REQUIRE_CUDA=1), so there a
         // missing device fails above instead of reaching this line.
         if (ts.isEmpty()) Assumptions.abort("no device (" + missing + ")");

@@ -4,6 +4,7 @@ import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
 import dev.jmoco.backend.conformance.ConformanceBackends.Views;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,19 +14,21 @@ import java.util.Random;
 import java.util.function.BiFunction;
 
 import static dev.jmoco.backend.conformance.ConformanceBackends.uniform;
+import static dev.jmoco.backend.reference.ReferenceOps.narrow;
+import static dev.jmoco.backend.reference.ReferenceOps.widen;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
- * add, addBias, biasBackward, relu, reluBackward and fill on each backend under test against the CPU backend.
+ * add, addBias, biasBackward, relu, reluBackward and fill on each backend under test against {@link ReferenceOps}.
  * Sizes straddle the 256-wide work-groups (1, 255, 257, 4099) and, for biasBackward, the 32 x 8 work-group and
  * the 128-row chunks of its two-pass reduction (1 row, 128, 129, 5000 rows; 1, 33, 70 columns). Every buffer is
  * a view at a non-zero offset with guarded margins; backward ops start from non-zero gradients (they add).
  * <p>
  * Tolerances: relu, reluBackward, fill and addBias are one exact operation or one rounding per element: exact.
  * add may contract alpha x + beta y into a fused multiply-add: 2 eps relative to |alpha x| + |beta y| (stated
- * as abs 2 eps (|alpha| + |beta|), inputs in [-1, 1)). biasBackward sums rows in another order than the CPU,
- * whose row-by-row sum dominates the difference: its partial sums of k terms in [-1, 1) random-walk to about
- * sqrt(k / 3), so its r roundings of at most eps/2 of them add up to a standard deviation of
+ * as abs 2 eps (|alpha| + |beta|), inputs in [-1, 1)). biasBackward sums rows in float (the reference in double):
+ * were it to add row by row, its partial sums of k terms in [-1, 1) would random-walk to about sqrt(k / 3), so
+ * its r roundings of at most eps/2 of them would add up to a standard deviation of
  * eps/2 sqrt(sum k/3) = eps r / (2 sqrt 6); abs = r eps is about 5 of those.
  */
 class ElementwiseConformanceTest {
@@ -52,9 +55,10 @@ class ElementwiseConformanceTest {
                     }
                 };
                 double abs = 2 * EPS * (Math.abs(c[0]) + Math.abs(c[1]));
+                double[] expected = ReferenceOps.add(c[0], x, c[1], y, new double[n]);
                 for (boolean inPlace : new boolean[] {false, true})
                     Tolerance.assertClose(t + " add n=" + n + " alpha=" + c[0] + " beta=" + c[1] + " inPlace=" + inPlace,
-                            run.apply(t.cpu(), inPlace), run.apply(t.device(), inPlace), abs, 2 * EPS);
+                            expected, run.apply(t.device(), inPlace), abs, 2 * EPS);
             }
     }
 
@@ -74,8 +78,8 @@ class ElementwiseConformanceTest {
                     return res;
                 }
             };
-            Tolerance.assertClose(t + " addBias " + rows + "x" + cols, run.apply(t.cpu(), null),
-                    run.apply(t.device(), null), 0, 0);
+            Tolerance.assertClose(t + " addBias " + rows + "x" + cols,
+                    narrow(ReferenceOps.addBias(rows, cols, bias, widen(y))), run.apply(t.device(), null), 0, 0);
         }
     }
 
@@ -96,8 +100,8 @@ class ElementwiseConformanceTest {
                 }
             };
             float[] first = run.apply(t.device(), null);
-            Tolerance.assertClose(t + " biasBackward " + rows + "x" + cols, run.apply(t.cpu(), null), first,
-                    rows * EPS, 2 * EPS);
+            Tolerance.assertClose(t + " biasBackward " + rows + "x" + cols,
+                    ReferenceOps.biasBackward(rows, cols, dy, widen(dbias)), first, rows * EPS, 2 * EPS);
             assertArrayEquals(first, run.apply(t.device(), null), "biasBackward must give the same bits every run");
         }
     }
@@ -123,8 +127,8 @@ class ElementwiseConformanceTest {
                         return res;
                     }
                 };
-                Tolerance.assertClose(t + " relu n=" + n + " inPlace=" + inPlace, run.apply(t.cpu(), null),
-                        run.apply(t.device(), null), 0, 0);
+                Tolerance.assertClose(t + " relu n=" + n + " inPlace=" + inPlace,
+                        narrow(ReferenceOps.relu(x, new double[n])), run.apply(t.device(), null), 0, 0);
             }
         }
     }
@@ -145,7 +149,8 @@ class ElementwiseConformanceTest {
                     return res;
                 }
             };
-            Tolerance.assertClose(t + " reluBackward n=" + n, run.apply(t.cpu(), null), run.apply(t.device(), null), 0, 0);
+            Tolerance.assertClose(t + " reluBackward n=" + n, narrow(ReferenceOps.reluBackward(y, dy, widen(dx))),
+                    run.apply(t.device(), null), 0, 0);
         }
     }
 

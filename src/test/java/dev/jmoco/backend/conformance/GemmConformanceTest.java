@@ -4,6 +4,7 @@ import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
 import dev.jmoco.backend.conformance.ConformanceBackends.Views;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,7 +20,7 @@ import java.util.stream.Stream;
 import static dev.jmoco.backend.conformance.ConformanceBackends.uniform;
 
 /**
- * GEMM on each backend under test against the CPU backend: all four transpose combinations over shapes that
+ * GEMM on each backend under test against {@link ReferenceOps#gemm}: all four transpose combinations over shapes that
  * cross the 64 x 64 x 16 tiles of the OpenCL kernel on every side (1 x 1 x 1, single rows and columns, 17 x 33
  * x 65, exact tiles 64^3, 128 x 100 x 300) and long-k shapes that the OpenCL GEMM splits along k (on PoCL's
  * 2 compute units: 64 x 64 x 4096 into 8 slices, 100 x 70 x 1000 into a full and a ragged slice), each with
@@ -53,11 +54,11 @@ class GemmConformanceTest {
 
     @ParameterizedTest(name = "{0} transA={1} transB={2} m={3} n={4} k={5} alpha={6} beta={7}")
     @MethodSource("cases")
-    void matchesCpu(Target t, boolean ta, boolean tb, int m, int n, int k, float alpha, float beta) {
+    void matchesReference(Target t, boolean ta, boolean tb, int m, int n, int k, float alpha, float beta) {
         Random r = new Random(31L * m + 17L * n + k + (ta ? 1 : 0) + (tb ? 2 : 0));
         float[] a = uniform(r, m * k, -1, 1), b = uniform(r, k * n, -1, 1);
         float[] c = beta == 0 ? nan(m * n) : uniform(r, m * n, -1, 1);
-        float[] expected = run(t.cpu(), ta, tb, m, n, k, alpha, a, b, beta, c);
+        double[] expected = ReferenceOps.gemm(ta, tb, m, n, k, alpha, a, b, beta, ReferenceOps.widen(c));
         float[] actual = run(t.device(), ta, tb, m, n, k, alpha, a, b, beta, c);
         double rel = 16 * Math.sqrt(k) * EPS, abs = rel * (Math.abs(alpha) * Math.sqrt(k) / 3 + Math.abs(beta));
         Tolerance.assertClose(t + " gemm", expected, actual, abs, rel);

@@ -4,6 +4,7 @@ import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
 import dev.jmoco.backend.conformance.ConformanceBackends.Views;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,21 +22,22 @@ import static dev.jmoco.backend.conformance.InfoNceInputs.correlatedKeys;
 import static dev.jmoco.backend.conformance.InfoNceInputs.nan;
 import static dev.jmoco.backend.conformance.InfoNceInputs.rows;
 import static dev.jmoco.backend.conformance.InfoNceInputs.ternary;
+import static dev.jmoco.backend.reference.ReferenceOps.narrow;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The fused losses (InfoNCE, softmax cross-entropy) on each backend under test against the CPU backend. Every
+ * The fused losses (InfoNCE, softmax cross-entropy) on each backend under test against {@link ReferenceOps}. Every
  * operand is a guarded view at a non-zero offset ({@link Views}); the gradients start as NaN, since the
  * fused losses <em>write</em> them (a kernel that adds, or skips an element, fails).
  *
- * <p>Accuracies are compared exactly: they are counts of rows, and both backends compare raw dot products
+ * <p>Accuracies are compared exactly: they are counts of rows, and device and reference compare dot products
  * (InfoNCE) or the given logits (softmax) with the same rank rule; the random data keeps every negative
  * further than rounding from its positive, and ties are exact where they occur (unit rows of one column are
  * +-1; the tie tests use integer data), so a kernel that breaks ties the other way fails.
  *
- * <p>Tolerances. Both backends compute in float, in different orders. An InfoNCE logit is a c-term dot
+ * <p>Tolerances. The device computes in float, the reference in double. An InfoNCE logit is a c-term dot
  * product divided by t; its rounding error is about sqrt(c) eps |q| |key| / t, so with L = |q|max |key|max / t
  * (the largest logit) the per-logit error bound is e = 4 sqrt(c) eps L. The loss (a log-sum-exp minus the
  * positive) moves by at most 2e: abs 2e + 1e-6, rel 1e-5. A softmax probability moves by a factor exp(+-2e),
@@ -79,7 +81,7 @@ class LossesConformanceTest {
      */
     @ParameterizedTest(name = "{0} n={1} c={2} K={3}")
     @MethodSource("infoNceShapes")
-    void infoNceMatchesCpu(Target t, int n, int c, int kq, int index) {
+    void infoNceMatchesReference(Target t, int n, int c, int kq, int index) {
         Random r = new Random(1000L * index + 7);
         float tUnit = TEMPERATURES[index % 3], tLarge = TEMPERATURES[(index + 1) % 3];
         float[] q = rows(r, n, c, 1, 1), k = rows(r, n, c, 1, 1), queue = rows(r, kq, c, 1, 1);
@@ -132,9 +134,9 @@ class LossesConformanceTest {
         }
     }
 
-    /** Runs the case on both backends and compares; returns the device's result. */
+    /** Runs the case on the device and compares it with the reference; returns the device's result. */
     private static InfoNceResult check(Target t, InfoNceCase x) {
-        InfoNceResult want = run(t.cpu(), x), got = run(t.device(), x);
+        InfoNceResult want = reference(x), got = run(t.device(), x);
         String what = t + " infoNce " + x;
         double l = x.qNorm * x.keyNorm / x.t, e = 4 * Math.sqrt(x.c) * EPS * l;
         Tolerance.assertClose(what + " loss", new float[] {want.stats[0]}, new float[] {got.stats[0]}, 2 * e + 1e-6,
@@ -145,6 +147,13 @@ class LossesConformanceTest {
         Tolerance.assertClose(what + " dq", want.dq, got.dq, (4 * e + 1e-5) * g * x.keyNorm, 1e-4);
         if (x.withDk) Tolerance.assertClose(what + " dk", want.dk, got.dk, (4 * e + 1e-5) * g * x.qNorm, 1e-4);
         return got;
+    }
+
+    /** {@link ReferenceOps#infoNce} on the case, rounded to float as a backend stores. */
+    private static InfoNceResult reference(InfoNceCase x) {
+        double[] stats = new double[3], dq = new double[x.n * x.c], dk = x.withDk ? new double[x.n * x.c] : null;
+        ReferenceOps.infoNce(x.n, x.c, x.kq, x.t, x.q, x.k, x.queue, x.gradScale, stats, dq, dk);
+        return new InfoNceResult(narrow(stats), narrow(dq), dk == null ? null : narrow(dk));
     }
 
     private static InfoNceResult run(Backend backend, InfoNceCase x) {
@@ -176,7 +185,7 @@ class LossesConformanceTest {
      */
     @ParameterizedTest(name = "{0} rows={1} cols={2}")
     @MethodSource("softmaxShapes")
-    void softmaxCrossEntropyMatchesCpu(Target t, int rows, int cols) {
+    void softmaxCrossEntropyMatchesReference(Target t, int rows, int cols) {
         Random r = new Random(31L * rows + cols);
         int[] labels = new int[rows];
         for (int i = 0; i < rows; i++) labels[i] = r.nextInt(cols);
@@ -193,7 +202,9 @@ class LossesConformanceTest {
 
     private static void checkSoftmax(Target t, int rows, int cols, float[] logits, int[] labels, float gradScale,
                                      boolean inPlace, double logitScale) {
-        float[][] want = runSoftmax(t.cpu(), rows, cols, logits, labels, gradScale, inPlace);
+        double[] stats = new double[3], dlogits = new double[rows * cols];
+        ReferenceOps.softmaxCrossEntropy(rows, cols, logits, labels, gradScale, stats, dlogits);
+        float[][] want = {narrow(stats), narrow(dlogits)};
         float[][] got = runSoftmax(t.device(), rows, cols, logits, labels, gradScale, inPlace);
         String what = t + " softmaxCrossEntropy rows=" + rows + " cols=" + cols
                 + (inPlace ? " in place" : "");

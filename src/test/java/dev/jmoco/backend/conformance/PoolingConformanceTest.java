@@ -5,6 +5,7 @@ import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.PoolShape;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
 import dev.jmoco.backend.conformance.ConformanceBackends.Views;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,21 +16,24 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import static dev.jmoco.backend.conformance.ConformanceBackends.uniform;
+import static dev.jmoco.backend.reference.ReferenceOps.narrow;
+import static dev.jmoco.backend.reference.ReferenceOps.widen;
 
 
 /**
- * Max pooling and global average pooling on each backend under test against the CPU backend, on guarded views
+ * Max pooling and global average pooling on each backend under test against {@link ReferenceOps}, on guarded views
  * at non-zero offsets, backward passes adding into pre-filled gradients.
  *
  * <p>Max pool: windows overlapping (stride &lt; window), touching (stride = window), with gaps (stride &gt;
  * window), padded, 1 x 1 planes, and the ResNet stem pool. Inputs are small integers, so windows hold ties
- * (the first maximum must win, as on CPU) and ties between -0 and +0; one case adds NaNs (the last NaN wins)
- * and windows that are all -infinity. Tolerance: none. y and argmax are selections; the backward pass adds dy
- * onto dx in output order on both backends, so dx agrees bit for bit.
+ * (the first maximum must win) and ties between -0 and +0; one case adds NaNs (the last NaN wins)
+ * and windows that are all -infinity. y and argmax are selections: exact. The backward pass adds the dy of at
+ * most w = ceil(window / stride)^2 windows onto each dx, in float, each partial sum below w + 1 (values in
+ * [-1, 1)): abs eps w (w + 1) / 2.
  *
  * <p>Global average pool over hw from 1 to 3000 (one thread per plane up to 256 threads per plane). With X =
  * max |x| and eps = 2^-23: y abs 8 eps sqrt(hw) log2(hw + 1) X / hw + 2 eps |y| (float sum on the device,
- * double on CPU, then a division); backward abs 2 eps (|dx| + |dy| / hw), a division and an add.
+ * double in the reference, then a division); backward abs 2 eps (|dx| + |dy| / hw), a division and an add.
  */
 class PoolingConformanceTest {
     @RegisterExtension static final ConformanceBackends backends = new ConformanceBackends();
@@ -52,7 +56,7 @@ class PoolingConformanceTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("pools")
-    void maxPoolMatchesCpuExactly(Target t, PoolShape s) {
+    void maxPoolMatchesReferenceExactly(Target t, PoolShape s) {
         Random r = new Random(s.n() * 7919L + s.c() * 31L + s.h() * 17L + s.w() + s.window() * 3L + s.stride());
         float[] x = new float[(int) s.inputSize()];
         for (int i = 0; i < x.length; i++) x[i] = r.nextInt(7) - 3; // ties in most windows
@@ -63,7 +67,7 @@ class PoolingConformanceTest {
     /** NaNs take over (the last one wins) and a window of -infinity reports its first in-bounds element. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jmoco.backend.conformance.ConformanceBackends#targets")
-    void maxPoolSpecialValuesMatchCpu(Target t) {
+    void maxPoolSpecialValuesMatchReference(Target t) {
         var s = new PoolShape(2, 3, 8, 7, 3, 2, 1);
         Random r = new Random(99);
         float[] x = uniform(r, (int) s.inputSize(), -1, 1);
@@ -78,11 +82,16 @@ class PoolingConformanceTest {
 
     private static void checkMaxPool(Target t, PoolShape s, float[] x, Random r) {
         float[] dy = uniform(r, (int) s.outputSize(), -1, 1), dx = uniform(r, (int) s.inputSize(), -1, 1);
-        float[][] expected = maxPool(t.cpu(), s, x, dy, dx), actual = maxPool(t.device(), s, x, dy, dx);
+        double[] y = new double[(int) s.outputSize()], argmax = new double[y.length];
+        ReferenceOps.maxPool(s, x, y, argmax);
+        float[][] expected = {narrow(y), narrow(argmax),
+                narrow(ReferenceOps.maxPoolBackward(s, dy, narrow(argmax), widen(dx)))};
+        float[][] actual = maxPool(t.device(), s, x, dy, dx);
         String on = t + " maxPool " + s + ": ";
         Tolerance.assertClose(on + "y", expected[0], actual[0], 0, 0);
         Tolerance.assertClose(on + "argmax", expected[1], actual[1], 0, 0);
-        Tolerance.assertClose(on + "dx", expected[2], actual[2], 0, 0);
+        int perAxis = -Math.floorDiv(-s.window(), s.stride()), w = perAxis * perAxis; // windows over one input
+        Tolerance.assertClose(on + "dx", expected[2], actual[2], EPS * w * (w + 1) / 2, 0);
     }
 
     /** {y, argmax, dx after the backward pass onto dx}. */
@@ -108,16 +117,18 @@ class PoolingConformanceTest {
 
     @ParameterizedTest(name = "{0} n={1} c={2} hw={3}")
     @MethodSource("avgs")
-    void globalAvgPoolMatchesCpu(Target t, int n, int c, int hw) {
+    void globalAvgPoolMatchesReference(Target t, int n, int c, int hw) {
         Random r = new Random(n * 131L + c * 7L + hw);
         float[] x = uniform(r, n * c * hw, -1, 1), dy = uniform(r, n * c, -1, 1);
         float[] dx = uniform(r, n * c * hw, -1, 1);
         for (int i = 0; i < x.length; i++) x[i] += 0.5f; // a non-zero mean, so y is not only noise
-        float[][] expected = avgPool(t.cpu(), n, c, hw, x, dy, dx), actual = avgPool(t.device(), n, c, hw, x, dy, dx);
+        double[] expectedY = ReferenceOps.globalAvgPool(n, c, hw, x, new double[n * c]);
+        double[] expectedDx = ReferenceOps.globalAvgPoolBackward(n, c, hw, dy, widen(dx));
+        float[][] actual = avgPool(t.device(), n, c, hw, x, dy, dx);
         String on = t + " globalAvgPool [" + n + ", " + c + ", " + hw + "]: ";
-        Tolerance.assertClose(on + "y", expected[0], actual[0],
+        Tolerance.assertClose(on + "y", expectedY, actual[0],
                 8 * EPS * Math.sqrt(hw) * (Math.log(hw + 1) / Math.log(2)) * 1.5 / hw, 2 * EPS);
-        Tolerance.assertClose(on + "dx", expected[1], actual[1], 2 * EPS * (1 + 1.0 / hw), 0);
+        Tolerance.assertClose(on + "dx", expectedDx, actual[1], 2 * EPS * (1 + 1.0 / hw), 0);
     }
 
     /** {y, dx after the backward pass onto dx}. */

@@ -4,21 +4,26 @@ import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
 import dev.jmoco.backend.conformance.ConformanceBackends.Views;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
 import static dev.jmoco.backend.conformance.ConformanceBackends.uniform;
+import static dev.jmoco.backend.reference.ReferenceOps.narrow;
+import static dev.jmoco.backend.reference.ReferenceOps.widen;
 
 
 /**
- * Row ops on each backend under test against the CPU backend, on guarded views at non-zero offsets.
+ * Row ops on each backend under test against {@link ReferenceOps}, on guarded views at non-zero offsets.
  *
  * <p>L2 normalisation over cols from 1 to 1000 (work-groups of 1 to 256 threads, rows shorter and longer than
  * one), with a zero row and a row below the 1e-12 norm floor; the backward pass adds into a pre-filled dx.
@@ -26,8 +31,9 @@ import static dev.jmoco.backend.conformance.ConformanceBackends.uniform;
  * few eps per tree level); y abs 32 eps (|y| &lt;= 1); dx abs 32 eps (|dx| + (|dy| + |y . dy|) / max(norm,
  * floor)) + 8 eps sqrt(cols) log2(cols + 1) max|y dy| / max(norm, floor), the error of y . dy scaled.
  *
- * <p>Gather and scatter: exact (copies, and sums taken in the same order as the CPU's serial loop). Index
- * arrays repeat rows; scatter overwrites (the last duplicate wins) or accumulates (duplicates add up, into a
+ * <p>Gather and overwriting scatter: exact (copies). Accumulating scatter adds each of a row's r sources in
+ * float, every partial sum at most r + 1 in size (values in [-1, 1)): abs eps r (r + 1) / 2. Index arrays
+ * repeat rows; scatter overwrites (the last duplicate wins) or accumulates (duplicates add up, into a
  * pre-filled dst whose other rows must stay untouched); one call has an empty index.
  */
 class RowsConformanceTest {
@@ -45,7 +51,7 @@ class RowsConformanceTest {
 
     @ParameterizedTest(name = "{0} rows={1} cols={2}")
     @MethodSource("norms")
-    void l2NormalizeMatchesCpu(Target t, int rows, int cols) {
+    void l2NormalizeMatchesReference(Target t, int rows, int cols) {
         Random r = new Random(rows * 1009L + cols);
         float[] x = uniform(r, rows * cols, -1, 1), dy = uniform(r, rows * cols, -1, 1);
         float[] dx = uniform(r, rows * cols, -1, 1);
@@ -53,7 +59,7 @@ class RowsConformanceTest {
             for (int j = 0; j < cols; j++) x[j] = 0;                    // row 0: norm 0
             for (int j = 0; j < cols; j++) x[cols + j] *= 1e-14f;       // row 1: norm below the floor
         }
-        float[][] expected = l2(t.cpu(), rows, cols, x, dy, dx), actual = l2(t.device(), rows, cols, x, dy, dx);
+        float[][] expected = l2Reference(rows, cols, x, dy, dx), actual = l2(t.device(), rows, cols, x, dy, dx);
         String on = t + " l2NormalizeRows [" + rows + ", " + cols + "]: ";
         Tolerance.assertClose(on + "norms", expected[1], actual[1], 0, 32 * EPS);
         Tolerance.assertClose(on + "y", expected[0], actual[0], 32 * EPS, 0);
@@ -68,6 +74,15 @@ class RowsConformanceTest {
             Tolerance.assertClose(on + "dx row " + i, slice(expected[2], i * cols, cols),
                     slice(actual[2], i * cols, cols), abs, 0);
         }
+    }
+
+    /** {@link #l2}'s outputs by {@link ReferenceOps}, each rounded to float as a backend stores it. */
+    private static float[][] l2Reference(int rows, int cols, float[] x, float[] dy, float[] dx) {
+        double[] y = new double[rows * cols], norms = new double[rows];
+        ReferenceOps.l2NormalizeRows(rows, cols, x, y, norms);
+        float[] fy = narrow(y), fnorms = narrow(norms);
+        return new float[][] {fy, fnorms, narrow(ReferenceOps.l2NormalizeRowsBackward(rows, cols, fy, fnorms, dy,
+                widen(dx)))};
     }
 
     /** {y, norms, dx after the backward pass onto dx}. */
@@ -96,17 +111,19 @@ class RowsConformanceTest {
 
     @ParameterizedTest(name = "{0} cols={1} rows={2}")
     @MethodSource("indexCases")
-    void gatherAndScatterMatchCpuExactly(Target t, int cols, int rows, int[] index) {
+    void gatherAndScatterMatchReference(Target t, int cols, int rows, int[] index) {
         Random r = new Random(cols * 31L + rows);
         float[] table = uniform(r, rows * cols, -1, 1), picked = uniform(r, index.length * cols, -1, 1);
         String on = t + " rows " + cols + " x " + rows + ": ";
         if (index.length > 0)
-            Tolerance.assertClose(on + "gather", gather(t.cpu(), cols, table, index, picked.length),
+            Tolerance.assertClose(on + "gather", ReferenceOps.gatherRows(cols, table, index, new double[picked.length]),
                     gather(t.device(), cols, table, index, picked.length), 0, 0);
+        int repeats = mostRepeats(index);
         for (boolean accumulate : new boolean[] {false, true})
             Tolerance.assertClose(on + "scatter accumulate=" + accumulate,
-                    scatter(t.cpu(), cols, picked, index, table, accumulate),
-                    scatter(t.device(), cols, picked, index, table, accumulate), 0, 0);
+                    ReferenceOps.scatterRows(cols, picked, index, widen(table), accumulate),
+                    scatter(t.device(), cols, picked, index, table, accumulate),
+                    accumulate ? EPS * repeats * (repeats + 1) / 2 : 0, 0);
     }
 
     private static float[] gather(Backend backend, int cols, float[] src, int[] index, int size) {
@@ -128,6 +145,14 @@ class RowsConformanceTest {
             v.assertGuardsIntact();
             return out;
         }
+    }
+
+    /** How often the most frequent index occurs. */
+    private static int mostRepeats(int[] index) {
+        Map<Integer, Integer> counts = new HashMap<>();
+        int most = 0;
+        for (int i : index) most = Math.max(most, counts.merge(i, 1, Integer::sum));
+        return most;
     }
 
     /** count indices below rows, mostly distinct, with a few repeats. */

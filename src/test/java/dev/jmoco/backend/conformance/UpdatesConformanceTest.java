@@ -4,6 +4,7 @@ import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
 import dev.jmoco.backend.conformance.ConformanceBackends.Views;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,9 +14,10 @@ import java.util.Random;
 import java.util.function.Function;
 
 import static dev.jmoco.backend.conformance.ConformanceBackends.uniform;
+import static dev.jmoco.backend.reference.ReferenceOps.widen;
 
 /**
- * ema, enqueue and sgd on each backend under test against the CPU backend. The EMA runs on float4s where both
+ * ema, enqueue and sgd on each backend under test against {@link ReferenceOps}. The EMA runs on float4s where both
  * views share their alignment modulo 4 floats, with scalar heads and tails: offsets (0, 0), (1, 5) (3-float
  * head), (3, 3) (1-float head), and (1, 2) (misaligned: the scalar kernel), over sizes 1 to 4099 that leave
  * every tail length 0..3. Enqueue covers no wrap, a wrap, a full queue and a one-row write at the last row.
@@ -48,7 +50,7 @@ class UpdatesConformanceTest {
                         }
                     };
                     Tolerance.assertClose(t + " ema n=" + n + " offsets=" + off[0] + "," + off[1] + " m=" + m,
-                            run.apply(t.cpu()), run.apply(t.device()), 4 * EPS, 4 * EPS);
+                            ReferenceOps.ema(m, widen(target), source), run.apply(t.device()), 4 * EPS, 4 * EPS);
                 }
     }
 
@@ -70,7 +72,9 @@ class UpdatesConformanceTest {
                     return res;
                 }
             };
-            Tolerance.assertClose(t + " enqueue n=" + n + " ptr=" + ptr, run.apply(t.cpu()), run.apply(t.device()), 0, 0);
+            double[] expected = widen(queue);
+            ReferenceOps.enqueue(expected, capacity, c, keys, n, ptr);
+            Tolerance.assertClose(t + " enqueue n=" + n + " ptr=" + ptr, expected, run.apply(t.device()), 0, 0);
         }
     }
 
@@ -93,8 +97,12 @@ class UpdatesConformanceTest {
                         return pv;
                     }
                 };
+                double[] param = widen(p), velocity = widen(vel), expected = new double[2 * n];
+                ReferenceOps.sgd(h[0], h[1], h[2], param, g, velocity);
+                System.arraycopy(param, 0, expected, 0, n);
+                System.arraycopy(velocity, 0, expected, n, n);
                 Tolerance.assertClose(t + " sgd n=" + n + " lr/momentum/wd=" + java.util.Arrays.toString(h),
-                        run.apply(t.cpu()), run.apply(t.device()), 4 * EPS, 4 * EPS);
+                        expected, run.apply(t.device()), 4 * EPS, 4 * EPS);
             }
     }
 }

@@ -2,6 +2,7 @@ package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.BatchNormShape;
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -9,15 +10,16 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
 
+import static dev.jmoco.backend.reference.ReferenceOps.widen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Batch norm with per-group statistics against a double-precision reference that follows the reference MoCo
- * SplitBatchNorm literally: group g holds samples i with i mod groups = g, each group updates its own copy of
- * the running statistics, and the copies are averaged. The backward reference is the textbook chain rule
- * (through dvar and dmean), not the compact formula the kernel uses.
+ * Batch norm with per-group statistics against {@link ReferenceOps}, which follows the reference MoCo
+ * SplitBatchNorm: group g holds samples i with i mod groups = g, each group updates its own copy of the
+ * running statistics, and the copies are averaged. The backward takes the kernel's saved mean and invStd, as
+ * the op does.
  */
 class CpuBatchNormTest {
     private static final float MOMENTUM = 0.1f, EPS = 1e-5f;
@@ -29,44 +31,14 @@ class CpuBatchNormTest {
     private static final double DPARAM_ABS = 1e-4, DPARAM_REL = 1e-5;
 
     /** Reference outputs of training-mode batch norm. */
-    private record Train(double[] y, double[] mean, double[] invStd, double[] runningMean, double[] runningVar) {}
-
-    /** Values of channel ch for the samples of group g, in order. */
-    private static double[] groupValues(BatchNormShape s, float[] x, int g, int ch) {
-        int hw = s.hw();
-        double[] v = new double[s.groupSize() * hw];
-        int k = 0;
-        for (int i = 0; i < s.n(); i++)
-            if (i % s.groups() == g)
-                for (int e = 0; e < hw; e++) v[k++] = x[(i * s.c() + ch) * hw + e];
-        return v;
-    }
-
-    private static Train referenceTrain(BatchNormShape s, float[] x, float[] gamma, float[] beta, float[] rm,
-                                        float[] rv) {
-        int c = s.c(), hw = s.hw(), groups = s.groups();
-        double[] y = new double[x.length], mean = new double[groups * c], invStd = new double[groups * c];
-        double[] runningMean = new double[c], runningVar = new double[c];
-        for (int ch = 0; ch < c; ch++)
-            for (int g = 0; g < groups; g++) {
-                double[] v = groupValues(s, x, g, ch);
-                double mu = 0, ss = 0;
-                for (double e : v) mu += e;
-                mu /= v.length;
-                for (double e : v) ss += (e - mu) * (e - mu);
-                double inv = 1 / Math.sqrt(ss / v.length + EPS);
-                mean[g * c + ch] = mu;
-                invStd[g * c + ch] = inv;
-                // SplitBatchNorm: this group's copy of the running stats, then the average of the copies.
-                runningMean[ch] += ((1 - MOMENTUM) * rm[ch] + MOMENTUM * mu) / groups;
-                runningVar[ch] += ((1 - MOMENTUM) * rv[ch] + MOMENTUM * ss / (v.length - 1)) / groups;
-                for (int i = g; i < s.n(); i += groups)
-                    for (int e = 0; e < hw; e++) {
-                        int at = (i * c + ch) * hw + e;
-                        y[at] = gamma[ch] * (x[at] - mu) * inv + beta[ch];
-                    }
-            }
-        return new Train(y, mean, invStd, runningMean, runningVar);
+    private record Train(double[] y, double[] mean, double[] invStd, double[] runningMean, double[] runningVar) {
+        static Train of(BatchNormShape s, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv) {
+            Train t = new Train(new double[x.length], new double[s.statsSize()], new double[s.statsSize()], widen(rm),
+                    widen(rv));
+            ReferenceOps.batchNormTrain(s, x, gamma, beta, t.y, t.mean, t.invStd, t.runningMean, t.runningVar,
+                    MOMENTUM, EPS);
+            return t;
+        }
     }
 
     /** Inputs of one case; all parameters random so that no term of a formula can hide behind a 0 or 1. */
@@ -107,7 +79,7 @@ class CpuBatchNormTest {
         Case k = Case.random(new BatchNormShape(n, c, hw, groups), n * 1000L + c * 10L + hw);
         try (var g = new GuardedBuffers(3)) {
             Forward f = train(g, k);
-            Train expected = referenceTrain(k.s(), k.x(), k.gamma(), k.beta(), k.rm(), k.rv());
+            Train expected = Train.of(k.s(), k.x(), k.gamma(), k.beta(), k.rm(), k.rv());
             Tolerance.assertClose("y", expected.y(), f.y(), Y_ABS, Y_REL);
             Tolerance.assertClose("mean [groups, c]", expected.mean(), f.mean(), STAT_ABS, STAT_REL);
             Tolerance.assertClose("invStd [groups, c]", expected.invStd(), f.invStd(), STAT_ABS, STAT_REL);
@@ -130,7 +102,7 @@ class CpuBatchNormTest {
         for (int i = 0; i < x.length; i++) x[i] = (float) (1000 + spread * (x[i] / 5));
         try (var g = new GuardedBuffers(3)) {
             Forward f = train(g, k);
-            Train expected = referenceTrain(k.s(), x, k.gamma(), k.beta(), k.rm(), k.rv());
+            Train expected = Train.of(k.s(), x, k.gamma(), k.beta(), k.rm(), k.rv());
             Tolerance.assertClose("invStd", expected.invStd(), f.invStd(), 0, 1e-5);
             Tolerance.assertClose("runningVar", expected.runningVar(), f.runningVar(), 1e-12, 1e-5);
             Tolerance.assertClose("mean", expected.mean(), f.mean(), 0, 1e-7);
@@ -147,12 +119,8 @@ class CpuBatchNormTest {
             Buffer y = g.of(new float[(int) s.size()]);
             g.backend.batchNormEval(s, g.of(k.x()), g.of(k.gamma()), g.of(k.beta()), g.of(k.rm()), g.of(k.rv()),
                     EPS, y);
-            double[] expected = new double[(int) s.size()];
-            for (int i = 0; i < expected.length; i++) {
-                int ch = i / hw % c;
-                expected[i] = k.gamma()[ch] * (k.x()[i] - (double) k.rm()[ch]) / Math.sqrt(k.rv()[ch] + (double) EPS)
-                        + k.beta()[ch];
-            }
+            double[] expected = ReferenceOps.batchNormEval(s, k.x(), k.gamma(), k.beta(), k.rm(), k.rv(), EPS,
+                    new double[(int) s.size()]);
             Tolerance.assertClose("batchNormEval", expected, g.read(y), Y_ABS, Y_REL);
             g.assertGuardsIntact();
         }
@@ -174,38 +142,8 @@ class CpuBatchNormTest {
             g.backend.batchNormBackward(s, g.of(k.x()), g.of(dy), g.of(k.gamma()), g.of(f.mean()), g.of(f.invStd()),
                     dx, dgamma, dbeta);
 
-            double[] edx = new double[dx0.length], edgamma = new double[c], edbeta = new double[c];
-            for (int i = 0; i < dx0.length; i++) edx[i] = dx0[i];
-            for (int ch = 0; ch < c; ch++) {
-                edgamma[ch] = dgamma0[ch];
-                edbeta[ch] = dbeta0[ch];
-            }
-            for (int ch = 0; ch < c; ch++)
-                for (int grp = 0; grp < groups; grp++) {
-                    double[] v = groupValues(s, k.x(), grp, ch), d = groupValues(s, dy, grp, ch);
-                    int m = v.length;
-                    double mu = 0, var = 0;
-                    for (double e : v) mu += e;
-                    mu /= m;
-                    for (double e : v) var += (e - mu) * (e - mu) / m;
-                    double inv = 1 / Math.sqrt(var + EPS), gam = k.gamma()[ch];
-                    double dvar = 0, dmuDirect = 0, centeredSum = 0;
-                    for (int e = 0; e < m; e++) {
-                        double dxhat = d[e] * gam;
-                        dvar += dxhat * (v[e] - mu) * -0.5 * Math.pow(var + EPS, -1.5);
-                        dmuDirect -= dxhat * inv;
-                        centeredSum += -2 * (v[e] - mu);
-                        edgamma[ch] += d[e] * (v[e] - mu) * inv;
-                        edbeta[ch] += d[e];
-                    }
-                    double dmu = dmuDirect + dvar * centeredSum / m;
-                    double[] groupDx = new double[m];
-                    for (int e = 0; e < m; e++)
-                        groupDx[e] = d[e] * gam * inv + dvar * 2 * (v[e] - mu) / m + dmu / m;
-                    int at = 0; // scatter back in the order groupValues collected
-                    for (int i = grp; i < n; i += groups)
-                        for (int e = 0; e < hw; e++) edx[(i * c + ch) * hw + e] += groupDx[at++];
-                }
+            double[] edx = widen(dx0), edgamma = widen(dgamma0), edbeta = widen(dbeta0);
+            ReferenceOps.batchNormBackward(s, k.x(), dy, k.gamma(), f.mean(), f.invStd(), edx, edgamma, edbeta);
             Tolerance.assertClose("dx", edx, g.read(dx), DX_ABS, DX_REL);
             Tolerance.assertClose("dgamma", edgamma, g.read(dgamma), DPARAM_ABS, DPARAM_REL);
             Tolerance.assertClose("dbeta", edbeta, g.read(dbeta), DPARAM_ABS, DPARAM_REL);

@@ -2,6 +2,7 @@ package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.ConvShape;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.OneDnn;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -12,11 +13,12 @@ import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static dev.jmoco.backend.reference.ReferenceOps.widen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * conv2d forward, backward data and backward filter against direct double-precision loops over the
- * definition, for 1x1 s1 p0 (the no-im2col path), 1x1 s2, 3x3 s1 p1, 3x3 s2 p1, 3x3 p0, 5x5 p2, 5x5 s2 p0,
+ * conv2d forward, backward data and backward filter against the double-precision definition
+ * ({@link ReferenceOps}), for 1x1 s1 p0 (the no-im2col path), 1x1 s2, 3x3 s1 p1, 3x3 s2 p1, 3x3 p0, 5x5 p2, 5x5 s2 p0,
  * 3x3 with pad 2 and 3, a 3x5 filter and the 7x7 s2 p3 ImageNet stem, on square and non-square inputs with
  * odd channel counts. Each shape runs on 2 threads (images split over threads, per-thread filter gradients)
  * and on 8 (more threads than images: image groups in order, GEMMs over all cores). Maps under 256 output
@@ -71,7 +73,8 @@ class CpuConvTest {
             Buffer y = g.of(y0);
             conv(g, path).forward(s, cpu(g.of(x)), cpu(g.of(w)), cpu(y));
             int l = s.c() * s.r() * s.s();
-            Tolerance.assertClose(path + " forward " + s, referenceForward(s, x, w), g.read(y), abs(l), rel(l));
+            Tolerance.assertClose(path + " forward " + s, ReferenceOps.conv2d(s, x, w, new double[y0.length]), g.read(y),
+                    abs(l), rel(l));
             g.assertGuardsIntact();
         }
     }
@@ -85,8 +88,7 @@ class CpuConvTest {
             float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);
             Buffer dx = g.of(filled((int) s.inputSize()));
             conv(g, path).backwardData(s, cpu(g.of(dy)), cpu(g.of(w)), cpu(dx));
-            double[] expected = referenceBackwardData(s, dy, w);
-            for (int i = 0; i < expected.length; i++) expected[i] += PREFILL;
+            double[] expected = ReferenceOps.conv2dBackwardData(s, dy, w, widen(filled((int) s.inputSize())));
             int l = s.k() * s.r() * s.s();
             Tolerance.assertClose(path + " backward data " + s, expected, g.read(dx), abs(l), rel(l));
             g.assertGuardsIntact();
@@ -102,8 +104,7 @@ class CpuConvTest {
             float[] dy = GuardedBuffers.uniform(r, (int) s.outputSize(), -1, 1);
             Buffer dw = g.of(filled((int) s.filterSize()));
             conv(g, path).backwardFilter(s, cpu(g.of(x)), cpu(g.of(dy)), cpu(dw));
-            double[] expected = referenceBackwardFilter(s, x, dy);
-            for (int i = 0; i < expected.length; i++) expected[i] += PREFILL;
+            double[] expected = ReferenceOps.conv2dBackwardFilter(s, x, dy, widen(filled((int) s.filterSize())));
             int l = s.n() * s.p() * s.q();
             Tolerance.assertClose(path + " backward filter " + s, expected, g.read(dw), abs(l), rel(l));
             g.assertGuardsIntact();
@@ -131,10 +132,12 @@ class CpuConvTest {
             g.backend.conv2d(s, bx, bw, y);
             g.backend.conv2dBackwardData(s, bdy, bw, dx);
             g.backend.conv2dBackwardFilter(s, bx, bdy, dw);
-            Tolerance.assertClose("conv2d", referenceForward(s, x, w), g.read(y), abs(27), rel(27));
-            Tolerance.assertClose("conv2dBackwardData", referenceBackwardData(s, dy, w), g.read(dx), abs(36), rel(36));
-            Tolerance.assertClose("conv2dBackwardFilter", referenceBackwardFilter(s, x, dy), g.read(dw),
-                    abs(60), rel(60));
+            Tolerance.assertClose("conv2d", ReferenceOps.conv2d(s, x, w, new double[(int) s.outputSize()]), g.read(y),
+                    abs(27), rel(27));
+            Tolerance.assertClose("conv2dBackwardData", ReferenceOps.conv2dBackwardData(s, dy, w,
+                    new double[(int) s.inputSize()]), g.read(dx), abs(36), rel(36));
+            Tolerance.assertClose("conv2dBackwardFilter", ReferenceOps.conv2dBackwardFilter(s, x, dy,
+                    new double[(int) s.filterSize()]), g.read(dw), abs(60), rel(60));
             g.assertGuardsIntact();
         }
     }
@@ -153,48 +156,5 @@ class CpuConvTest {
         float[] v = new float[size];
         Arrays.fill(v, PREFILL);
         return v;
-    }
-
-    /** Calls {@code tap(image, k, c, oh, ow, r, s, ih, iw)} for every filter tap that lands inside the input. */
-    @FunctionalInterface
-    private interface Tap { void at(int i, int k, int c, int oh, int ow, int r, int s, int ih, int iw); }
-
-    private static void forEachTap(ConvShape s, Tap tap) {
-        for (int i = 0; i < s.n(); i++)
-            for (int k = 0; k < s.k(); k++)
-                for (int oh = 0; oh < s.p(); oh++)
-                    for (int ow = 0; ow < s.q(); ow++)
-                        for (int c = 0; c < s.c(); c++)
-                            for (int r = 0; r < s.r(); r++)
-                                for (int t = 0; t < s.s(); t++) {
-                                    int ih = oh * s.stride() - s.pad() + r, iw = ow * s.stride() - s.pad() + t;
-                                    if (ih >= 0 && ih < s.h() && iw >= 0 && iw < s.w())
-                                        tap.at(i, k, c, oh, ow, r, t, ih, iw);
-                                }
-    }
-
-    private static int xi(ConvShape s, int i, int c, int h, int w) { return ((i * s.c() + c) * s.h() + h) * s.w() + w; }
-    private static int wi(ConvShape s, int k, int c, int r, int t) { return ((k * s.c() + c) * s.r() + r) * s.s() + t; }
-    private static int yi(ConvShape s, int i, int k, int p, int q) { return ((i * s.k() + k) * s.p() + p) * s.q() + q; }
-
-    static double[] referenceForward(ConvShape s, float[] x, float[] w) {
-        double[] y = new double[(int) s.outputSize()];
-        forEachTap(s, (i, k, c, oh, ow, r, t, ih, iw) ->
-                y[yi(s, i, k, oh, ow)] += (double) x[xi(s, i, c, ih, iw)] * w[wi(s, k, c, r, t)]);
-        return y;
-    }
-
-    static double[] referenceBackwardData(ConvShape s, float[] dy, float[] w) {
-        double[] dx = new double[(int) s.inputSize()];
-        forEachTap(s, (i, k, c, oh, ow, r, t, ih, iw) ->
-                dx[xi(s, i, c, ih, iw)] += (double) dy[yi(s, i, k, oh, ow)] * w[wi(s, k, c, r, t)]);
-        return dx;
-    }
-
-    static double[] referenceBackwardFilter(ConvShape s, float[] x, float[] dy) {
-        double[] dw = new double[(int) s.filterSize()];
-        forEachTap(s, (i, k, c, oh, ow, r, t, ih, iw) ->
-                dw[wi(s, k, c, r, t)] += (double) dy[yi(s, i, k, oh, ow)] * x[xi(s, i, c, ih, iw)]);
-        return dw;
     }
 }

@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -14,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * add, addBias, biasBackward, relu and reluBackward against plain double loops. Sizes run from one element to
+ * add, addBias, biasBackward, relu and reluBackward against {@link ReferenceOps}. Sizes run from one element to
  * above the parallel grain (2^15 floats) on a 3-thread backend, so both the serial and the split paths run.
  */
 class CpuElementwiseTest {
@@ -31,8 +32,7 @@ class CpuElementwiseTest {
             float[] x = GuardedBuffers.uniform(r, size, -2, 2), y = GuardedBuffers.uniform(r, size, -2, 2);
             Buffer out = g.of(new float[size]);
             g.backend.add(1.5f, g.of(x), -0.25f, g.of(y), out);
-            double[] expected = new double[size];
-            for (int i = 0; i < size; i++) expected[i] = 1.5 * x[i] - 0.25 * y[i];
+            double[] expected = ReferenceOps.add(1.5, x, -0.25, y, new double[size]);
             Tolerance.assertClose("add", expected, g.read(out), ABS, REL);
             g.assertGuardsIntact();
         }
@@ -44,8 +44,7 @@ class CpuElementwiseTest {
             int size = 70_001;
             Random r = new Random(1);
             float[] x = GuardedBuffers.uniform(r, size, -2, 2), y = GuardedBuffers.uniform(r, size, -2, 2);
-            double[] expected = new double[size];
-            for (int i = 0; i < size; i++) expected[i] = 2.0 * x[i] + 3.0 * y[i];
+            double[] expected = ReferenceOps.add(2, x, 3, y, new double[size]);
             Buffer bx = g.of(x), by = g.of(y);
             g.backend.add(2f, bx, 3f, by, bx);
             Tolerance.assertClose("add into x", expected, g.read(bx), ABS, REL);
@@ -54,8 +53,7 @@ class CpuElementwiseTest {
             Tolerance.assertClose("add into y", expected, g.read(cy), ABS, REL);
             Buffer self = g.of(x);
             g.backend.add(0.5f, self, 0.25f, self, self);
-            double[] halfAndQuarter = new double[size];
-            for (int i = 0; i < size; i++) halfAndQuarter[i] = 0.75 * x[i];
+            double[] halfAndQuarter = ReferenceOps.add(0.5, x, 0.25, x, new double[size]);
             Tolerance.assertClose("add of x with itself into x", halfAndQuarter, g.read(self), ABS, REL);
             g.assertGuardsIntact();
         }
@@ -69,9 +67,7 @@ class CpuElementwiseTest {
             float[] bias = GuardedBuffers.uniform(r, cols, -1, 1), y = GuardedBuffers.uniform(r, rows * cols, -1, 1);
             Buffer by = g.of(y);
             g.backend.addBias(rows, cols, g.of(bias), by);
-            double[] expected = new double[rows * cols];
-            for (int i = 0; i < rows; i++)
-                for (int j = 0; j < cols; j++) expected[i * cols + j] = y[i * cols + j] + (double) bias[j];
+            double[] expected = ReferenceOps.addBias(rows, cols, bias, ReferenceOps.widen(y));
             Tolerance.assertClose("addBias", expected, g.read(by), ABS, REL);
             g.assertGuardsIntact();
         }
@@ -85,12 +81,8 @@ class CpuElementwiseTest {
             float[] dy = GuardedBuffers.uniform(r, rows * cols, -1, 1), dbias = GuardedBuffers.uniform(r, cols, -1, 1);
             Buffer bdb = g.of(dbias);
             g.backend.biasBackward(rows, cols, g.of(dy), bdb);
-            double[] expected = new double[cols];
-            for (int j = 0; j < cols; j++) {
-                double s = dbias[j]; // backward ops add into what is there
-                for (int i = 0; i < rows; i++) s += dy[i * cols + j];
-                expected[j] = s;
-            }
+            // Backward ops add into what is there.
+            double[] expected = ReferenceOps.biasBackward(rows, cols, dy, ReferenceOps.widen(dbias));
             Tolerance.assertClose("biasBackward", expected, g.read(bdb), SUM_ABS, SUM_REL);
             g.assertGuardsIntact();
         }
@@ -102,8 +94,7 @@ class CpuElementwiseTest {
         try (var g = new GuardedBuffers(3)) {
             float[] x = GuardedBuffers.uniform(new Random(size), size, -1, 1);
             x[0] = 0f;
-            float[] expected = new float[size];
-            for (int i = 0; i < size; i++) expected[i] = x[i] > 0 ? x[i] : 0;
+            float[] expected = ReferenceOps.narrow(ReferenceOps.relu(x, new double[size]));
             Buffer y = g.of(new float[size]);
             g.backend.relu(g.of(x), y);
             assertArrayEquals(expected, g.read(y), "relu is exact");
@@ -134,8 +125,7 @@ class CpuElementwiseTest {
             float[] dy = GuardedBuffers.uniform(r, size, -1, 1), dx = GuardedBuffers.uniform(r, size, -1, 1);
             Buffer bdx = g.of(dx);
             g.backend.reluBackward(g.of(y), g.of(dy), bdx);
-            double[] expected = new double[size];
-            for (int i = 0; i < size; i++) expected[i] = dx[i] + (y[i] > 0 ? (double) dy[i] : 0);
+            double[] expected = ReferenceOps.reluBackward(y, dy, ReferenceOps.widen(dx));
             Tolerance.assertClose("reluBackward", expected, g.read(bdx), ABS, REL);
             g.assertGuardsIntact();
         }

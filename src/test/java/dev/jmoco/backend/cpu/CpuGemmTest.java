@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,12 +14,13 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static dev.jmoco.backend.reference.ReferenceOps.widen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * SGEMM against a plain double-precision triple loop, on every path that exists here: the Vector API kernels
+ * SGEMM against the double-precision reference ({@link ReferenceOps#gemm}), on every path that exists here: the Vector API kernels
  * ("java": 4 x 64 tiles, and 8 x 16 for C of at most 32 columns), the plain-Java kernel ("plain", 4 x 4) and,
  * where libopenblas loads, OpenBLAS. Each path runs all four transpose combinations over square sizes 1..129
  * and non-square mixes that cross the tile edges, the depth block (512), the column block (1024), the
@@ -76,7 +78,7 @@ class CpuGemmTest {
             Arrays.fill(c0, Float.NaN);
             Buffer c = g.of(c0);
             g.backend.gemm(false, true, m, n, k, 1f, g.of(a), g.of(b), 0f, c);
-            Tolerance.assertClose("backend gemm", reference(false, true, m, n, k, 1, a, b, 0, c0), g.read(c),
+            Tolerance.assertClose("backend gemm", ReferenceOps.gemm(false, true, m, n, k, 1, a, b, 0, widen(c0)), g.read(c),
                     tolerance(k, 1, 0), 8 * Math.sqrt(k) * EPS);
             g.assertGuardsIntact();
         }
@@ -111,7 +113,7 @@ class CpuGemmTest {
                     (CpuBuffer) g.of(b), beta, (CpuBuffer) c);
             String what = String.format("%s gemm transA=%b transB=%b m=%d n=%d k=%d alpha=%s beta=%s",
                     path, ta, tb, m, n, k, alpha, beta);
-            Tolerance.assertClose(what, reference(ta, tb, m, n, k, alpha, a, b, beta, c0), g.read(c),
+            Tolerance.assertClose(what, ReferenceOps.gemm(ta, tb, m, n, k, alpha, a, b, beta, widen(c0)), g.read(c),
                     tolerance(k, alpha, beta), 8 * Math.sqrt(k) * EPS);
             g.assertGuardsIntact();
         }
@@ -125,19 +127,5 @@ class CpuGemmTest {
         float[] v = new float[size];
         Arrays.fill(v, Float.NaN);
         return v;
-    }
-
-    /** alpha op(A) op(B) + beta C in double, reading C only when beta != 0. */
-    static double[] reference(boolean ta, boolean tb, int m, int n, int k, double alpha, float[] a, float[] b,
-                              double beta, float[] c) {
-        double[] out = new double[m * n];
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) {
-                double s = 0;
-                for (int p = 0; p < k; p++)
-                    s += (double) (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
-                out[i * n + j] = alpha * s + (beta == 0 ? 0 : beta * c[i * n + j]);
-            }
-        return out;
     }
 }

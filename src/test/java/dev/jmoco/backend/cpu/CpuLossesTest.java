@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -14,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The fused losses against plain double-precision references. Accuracies are compared exactly, as floats (they are
+ * The fused losses against {@link ReferenceOps}. Accuracies are compared exactly, as floats (they are
  * counts of rows; the data is random enough that no positive ties a negative within float rounding).
  *
  * <p>Tolerances: InfoNCE logits carry the float error of a c-term dot product, about 1e-6 for unit rows, which
@@ -32,44 +33,14 @@ class CpuLossesTest {
      */
     enum Kernels { DEFAULT, SCALAR }
 
-    /** Double-precision InfoNCE: logits, softmax, loss, ranks and gradients straight from the definition. */
+    /** {@link ReferenceOps#infoNce}'s outputs. */
     record InfoNceReference(double[] stats, double[] dq, double[] dk) {
         static InfoNceReference of(int n, int c, int kq, float t, float[] q, float[] k, float[] queue,
                                    float gradScale) {
-            double[] dq = new double[n * c], dk = new double[n * c];
-            double loss = 0;
-            int top1 = 0, top5 = 0;
-            double g = gradScale / ((double) n * t);
-            for (int i = 0; i < n; i++) {
-                double[] dot = new double[kq + 1];
-                dot[0] = dot(q, i * c, k, i * c, c);
-                for (int j = 0; j < kq; j++) dot[j + 1] = dot(q, i * c, queue, j * c, c);
-                double max = Double.NEGATIVE_INFINITY;
-                for (double d : dot) max = Math.max(max, d / t);
-                double sum = 0;
-                for (double d : dot) sum += Math.exp(d / t - max);
-                loss += Math.log(sum) + max - dot[0] / t;
-                int rank = 0;
-                for (int j = 1; j <= kq; j++) if (dot[j] >= dot[0]) rank++;
-                if (rank < 1) top1++;
-                if (rank < 5) top5++;
-                for (int j = 0; j <= kq; j++) {
-                    double p = Math.exp(dot[j] / t - max) / sum;
-                    float[] key = j == 0 ? k : queue;
-                    int ko = j == 0 ? i * c : (j - 1) * c;
-                    for (int cc = 0; cc < c; cc++) dq[i * c + cc] += g * p * key[ko + cc];
-                    if (j == 0) for (int cc = 0; cc < c; cc++) dk[i * c + cc] = g * (p - 1) * q[i * c + cc];
-                }
-                for (int cc = 0; cc < c; cc++) dq[i * c + cc] -= g * k[i * c + cc];
-            }
-            return new InfoNceReference(new double[] {loss / n, (double) top1 / n, (double) top5 / n}, dq, dk);
+            InfoNceReference r = new InfoNceReference(new double[3], new double[n * c], new double[n * c]);
+            ReferenceOps.infoNce(n, c, kq, t, q, k, queue, gradScale, r.stats, r.dq, r.dk);
+            return r;
         }
-    }
-
-    private static double dot(float[] a, int ao, float[] b, int bo, int c) {
-        double s = 0;
-        for (int i = 0; i < c; i++) s += (double) a[ao + i] * b[bo + i];
-        return s;
     }
 
     /** Rows of random direction; unit length when {@code maxNorm} is 0, else length uniform in (0, maxNorm]. */
@@ -219,26 +190,11 @@ class CpuLossesTest {
 
     // ---- softmax cross-entropy ------------------------------------------------------------------------
 
-    /** Double-precision reference: stats [loss, acc@1, acc@5] then dlogits. */
+    /** {@link ReferenceOps#softmaxCrossEntropy}'s stats [loss, acc@1, acc@5], then dlogits. */
     private static double[][] softmaxReference(int rows, int cols, float[] x, int[] labels, float gradScale) {
-        double[] d = new double[rows * cols];
-        double loss = 0;
-        int top1 = 0, top5 = 0;
-        for (int r = 0; r < rows; r++) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < cols; j++) max = Math.max(max, x[r * cols + j]);
-            double sum = 0;
-            for (int j = 0; j < cols; j++) sum += Math.exp(x[r * cols + j] - max);
-            double target = x[r * cols + labels[r]];
-            loss += Math.log(sum) + max - target;
-            int rank = 0;
-            for (int j = 0; j < cols; j++) if (j != labels[r] && x[r * cols + j] >= target) rank++;
-            if (rank < 1) top1++;
-            if (rank < 5) top5++;
-            for (int j = 0; j < cols; j++)
-                d[r * cols + j] = gradScale * (Math.exp(x[r * cols + j] - max) / sum - (j == labels[r] ? 1 : 0)) / rows;
-        }
-        return new double[][] {{loss / rows, (double) top1 / rows, (double) top5 / rows}, d};
+        double[][] out = {new double[3], new double[rows * cols]};
+        ReferenceOps.softmaxCrossEntropy(rows, cols, x, labels, gradScale, out[0], out[1]);
+        return out;
     }
 
     private static void checkSoftmax(int threads, int rows, int cols, float[] x, int[] labels, float gradScale,

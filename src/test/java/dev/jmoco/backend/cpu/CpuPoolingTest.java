@@ -2,6 +2,7 @@ package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.PoolShape;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,31 +25,13 @@ class CpuPoolingTest {
     /** Averages over up to 10^4 values: float partials folded into double stay within a few ulps. */
     private static final double AVG_ABS = 1e-6, AVG_REL = 1e-6;
 
-    /** Maxima and their first-in-scan-order index; padded cells never win (they are -infinity). */
+    /** {@link ReferenceOps#maxPool}'s maxima and argmax, as floats (both exact). */
     private record Pooled(float[] y, float[] argmax) {}
 
     private static Pooled referenceMaxPool(PoolShape s, float[] x) {
-        int p = s.p(), q = s.q(), planes = s.n() * s.c();
-        float[] y = new float[planes * p * q], arg = new float[y.length];
-        for (int plane = 0; plane < planes; plane++)
-            for (int oy = 0; oy < p; oy++)
-                for (int ox = 0; ox < q; ox++) {
-                    float best = Float.NEGATIVE_INFINITY;
-                    int bestAt = -1;
-                    for (int ky = 0; ky < s.window(); ky++)
-                        for (int kx = 0; kx < s.window(); kx++) {
-                            int iy = oy * s.stride() - s.pad() + ky, ix = ox * s.stride() - s.pad() + kx;
-                            if (iy < 0 || iy >= s.h() || ix < 0 || ix >= s.w()) continue;
-                            float v = x[(plane * s.h() + iy) * s.w() + ix];
-                            if (bestAt < 0 || v > best) {
-                                best = v;
-                                bestAt = iy * s.w() + ix;
-                            }
-                        }
-                    y[(plane * p + oy) * q + ox] = best;
-                    arg[(plane * p + oy) * q + ox] = bestAt;
-                }
-        return new Pooled(y, arg);
+        double[] y = new double[(int) s.outputSize()], argmax = new double[y.length];
+        ReferenceOps.maxPool(s, x, y, argmax);
+        return new Pooled(ReferenceOps.narrow(y), ReferenceOps.narrow(argmax));
     }
 
     /** Integer-valued inputs from a small range, so many windows hold tied maxima. */
@@ -115,10 +98,7 @@ class CpuPoolingTest {
             float[] dx = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
             Buffer bdx = g.of(dx);
             g.backend.maxPoolBackward(s, g.of(dy), g.of(argmax), bdx);
-            double[] expected = new double[dx.length];
-            for (int i = 0; i < dx.length; i++) expected[i] = dx[i];
-            int hw = h * w, pq = s.p() * s.q();
-            for (int o = 0; o < dy.length; o++) expected[o / pq * hw + (int) argmax[o]] += dy[o];
+            double[] expected = ReferenceOps.maxPoolBackward(s, dy, argmax, ReferenceOps.widen(dx));
             Tolerance.assertClose("maxPoolBackward", expected, g.read(bdx), ADD_ABS, ADD_REL);
             g.assertGuardsIntact();
         }
@@ -131,7 +111,8 @@ class CpuPoolingTest {
             float[] x = GuardedBuffers.uniform(new Random(hw), n * c * hw, -1, 3);
             Buffer y = g.of(new float[n * c]);
             g.backend.globalAvgPool(n, c, hw, g.of(x), y);
-            Tolerance.assertClose("globalAvgPool", referenceAverages(x, n * c, hw), g.read(y), AVG_ABS, AVG_REL);
+            Tolerance.assertClose("globalAvgPool", ReferenceOps.globalAvgPool(n, c, hw, x, new double[n * c]), g.read(y),
+                    AVG_ABS, AVG_REL);
             g.assertGuardsIntact();
         }
     }
@@ -145,18 +126,9 @@ class CpuPoolingTest {
             float[] x = GuardedBuffers.uniform(new Random(3), 2 * hw, 999, 1001);
             Buffer y = g.of(new float[2]);
             g.backend.globalAvgPool(1, 2, hw, g.of(x), y);
-            Tolerance.assertClose("globalAvgPool near 1000", referenceAverages(x, 2, hw), g.read(y), 0, 1e-7);
+            Tolerance.assertClose("globalAvgPool near 1000", ReferenceOps.globalAvgPool(1, 2, hw, x, new double[2]),
+                    g.read(y), 0, 1e-7);
         }
-    }
-
-    private static double[] referenceAverages(float[] x, int planes, int hw) {
-        double[] expected = new double[planes];
-        for (int p = 0; p < planes; p++) {
-            double s = 0;
-            for (int k = 0; k < hw; k++) s += x[p * hw + k];
-            expected[p] = s / hw;
-        }
-        return expected;
     }
 
     @ParameterizedTest
@@ -167,8 +139,7 @@ class CpuPoolingTest {
             float[] dy = GuardedBuffers.uniform(r, n * c, -1, 1), dx = GuardedBuffers.uniform(r, n * c * hw, -1, 1);
             Buffer bdx = g.of(dx);
             g.backend.globalAvgPoolBackward(n, c, hw, g.of(dy), bdx);
-            double[] expected = new double[dx.length];
-            for (int i = 0; i < dx.length; i++) expected[i] = dx[i] + (double) dy[i / hw] / hw;
+            double[] expected = ReferenceOps.globalAvgPoolBackward(n, c, hw, dy, ReferenceOps.widen(dx));
             Tolerance.assertClose("globalAvgPoolBackward", expected, g.read(bdx), ADD_ABS, ADD_REL);
             g.assertGuardsIntact();
         }

@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -14,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Row L2 normalisation (forward and backward, including zero and tiny rows) and gather/scatter by index
- * (duplicates, untouched rows) against plain double loops, on sizes that split over a 3-thread backend.
+ * (duplicates, untouched rows) against {@link ReferenceOps}, on sizes that split over a 3-thread backend.
  */
 class CpuRowsTest {
     /** Normalisation: a double-accumulated norm, then one division per element. */
@@ -42,12 +43,7 @@ class CpuRowsTest {
             Buffer y = g.of(new float[rows * cols]), norms = g.of(new float[rows]);
             g.backend.l2NormalizeRows(rows, cols, g.of(x), y, norms);
             double[] ey = new double[x.length], en = new double[rows];
-            for (int i = 0; i < rows; i++) {
-                double s = 0;
-                for (int j = 0; j < cols; j++) s += (double) x[i * cols + j] * x[i * cols + j];
-                en[i] = Math.sqrt(s);
-                for (int j = 0; j < cols; j++) ey[i * cols + j] = x[i * cols + j] / Math.max(en[i], 1e-12);
-            }
+            ReferenceOps.l2NormalizeRows(rows, cols, x, ey, en);
             Tolerance.assertClose("l2NormalizeRows y", ey, g.read(y), NORM_ABS, NORM_REL);
             Tolerance.assertClose("l2NormalizeRows norms", en, g.read(norms), 1e-20, NORM_REL);
             g.assertGuardsIntact();
@@ -67,16 +63,7 @@ class CpuRowsTest {
             float[] dx0 = GuardedBuffers.uniform(r, rows * cols, -1, 1);
             Buffer dx = g.of(dx0);
             g.backend.l2NormalizeRowsBackward(rows, cols, y, norms, g.of(dy), dx);
-            double[] expected = new double[dx0.length];
-            for (int i = 0; i < rows; i++) {
-                double dot = 0;
-                for (int j = 0; j < cols; j++) dot += (double) fy[i * cols + j] * dy[i * cols + j];
-                double d = Math.max(fn[i], 1e-12);
-                for (int j = 0; j < cols; j++) {
-                    int at = i * cols + j;
-                    expected[at] = dx0[at] + (dy[at] - fy[at] * dot) / d;
-                }
-            }
+            double[] expected = ReferenceOps.l2NormalizeRowsBackward(rows, cols, fy, fn, dy, ReferenceOps.widen(dx0));
             // Row 0 has norm 0: its gradient is dy / 1e-12, finite and huge, checked relatively.
             Tolerance.assertClose("l2NormalizeRowsBackward", expected, g.read(dx), GRAD_ABS, GRAD_REL);
             g.assertGuardsIntact();
@@ -92,8 +79,7 @@ class CpuRowsTest {
             int[] index = r.ints(picks, 0, srcRows).toArray(); // picks > srcRows forces repeats
             Buffer dst = g.of(new float[picks * cols]);
             g.backend.gatherRows(cols, g.of(src), index, dst);
-            float[] expected = new float[picks * cols];
-            for (int i = 0; i < picks; i++) System.arraycopy(src, index[i] * cols, expected, i * cols, cols);
+            float[] expected = ReferenceOps.narrow(ReferenceOps.gatherRows(cols, src, index, new double[picks * cols]));
             assertArrayEquals(expected, g.read(dst));
             g.assertGuardsIntact();
         }
@@ -109,8 +95,8 @@ class CpuRowsTest {
             int[] index = r.ints(0, dstRows).distinct().limit(n).toArray();
             Buffer dst = g.of(dst0);
             g.backend.scatterRows(cols, g.of(src), index, dst, false);
-            float[] expected = dst0.clone();
-            for (int i = 0; i < n; i++) System.arraycopy(src, i * cols, expected, index[i] * cols, cols);
+            float[] expected = ReferenceOps.narrow(ReferenceOps.scatterRows(cols, src, index, ReferenceOps.widen(dst0),
+                    false));
             assertArrayEquals(expected, g.read(dst));
             g.assertGuardsIntact();
         }
@@ -126,10 +112,7 @@ class CpuRowsTest {
             int[] index = r.ints(n, 0, dstRows).toArray(); // n > dstRows: every row is hit many times
             Buffer dst = g.of(dst0);
             g.backend.scatterRows(cols, g.of(src), index, dst, true);
-            double[] expected = new double[dst0.length];
-            for (int i = 0; i < dst0.length; i++) expected[i] = dst0[i];
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < cols; j++) expected[index[i] * cols + j] += src[i * cols + j];
+            double[] expected = ReferenceOps.scatterRows(cols, src, index, ReferenceOps.widen(dst0), true);
             // Up to a few hundred adds per element here: scale the absolute tolerance with the count.
             Tolerance.assertClose("scatterRows accumulate", expected, g.read(dst), SCATTER_ABS * n / dstRows,
                     SCATTER_REL);

@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -12,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * EMA, enqueue and SGD against plain double-precision references, on guarded views (offset handling and writes
+ * EMA, enqueue and SGD against {@link ReferenceOps}, on guarded views (offset handling and writes
  * past the end are caught). Sizes include ones that are not multiples of any vector width and ones above the
  * parallel grain, so both the split and the loop tails run; EMA and SGD run on the Vector API loops and on the
  * plain ones. Tolerances: EMA is two float products and a sum,
@@ -35,8 +36,7 @@ class CpuUpdatesTest {
         Random random = new Random(size);
         float[] target = GuardedBuffers.uniform(random, size, -2, 2);
         float[] source = GuardedBuffers.uniform(random, size, -2, 2);
-        double[] want = new double[size];
-        for (int i = 0; i < size; i++) want[i] = m * (double) target[i] + (1 - (double) m) * source[i];
+        double[] want = ReferenceOps.ema(m, ReferenceOps.widen(target), source);
         try (GuardedBuffers g = new GuardedBuffers(3)) {
             Buffer t = g.of(target), s = g.of(source);
             updates(g, vector).ema(m, (CpuBuffer) t, (CpuBuffer) s);
@@ -59,8 +59,9 @@ class CpuUpdatesTest {
         float[] queue = new float[capacity * c], keys = new float[n * c];
         for (int i = 0; i < queue.length; i++) queue[i] = -1 - i;
         for (int i = 0; i < keys.length; i++) keys[i] = 1 + i;
-        float[] want = queue.clone();
-        for (int i = 0; i < n; i++) System.arraycopy(keys, i * c, want, ((ptr + i) % capacity) * c, c);
+        double[] enqueued = ReferenceOps.widen(queue);
+        ReferenceOps.enqueue(enqueued, capacity, c, keys, n, ptr);
+        float[] want = ReferenceOps.narrow(enqueued);
         try (GuardedBuffers g = new GuardedBuffers(2)) {
             Buffer q = g.of(queue), k = g.of(keys);
             g.backend.enqueue(q, capacity, c, k, n, ptr);
@@ -80,14 +81,8 @@ class CpuUpdatesTest {
         float[] param = GuardedBuffers.uniform(random, size, -1, 1);
         float[][] grads = new float[steps][];
         for (int s = 0; s < steps; s++) grads[s] = GuardedBuffers.uniform(random, size, -1, 1);
-        double[] p = new double[size], v = new double[size];
-        for (int i = 0; i < size; i++) p[i] = param[i];
-        for (int s = 0; s < steps; s++)
-            for (int i = 0; i < size; i++) {
-                double d = grads[s][i] + wd * p[i];
-                v[i] = momentum * v[i] + d;
-                p[i] -= lr * v[i];
-            }
+        double[] p = ReferenceOps.widen(param), v = new double[size];
+        for (int s = 0; s < steps; s++) ReferenceOps.sgd(lr, momentum, wd, p, grads[s], v);
         try (GuardedBuffers g = new GuardedBuffers(3)) {
             Buffer bp = g.of(param), bv = g.of(new float[size]);
             for (int s = 0; s < steps; s++) {

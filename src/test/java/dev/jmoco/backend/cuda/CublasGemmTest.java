@@ -1,5 +1,6 @@
 package dev.jmoco.backend.cuda;
 
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 
@@ -12,8 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The row-major to column-major mapping of {@link CublasGemm}, without cuBLAS: the call it produces is run by
  * a plain column-major SGEMM written here to the letter of cuBLAS's documentation (including its checks on the
- * leading dimensions), with jmoco's b as cuBLAS's first operand, and compared with a row-major double
- * reference of {@link dev.jmoco.backend.Backend#gemm}. Exact array sizes make any index past a packed operand
+ * leading dimensions), with jmoco's b as cuBLAS's first operand, and compared with {@link ReferenceOps#gemm}. Exact array sizes make any index past a packed operand
  * an exception. Tolerance: float accumulation over k terms of products of values in [-1, 1] against double,
  * abs 1e-5 + rel 1e-5 (k is at most 33 here).
  */
@@ -41,7 +41,8 @@ class CublasGemmTest {
                         int m = size[0], n = size[1], k = size[2];
                         float alpha = -1.5f;
                         float[] a = values(random, m * k), b = values(random, k * n), c = values(random, m * n);
-                        double[] expected = rowMajorReference(transA, transB, m, n, k, alpha, a, b, beta, c);
+                        double[] expected = ReferenceOps.gemm(transA, transB, m, n, k, alpha, a, b, beta,
+                                ReferenceOps.widen(c));
                         if (beta == 0) Arrays.fill(c, Float.NaN); // beta 0 must not read C
                         CublasGemm g = CublasGemm.of(transA, transB, m, n, k);
                         columnMajorSgemm(g, alpha, b, a, beta, c);
@@ -54,20 +55,6 @@ class CublasGemmTest {
         float[] v = new float[size];
         for (int i = 0; i < size; i++) v[i] = random.nextFloat() * 2 - 1;
         return v;
-    }
-
-    /** Backend#gemm in double: A [m, k] or [k, m], B [k, n] or [n, k], C [m, n], all row-major packed. */
-    private static double[] rowMajorReference(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                                              float[] a, float[] b, float beta, float[] c) {
-        double[] out = new double[m * n];
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) {
-                double sum = 0;
-                for (int l = 0; l < k; l++)
-                    sum += (double) (transA ? a[l * m + i] : a[i * k + l]) * (transB ? b[j * k + l] : b[l * n + j]);
-                out[i * n + j] = alpha * sum + (beta == 0 ? 0 : beta * (double) c[i * n + j]);
-            }
-        return out;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.jmoco.backend.cuda;
 
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 
@@ -7,7 +8,7 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * {@link Cublas#gemm} on a GPU (skipped without one, or without cuBLAS) against a row-major double reference:
+ * {@link Cublas#gemm} on a GPU (skipped without one, or without cuBLAS) against {@link ReferenceOps#gemm}:
  * all four transpose cases, odd sizes, operands at odd float offsets (views), beta 0 over a C full of NaN
  * (must not be read) and beta 0.75 (must accumulate). Tolerance without TF32: abs 1e-4 + rel 1e-4 (float
  * sums of at most 129 products of values in [-1, 1], any summation order); with TF32 (10-bit mantissa
@@ -39,14 +40,7 @@ class CublasGpuTest {
                               boolean transB, int m, int n, int k, float beta) {
         float alpha = -1.5f;
         float[] a = values(random, m * k), b = values(random, k * n), c = values(random, m * n);
-        double[] expected = new double[m * n];
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) {
-                double sum = 0;
-                for (int l = 0; l < k; l++)
-                    sum += (double) (transA ? a[l * m + i] : a[i * k + l]) * (transB ? b[j * k + l] : b[l * n + j]);
-                expected[i * n + j] = alpha * sum + (beta == 0 ? 0 : beta * (double) c[i * n + j]);
-            }
+        double[] expected = ReferenceOps.gemm(transA, transB, m, n, k, alpha, a, b, beta, ReferenceOps.widen(c));
         if (beta == 0) Arrays.fill(c, Float.NaN);
         NativeTestDevice.Floats da = device.upload(a, 1), db = device.upload(b, 3), dc = device.upload(c, 5);
         cublas.gemm(transA, transB, m, n, k, alpha, da.address(), db.address(), beta, dc.address());

@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cuda;
 
 import dev.jmoco.backend.kernel.KernelGeometry;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static dev.jmoco.backend.reference.ReferenceOps.widen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,20 +65,6 @@ class Tf32GemmTilingTest {
 
     /** The relative part of the TF32 tolerance: the final alpha sum + beta c in float (a few half-ulps). */
     static final double TF32_REL = 0x1p-22;
-
-    /** C = alpha op(A) op(B) + beta C in double; {@code c} is ignored when beta = 0 (it may hold NaN). */
-    static double[] reference(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
-                              float[] b, float beta, float[] c) {
-        double[] out = new double[m * n];
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) {
-                double s = 0;
-                for (int p = 0; p < k; p++)
-                    s += (double) (transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
-                out[i * n + j] = beta == 0 ? alpha * s : alpha * s + (double) beta * c[i * n + j];
-            }
-        return out;
-    }
 
     /** Values that TF32 and float sums hold exactly: multiples of 1/4 in [-2, 2]. */
     static float[] exact(Random r, int size) {
@@ -406,8 +394,8 @@ class Tf32GemmTilingTest {
     void exactValuesGiveTheExactProduct(Case t) {
         float[][] in = inputs(t, true, 11 + t.hashCode());
         float[] got = emulateGemm(t, in[0], in[1], in[2], 132);
-        Tolerance.assertClose(t + " exact", reference(t.transA(), t.transB(), t.m(), t.n(), t.k(), t.alpha(), in[0],
-                in[1], t.beta(), in[2]), got, 0, 0);
+        Tolerance.assertClose(t + " exact", ReferenceOps.gemm(t.transA(), t.transB(), t.m(), t.n(), t.k(), t.alpha(),
+                in[0], in[1], t.beta(), widen(in[2])), got, 0, 0);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -416,13 +404,14 @@ class Tf32GemmTilingTest {
         float[][] in = inputs(t, false, 23 + t.hashCode());
         float[] a = in[0], b = in[1], c = in[2];
         float[] got = emulateGemm(t, a, b, c, 132);
-        double[] want = reference(t.transA(), t.transB(), t.m(), t.n(), t.k(), t.alpha(), a, b, t.beta(), c);
+        double[] want = ReferenceOps.gemm(t.transA(), t.transB(), t.m(), t.n(), t.k(), t.alpha(), a, b, t.beta(),
+                widen(c));
         Tolerance.assertClose(t + " vs exact", want, got,
                 tf32Abs(t.k(), t.alpha(), maxAbs(a), maxAbs(b), t.beta(), maxAbs(c)), TF32_REL);
         // Tighter: against the product of the TF32-rounded inputs only float summation error remains, so an
         // emulation that skipped the rounding (or a fragment that mixed up elements) fails here.
-        double[] rounded = reference(t.transA(), t.transB(), t.m(), t.n(), t.k(), t.alpha(), tf32(a), tf32(b), t.beta(),
-                c);
+        double[] rounded = ReferenceOps.gemm(t.transA(), t.transB(), t.m(), t.n(), t.k(), t.alpha(), tf32(a), tf32(b),
+                t.beta(), widen(c));
         Tolerance.assertClose(t + " vs TF32 inputs", rounded, got,
                 Math.abs(t.alpha()) * t.k() * (t.k() + 16.0) * 0x1p-23 + Math.abs(t.beta()) * 0x1p-22, 0x1p-22);
     }
@@ -433,8 +422,8 @@ class Tf32GemmTilingTest {
         // some element exceeds the tight tolerance of randomValuesStayWithinTheTf32Bound.
         Case t = new Case(false, false, 130, 65, 47, 1f, 0f);
         float[][] in = inputs(t, false, 5);
-        double[] exactInputs = reference(false, false, 130, 65, 47, 1f, in[0], in[1], 0f, in[2]);
-        double[] rounded = reference(false, false, 130, 65, 47, 1f, tf32(in[0]), tf32(in[1]), 0f, in[2]);
+        double[] exactInputs = ReferenceOps.gemm(false, false, 130, 65, 47, 1f, in[0], in[1], 0f, widen(in[2]));
+        double[] rounded = ReferenceOps.gemm(false, false, 130, 65, 47, 1f, tf32(in[0]), tf32(in[1]), 0f, widen(in[2]));
         double worst = 0;
         for (int i = 0; i < rounded.length; i++) worst = Math.max(worst, Math.abs(rounded[i] - exactInputs[i]));
         assertTrue(worst > 47 * (47 + 16.0) * 0x1p-23, "TF32 changed the product by only " + worst);
@@ -448,8 +437,8 @@ class Tf32GemmTilingTest {
             for (float beta : new float[] {0f, 0.5f}) {
                 Case t = new Case(tr / 2 == 1, tr % 2 == 1, 65, 33, 1000, -1.5f, beta);
                 float[][] in = inputs(t, true, 31 + tr);
-                Tolerance.assertClose(t + " split", reference(t.transA(), t.transB(), 65, 33, 1000, t.alpha(), in[0],
-                        in[1], beta, in[2]), emulateGemm(t, in[0], in[1], in[2], 132), 0, 0);
+                Tolerance.assertClose(t + " split", ReferenceOps.gemm(t.transA(), t.transB(), 65, 33, 1000, t.alpha(),
+                        in[0], in[1], beta, widen(in[2])), emulateGemm(t, in[0], in[1], in[2], 132), 0, 0);
             }
     }
 

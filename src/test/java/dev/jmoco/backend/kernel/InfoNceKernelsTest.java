@@ -4,7 +4,7 @@ import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
-import dev.jmoco.backend.cpu.CpuBackend;
+import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The split plan of {@link InfoNceKernels}, and the split-K path that a 2-core PoCL device never takes on its own:
  * a GPU-sized plan with the maximum of 256 queue chunks per row (infonce_combine then stages more weights than it
  * has threads), run on each device under test (a backend that is a {@link KernelRuntime}) and compared with
- * the CPU backend. Tolerances as in LossesConformanceTest (unit rows, t = 0.07, c = 8: loss abs 2e-5,
+ * {@link ReferenceOps#infoNce}. Tolerances as in LossesConformanceTest (unit rows, t = 0.07, c = 8: loss abs 2e-5,
  * gradients abs 2e-4 / (n t) + rel 1e-4).
  */
 class InfoNceKernelsTest {
@@ -41,7 +41,7 @@ class InfoNceKernelsTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jmoco.backend.conformance.ConformanceBackends#targets")
-    void maximumChunkCountMatchesCpu(Target t) {
+    void maximumChunkCountMatchesReference(Target t) {
         int n = 3, c = 8, kq = 65536;
         float temperature = 0.07f;
         Random r = new Random(9);
@@ -49,7 +49,7 @@ class InfoNceKernelsTest {
         InfoNceKernels.Plan plan = InfoNceKernels.Plan.of(n, c, kq, 1_000_000);
         assertEquals(256, plan.chunks());
 
-        float[][] want = cpu(t.cpu(), n, c, kq, temperature, q, k, queue);
+        float[][] want = reference(n, c, kq, temperature, q, k, queue);
         KernelRuntime rt = (KernelRuntime) t.device();
         Backend device = t.device();
         float[][] got = new float[3][];
@@ -71,15 +71,11 @@ class InfoNceKernelsTest {
         Tolerance.assertClose("dk", want[2], got[2], 2e-4 * g, 1e-4);
     }
 
-    /** [stats, dq, dk] from the CPU backend. */
-    private static float[][] cpu(CpuBackend cpu, int n, int c, int kq, float t, float[] q, float[] k,
-                                 float[] queue) {
-        try (Buffer bq = upload(cpu, q); Buffer bk = upload(cpu, k); Buffer bqueue = upload(cpu, queue);
-             Buffer stats = cpu.allocate(3); Buffer dq = cpu.allocate((long) n * c);
-             Buffer dk = cpu.allocate((long) n * c)) {
-            cpu.infoNce(n, c, kq, t, bq, bk, bqueue, 1f, stats, dq, dk);
-            return new float[][] {read(cpu, stats), read(cpu, dq), read(cpu, dk)};
-        }
+    /** [stats, dq, dk] from {@link ReferenceOps#infoNce}, rounded to float. */
+    private static float[][] reference(int n, int c, int kq, float t, float[] q, float[] k, float[] queue) {
+        double[] stats = new double[3], dq = new double[n * c], dk = new double[n * c];
+        ReferenceOps.infoNce(n, c, kq, t, q, k, queue, 1, stats, dq, dk);
+        return new float[][] {ReferenceOps.narrow(stats), ReferenceOps.narrow(dq), ReferenceOps.narrow(dk)};
     }
 
     private static Buffer upload(Backend b, float[] values) {

@@ -2,19 +2,18 @@ package dev.jmoco.bench;
 
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
-import dev.jmoco.backend.cpu.CpuBackend;
+import dev.jmoco.backend.reference.ReferenceOps;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The set-up check of the op benchmarks: one op runs once on the benchmark's backend and once on a fresh
- * {@link CpuBackend} from the same host inputs, and every output element must agree within a stated
- * tolerance before anything is timed. (On {@code device=cpu} this only proves the benchmark's wiring; the CPU
- * kernels themselves are tested against double-precision references in the unit tests.)
+ * The set-up check of the op benchmarks: one op runs on the benchmark's backend from host inputs, and every
+ * output element must agree within a stated tolerance with {@link ReferenceOps} on the same inputs before
+ * anything is timed.
  */
-final class AgainstCpu {
-    private AgainstCpu() {}
+final class AgainstReference {
+    private AgainstReference() {}
 
     /** One op on one backend: inputs from {@code io}, outputs downloaded (several outputs concatenated). */
     interface Op {
@@ -61,20 +60,30 @@ final class AgainstCpu {
         public void close() { owned.forEach(Buffer::close); }
     }
 
-    /** Throws unless {@code op} on {@code backend} matches the CPU backend: |got - want| <= abs + rel |want|. */
-    static void check(String name, Backend backend, double abs, double rel, Op op) {
-        float[] want, got;
-        try (CpuBackend cpu = new CpuBackend(); Io io = new Io(cpu)) {
-            want = op.run(cpu, io);
-        }
+    /** Throws unless {@code op} on {@code backend} gives {@code want}: |got - want| <= abs + rel |want|. */
+    static void check(String name, Backend backend, double abs, double rel, double[] want, Op op) {
+        float[] got;
         try (Io io = new Io(backend)) {
             got = op.run(backend, io);
         }
         if (got.length != want.length)
-            throw new IllegalStateException(name + ": " + got.length + " outputs, CPU " + want.length);
+            throw new IllegalStateException(name + ": " + got.length + " outputs, reference " + want.length);
         for (int i = 0; i < got.length; i++)
             if (!(Math.abs(got[i] - want[i]) <= abs + rel * Math.abs(want[i])))
                 throw new IllegalStateException(name + " on " + backend.name() + ": output[" + i + "] = " + got[i]
-                        + ", CPU " + want[i] + " (tolerance " + abs + " + " + rel + " |CPU|)");
+                        + ", reference " + want[i] + " (tolerance " + abs + " + " + rel + " |reference|)");
+    }
+
+    /** Several reference outputs one after another, as {@link Io#read} concatenates a backend's. */
+    static double[] concat(double[]... parts) {
+        int total = 0;
+        for (double[] p : parts) total += p.length;
+        double[] out = new double[total];
+        int at = 0;
+        for (double[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
     }
 }
