@@ -29,7 +29,7 @@
 
 /* BN_WG (256): threads of a plane work-group; the host launches exactly this many (a power of two, for the tree).
    BN_TILE_C x BN_TILE_R (32 x 8): channels x rows of a rows work-group: 32 channels = one 128-byte line of a row.
-   Like every size the host shares, they come from dev.jmoco.backend.kernel.KernelGeometry as -D options. */
+   Like every size the host shares, they come from dev.jmoco.backend.gpu.KernelGeometry as -D options. */
 
 /* Sums a[0 .. n) and b[0 .. n) into a[0] and b[0] by halving; n a power of two, every thread of the
    work-group calls it after writing its own element and a barrier. The pairing is fixed: same result every run. */

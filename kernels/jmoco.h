@@ -18,7 +18,7 @@
    as -D options (kernels/README.md, "Kernel geometry"); without them the kernels would not compile anyway, this
    says why. */
 #ifndef JMOCO_GEOMETRY
-#error "kernel geometry missing: compile with the -D options of dev.jmoco.backend.kernel.KernelGeometry"
+#error "kernel geometry missing: compile with the -D options of dev.jmoco.backend.gpu.KernelGeometry"
 #endif
 
 #if defined(__CUDACC__)

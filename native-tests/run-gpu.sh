@@ -117,9 +117,9 @@ part devices 30 "${JMOCO[@]}" devices
 # costs one class, not the rest.
 export PYTHON="$PY"
 JMOCO_REQUIRE_CUDA=1 part conformance 150 native-tests/junit-classes.sh "$B" "$OUT/junit" \
-  dev.jmoco.backend.conformance dev.jmoco.backend.kernel.InfoNceRowsTest
+  dev.jmoco.backend.conformance dev.jmoco.backend.gpu.InfoNceRowsTest
 JMOCO_REQUIRE_CUDA=1 JMOCO_REQUIRE_CUDA_LIBRARIES=1 part cuda-tests 60 native-tests/junit-classes.sh "$B" \
-  "$OUT/junit-cuda" dev.jmoco.backend.cuda
+  "$OUT/junit-cuda" dev.jmoco.backend.cuda dev.jmoco.backend.cuda.libraries
 
 train=(train --dataset fashion-mnist --data-dir "$B/data/fashion-mnist" --limit-train 512 --batch 64
        --queue 256 --epochs 2 --log-every 1 --knn-every 0 --seed 1)

@@ -184,10 +184,14 @@ public final class ParameterArena implements AutoCloseable {
     /** Floats of state. */
     public long stateSize() { return stateSize; }
 
-    Buffer decayedData() { return decayedData; }
-    Buffer exemptData() { return exemptData; }
-    Buffer decayedGrad() { return decayedGrad; }
-    Buffer exemptGrad() { return exemptGrad; }
+    /** The weight-decayed parameters, one contiguous view (an optimizer's update is one launch over it). */
+    public Buffer decayedData() { return decayedData; }
+    /** The parameters exempt from weight decay (biases, BN), the view after the decayed ones. */
+    public Buffer exemptData() { return exemptData; }
+    /** The gradients of {@link #decayedData()}, in the same order. */
+    public Buffer decayedGrad() { return decayedGrad; }
+    /** The gradients of {@link #exemptData()}, in the same order. */
+    public Buffer exemptGrad() { return exemptGrad; }
 
     /** Zeroes every gradient: one fill. */
     public void zeroGrad() {

@@ -12,7 +12,7 @@
  *       {@code softmaxCrossEntropy}) compute their input gradients in forward and are the roots of backward;
  *       {@link dev.jmoco.autograd.Loss#read} throws {@link dev.jmoco.autograd.NonFiniteLossException} on NaN.</li>
  *   <li>{@link dev.jmoco.autograd.ParameterArena}: a model's parameters in one buffer and gradients in another,
- *       laid out so that {@link dev.jmoco.autograd.Sgd} is two launches and the EMA one.</li>
+ *       laid out so that {@link dev.jmoco.optim.Sgd} is two launches and the EMA one.</li>
  * </ul>
  */
 package dev.jmoco.autograd;

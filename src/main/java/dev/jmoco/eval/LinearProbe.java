@@ -3,7 +3,7 @@ package dev.jmoco.eval;
 import dev.jmoco.autograd.Loss;
 import dev.jmoco.autograd.Ops;
 import dev.jmoco.autograd.ParameterArena;
-import dev.jmoco.autograd.Sgd;
+import dev.jmoco.optim.Sgd;
 import dev.jmoco.autograd.Tape;
 import dev.jmoco.autograd.Tensor;
 import dev.jmoco.backend.Backend;

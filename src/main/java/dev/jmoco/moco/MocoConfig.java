@@ -23,8 +23,7 @@ public record MocoConfig(Mechanism mechanism, int dim, int queueSize, float temp
         if (mechanism == null) throw new IllegalArgumentException("moco: mechanism is null");
         if (dim < 1) throw new IllegalArgumentException("moco: dim must be >= 1, got " + dim);
         if (queueSize < 1) throw new IllegalArgumentException("moco: queue size must be >= 1, got " + queueSize);
-        if (!(temperature > 0) || !Float.isFinite(temperature))
-            throw new IllegalArgumentException("moco: temperature must be > 0, got " + temperature);
+        // The temperature is checked where it enters (TrainConfig's table) and at the op set (Backend#infoNce).
         if (!(momentum >= 0 && momentum <= 1))
             throw new IllegalArgumentException("moco: momentum must be in [0, 1], got " + momentum);
         if (bnSplits < 1) throw new IllegalArgumentException("moco: bn splits must be >= 1, got " + bnSplits);

@@ -1,7 +1,7 @@
 package dev.jmoco.train;
 
 import dev.jmoco.autograd.ParameterArena;
-import dev.jmoco.autograd.Sgd;
+import dev.jmoco.optim.Sgd;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.io.Json;
 import dev.jmoco.io.Safetensors;

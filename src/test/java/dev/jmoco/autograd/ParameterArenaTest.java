@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.autograd.ParameterArena.Kind;
 import dev.jmoco.backend.cpu.CpuBackend;
+import dev.jmoco.optim.Sgd;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.backend.PoolStats;
 import dev.jmoco.backend.cpu.CpuBackend;
+import dev.jmoco.optim.Sgd;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;

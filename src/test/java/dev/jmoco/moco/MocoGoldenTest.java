@@ -2,7 +2,7 @@ package dev.jmoco.moco;
 
 import dev.jmoco.autograd.Loss;
 import dev.jmoco.autograd.ParameterArena;
-import dev.jmoco.autograd.Sgd;
+import dev.jmoco.optim.Sgd;
 import dev.jmoco.autograd.Tensor;
 import dev.jmoco.backend.cpu.CpuBackend;
 import dev.jmoco.io.Safetensors;

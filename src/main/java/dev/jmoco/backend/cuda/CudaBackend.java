@@ -1,13 +1,16 @@
 package dev.jmoco.backend.cuda;
 
+import dev.jmoco.backend.cuda.libraries.Cublas;
+import dev.jmoco.backend.cuda.libraries.Cudnn;
+import dev.jmoco.backend.cuda.libraries.CudaLibraryUnavailable;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.ConvShape;
 import dev.jmoco.backend.PoolStats;
-import dev.jmoco.backend.kernel.DeviceBuffer;
-import dev.jmoco.backend.kernel.HostStaging;
-import dev.jmoco.backend.kernel.InfoNceRows;
-import dev.jmoco.backend.kernel.KernelBackend;
-import dev.jmoco.backend.kernel.KernelRuntime;
+import dev.jmoco.backend.gpu.DeviceBuffer;
+import dev.jmoco.backend.gpu.HostStaging;
+import dev.jmoco.backend.gpu.InfoNceRows;
+import dev.jmoco.backend.gpu.KernelBackend;
+import dev.jmoco.backend.gpu.KernelRuntime;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;

@@ -1,7 +1,7 @@
 package dev.jmoco.backend.cuda;
 
 import dev.jmoco.backend.Backend;
-import dev.jmoco.backend.kernel.DeviceBuffer;
+import dev.jmoco.backend.gpu.DeviceBuffer;
 import jcuda.driver.CUdeviceptr;
 
 /**

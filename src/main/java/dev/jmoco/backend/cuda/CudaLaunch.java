@@ -1,7 +1,7 @@
 package dev.jmoco.backend.cuda;
 
-import dev.jmoco.backend.kernel.DeviceBuffer;
-import dev.jmoco.backend.kernel.KernelLaunch;
+import dev.jmoco.backend.gpu.DeviceBuffer;
+import dev.jmoco.backend.gpu.KernelLaunch;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;

@@ -1,7 +1,7 @@
 package dev.jmoco.backend.cuda;
 
 /**
- * CUDA grid and block sizes of a launch given in OpenCL terms ({@link dev.jmoco.backend.kernel.KernelLaunch}):
+ * CUDA grid and block sizes of a launch given in OpenCL terms ({@link dev.jmoco.backend.gpu.KernelLaunch}):
  * global work-items rounded up to a multiple of the local size, so grid = ceil(global / local) blocks of
  * {@code local} threads. Pure Java, so it is tested without a driver.
  */

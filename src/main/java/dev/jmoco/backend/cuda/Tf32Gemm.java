@@ -1,8 +1,8 @@
 package dev.jmoco.backend.cuda;
 
-import dev.jmoco.backend.kernel.DeviceBuffer;
-import dev.jmoco.backend.kernel.KernelGeometry;
-import dev.jmoco.backend.kernel.KernelRuntime;
+import dev.jmoco.backend.gpu.DeviceBuffer;
+import dev.jmoco.backend.gpu.KernelGeometry;
+import dev.jmoco.backend.gpu.KernelRuntime;
 
 /**
  * SGEMM on tensor cores in TF32 ({@code gemm_tf32_tiled} of kernels/cuda/gemm_tf32.cu, sm_80 and later), with
@@ -12,7 +12,7 @@ import dev.jmoco.backend.kernel.KernelRuntime;
  * from float32 GEMM by up to about k 2^-10 max|a| max|b| (derived at Tf32GemmTilingTest.tf32Abs): for
  * {@code --device cuda:tf32} only.
  * <p>
- * Split-k as {@link dev.jmoco.backend.kernel.GemmKernels} does it, with the same rule and constants: when C has
+ * Split-k as {@link dev.jmoco.backend.gpu.GemmKernels} does it, with the same rule and constants: when C has
  * fewer than {@value #GROUPS_PER_UNIT} tiles per SM and k is long, k is cut into slices that run as separate blocks
  * into scratch, then summed in order by gemm.cl's {@code gemm_splitk_reduce} (deterministic). MoCo's InfoNCE
  * backward dq [256, 128] (k = 65536) has 8 tiles: unsplit, it would run on 8 SMs.

@@ -1,7 +1,7 @@
 package dev.jmoco.backend.opencl;
 
-import dev.jmoco.backend.kernel.DeviceBuffer;
-import dev.jmoco.backend.kernel.KernelLaunch;
+import dev.jmoco.backend.gpu.DeviceBuffer;
+import dev.jmoco.backend.gpu.KernelLaunch;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;

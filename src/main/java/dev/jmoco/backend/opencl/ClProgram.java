@@ -1,6 +1,6 @@
 package dev.jmoco.backend.opencl;
 
-import dev.jmoco.backend.kernel.KernelGeometry;
+import dev.jmoco.backend.gpu.KernelGeometry;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;

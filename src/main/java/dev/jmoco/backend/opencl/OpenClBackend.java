@@ -2,9 +2,9 @@ package dev.jmoco.backend.opencl;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.PoolStats;
-import dev.jmoco.backend.kernel.KernelBackend;
-import dev.jmoco.backend.kernel.HostStaging;
-import dev.jmoco.backend.kernel.KernelRuntime;
+import dev.jmoco.backend.gpu.KernelBackend;
+import dev.jmoco.backend.gpu.HostStaging;
+import dev.jmoco.backend.gpu.KernelRuntime;
 import org.jocl.CL;
 import org.jocl.CLException;
 import org.jocl.Pointer;

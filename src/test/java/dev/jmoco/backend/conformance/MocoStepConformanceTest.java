@@ -1,7 +1,7 @@
 package dev.jmoco.backend.conformance;
 
 import dev.jmoco.autograd.ParameterArena;
-import dev.jmoco.autograd.Sgd;
+import dev.jmoco.optim.Sgd;
 import dev.jmoco.autograd.Tensor;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;

@@ -1,5 +1,7 @@
 package dev.jmoco.backend.cuda;
 
+import dev.jmoco.backend.cuda.libraries.Cublas;
+import dev.jmoco.backend.cuda.libraries.NativeLibraryAssumptions;
 import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;

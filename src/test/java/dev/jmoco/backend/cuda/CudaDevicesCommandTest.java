@@ -1,5 +1,6 @@
 package dev.jmoco.backend.cuda;
 
+import dev.jmoco.backend.cuda.libraries.CudaLibraries;
 import dev.jmoco.cli.Main;
 import org.junit.jupiter.api.Test;
 

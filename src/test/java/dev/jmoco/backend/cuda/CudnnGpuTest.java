@@ -1,5 +1,7 @@
 package dev.jmoco.backend.cuda;
 
+import dev.jmoco.backend.cuda.libraries.Cudnn;
+import dev.jmoco.backend.cuda.libraries.NativeLibraryAssumptions;
 import dev.jmoco.backend.ConvShape;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;

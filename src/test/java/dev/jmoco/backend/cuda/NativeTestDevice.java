@@ -1,5 +1,8 @@
 package dev.jmoco.backend.cuda;
 
+import dev.jmoco.backend.cuda.libraries.Cublas;
+import dev.jmoco.backend.cuda.libraries.Cudnn;
+import dev.jmoco.backend.cuda.libraries.NativeLibraryAssumptions;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;

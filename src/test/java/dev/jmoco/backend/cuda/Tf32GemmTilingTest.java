@@ -1,6 +1,6 @@
 package dev.jmoco.backend.cuda;
 
-import dev.jmoco.backend.kernel.KernelGeometry;
+import dev.jmoco.backend.gpu.KernelGeometry;
 import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package dev.jmoco.backend.opencl;
 
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends;
-import dev.jmoco.backend.kernel.KernelGeometry;
+import dev.jmoco.backend.gpu.KernelGeometry;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
