@@ -1,7 +1,5 @@
 package dev.jmoco.data;
 
-import java.awt.image.BufferedImage;
-import java.awt.image.Raster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,9 +12,9 @@ import java.util.stream.Stream;
 /**
  * Reads a folder of class sub-folders of PNG/JPEG images: DIR/SPLIT/CLASS/*.png|jpg|jpeg, or DIR/CLASS/* when
  * DIR has no SPLIT folder. Classes are the sub-folder names sorted (or, for a split compared with a training
- * split, that split's classes, matched by name); files are read in name order. Images are decoded with
- * javax.imageio, converted to 1 (luma 0.299 R + 0.587 G + 0.114 B) or 3 channels, and either resized
- * (antialiased bilinear) to size x size, or, with size 0, required to share the first image's size.
+ * split, that split's classes, matched by name); files are read in name order. Images are decoded by
+ * {@link ImageFiles} (as torchvision's PIL loader), converted to 1 (luma 0.299 R + 0.587 G + 0.114 B) or 3
+ * channels, and either resized (antialiased bilinear) to size x size, or, with size 0, required to share the first image's size.
  *
  * <p>Symbolic links are followed inside DIR only: a class folder or image that links out of it is refused
  * (a data folder must not make jmoco read, or reveal the size of, files elsewhere), and so is an entry
@@ -81,18 +79,18 @@ public final class ImageFolderReader {
         byte[] pixels = null;
         for (int i = 0; i < files.size(); i++) {
             Path file = files.get(i);
-            BufferedImage img = decode(file);
+            DecodedImage img = ImageFiles.decode(file);
             if (pixels == null) {
-                if (size == 0) { h = img.getHeight(); w = img.getWidth(); }
+                if (size == 0) { h = img.height(); w = img.width(); }
                 pixels = new byte[Math.multiplyExact(files.size(), channels * h * w)];
             }
-            if (size == 0 && (img.getHeight() != h || img.getWidth() != w))
-                throw new DatasetFormatException(file, "size " + img.getWidth() + "x" + img.getHeight() + " differs from "
+            if (size == 0 && (img.height() != h || img.width() != w))
+                throw new DatasetFormatException(file, "size " + img.width() + "x" + img.height() + " differs from "
                         + w + "x" + h + " of " + files.getFirst().getFileName() + " (give a size to resize)");
-            byte[] chw = toChannels(img, channels);
+            byte[] chw = img.planes(channels);
             int off = i * channels * h * w;
-            if (img.getHeight() == h && img.getWidth() == w) System.arraycopy(chw, 0, pixels, off, chw.length);
-            else resize(chw, channels, img.getHeight(), img.getWidth(), h, w, pixels, off);
+            if (img.height() == h && img.width() == w) System.arraycopy(chw, 0, pixels, off, chw.length);
+            else resize(chw, channels, img.height(), img.width(), h, w, pixels, off);
         }
         int[] labelArray = labels.stream().mapToInt(Integer::intValue).toArray();
         String name = dir.getFileName() + (root.equals(dir) ? "" : "-" + split);
@@ -134,42 +132,6 @@ public final class ImageFolderReader {
             throw new DatasetFormatException(p, "links outside the data folder " + base + " (to " + real
                     + "): refused");
         return real;
-    }
-
-    private static BufferedImage decode(Path file) throws DatasetFormatException {
-        return ImageFiles.decode(file);
-    }
-
-    /**
-     * The image as uint8 CHW with {@code channels} channels. Grey images are read from the raster directly:
-     * getRGB would convert their linear grey colour space to sRGB and change the values.
-     */
-    static byte[] toChannels(BufferedImage img, int channels) {
-        int h = img.getHeight(), w = img.getWidth(), plane = h * w;
-        byte[] out = new byte[channels * plane];
-        Raster raster = img.getRaster();
-        boolean grey = raster.getNumBands() <= 2 && img.getColorModel().getNumColorComponents() == 1;
-        if (grey) {
-            int shift = Math.max(0, raster.getSampleModel().getSampleSize(0) - 8);
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++) {
-                    byte v = (byte) (raster.getSample(x, y, 0) >> shift);
-                    for (int c = 0; c < channels; c++) out[c * plane + y * w + x] = v;
-                }
-            return out;
-        }
-        int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
-        for (int p = 0; p < plane; p++) {
-            int r = argb[p] >> 16 & 0xFF, g = argb[p] >> 8 & 0xFF, b = argb[p] & 0xFF;
-            if (channels == 3) {
-                out[p] = (byte) r;
-                out[plane + p] = (byte) g;
-                out[2 * plane + p] = (byte) b;
-            } else {
-                out[p] = (byte) Math.round(ColorOps.RED * r + ColorOps.GREEN * g + ColorOps.BLUE * b);
-            }
-        }
-        return out;
     }
 
     /** Resizes a uint8 CHW image to outH x outW (antialiased bilinear) and rounds back to uint8. */

@@ -25,8 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@link ImageFiles#decode} on seeded mutations of PNGs (RGB, RGBA, 8- and 16-bit grey, palette, 1-bit,
  * interlaced) and JPEGs (colour, grey, progressive) written with javax.imageio, the size fields of their
- * headers among the targets. Each file either decodes to an image within the limits that converts to
- * channels, or is refused with a one-line DatasetFormatException naming it.
+ * headers among the targets; JPEGs alternate between the two decoders. Each file either decodes to an image
+ * within the limits that converts to channels, or is refused with a one-line DatasetFormatException naming it.
  */
 class ImageFilesFuzzTest {
     private static final int CASES_PER_SEED = 40, W = 13, H = 9;
@@ -93,9 +93,9 @@ class ImageFilesFuzzTest {
         for (Seed s : seeds()) {
             Path file = dir.resolve(s.name());
             Files.write(file, s.bytes());
-            BufferedImage img = ImageFiles.decode(file);
-            assertEquals(W, img.getWidth(), s.name());
-            assertEquals(H, img.getHeight(), s.name());
+            DecodedImage img = ImageFiles.decode(file);
+            assertEquals(W, img.width(), s.name());
+            assertEquals(H, img.height(), s.name());
         }
     }
 
@@ -112,14 +112,16 @@ class ImageFilesFuzzTest {
                 if (s.png() && i % 2 == 0 && fixIhdrCrc(bytes)) ihdrCrcFixed++;
                 Files.write(file, bytes);
                 String name = s.name() + " case " + i + " (" + m.how() + ")";
-                FuzzCase.run(name, () -> ImageFiles.decode(file), DatasetFormatException.class, file.toString(),
+                // JPEGs through both decoders: libjpeg-turbo (the default where installed) and javax.imageio
+                ImageDecoder jpeg = i % 2 == 0 ? ImageFiles.jpegDecoder() : ImageIoDecoder.INSTANCE;
+                FuzzCase.run(name, () -> ImageFiles.decode(file, jpeg), DatasetFormatException.class, file.toString(),
                         img -> {
-                            assertTrue(img.getWidth() > 0 && img.getWidth() <= ImageFiles.MAX_SIDE, name);
-                            assertTrue(img.getHeight() > 0 && img.getHeight() <= ImageFiles.MAX_SIDE, name);
-                            assertTrue((long) img.getWidth() * img.getHeight() <= ImageFiles.MAX_PIXELS, name);
+                            assertTrue(img.width() > 0 && img.width() <= ImageFiles.MAX_SIDE, name);
+                            assertTrue(img.height() > 0 && img.height() <= ImageFiles.MAX_SIDE, name);
+                            assertTrue((long) img.width() * img.height() <= ImageFiles.MAX_PIXELS, name);
                             for (int channels : new int[] {1, 3})
-                                assertEquals(channels * img.getWidth() * img.getHeight(),
-                                        ImageFolderReader.toChannels(img, channels).length, name);
+                                assertEquals(channels * img.width() * img.height(), img.planes(channels).length,
+                                        name);
                         }, tally);
             }
         }

@@ -1,5 +1,6 @@
 package dev.jmoco.data;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -67,10 +68,10 @@ class ImageFilesTest {
     }
 
     @Test void decodesAPngItBuilt() throws IOException {
-        BufferedImage img = ImageFiles.decode(write("small.png", png(3, 2, 2 * (1 + 3 * 3))));
-        assertEquals(3, img.getWidth());
-        assertEquals(2, img.getHeight());
-        assertEquals(0, img.getRGB(2, 1) & 0xFFFFFF);
+        DecodedImage img = ImageFiles.decode(write("small.png", png(3, 2, 2 * (1 + 3 * 3))));
+        assertEquals(3, img.width());
+        assertEquals(2, img.height());
+        assertArrayEquals(new byte[3 * 2 * 3], img.pixels());
     }
 
     @Test void thirtyThousandSquareIsRefusedFromItsHeaderBeforeDecoding() throws IOException {
@@ -110,5 +111,17 @@ class ImageFilesTest {
         badDepth[24] = 3; // IHDR bit depth 3 (with a wrong CRC, which the decoder does not check)
         assertTrue(failure(write("depth.png", badDepth)).contains(": cannot decode image: "));
         assertTrue(failure(write("missing.png", new byte[0]).resolveSibling("absent.png")).contains("cannot open"));
+    }
+
+    /** A marker stream of SOI, {@code scans} empty scans and EOI: the walk refuses it before any decoder runs. */
+    @Test void tooManyScansAreRefusedBeforeDecoding() throws IOException {
+        var b = new ByteArrayOutputStream();
+        b.write(new byte[] {(byte) 0xFF, (byte) 0xD8});
+        for (int i = 0; i <= JpegStructure.MAX_SCANS; i++) b.write(new byte[] {(byte) 0xFF, (byte) 0xDA, 0, 2, 1, 2});
+        b.write(new byte[] {(byte) 0xFF, (byte) 0xD9});
+        Path file = write("scans.jpg", b.toByteArray());
+        for (ImageDecoder jpeg : new ImageDecoder[] {ImageFiles.jpegDecoder(), ImageIoDecoder.INSTANCE})
+            assertEquals(file + ": JPEG with more than 500 scans: refused (it could take minutes to decode)",
+                    assertThrows(DatasetFormatException.class, () -> ImageFiles.decode(file, jpeg)).getMessage());
     }
 }
