@@ -2,7 +2,6 @@ package dev.jmoco.eval;
 
 import dev.jmoco.backend.cpu.CpuBackend;
 import dev.jmoco.testing.LeakCheckedCpuBackend;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.function.Executable;
@@ -30,10 +29,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KnnMonitorTest {
     @RegisterExtension
     static final LeakCheckedCpuBackend CPU = new LeakCheckedCpuBackend();
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void open() { backend = CPU.backend(); }
 
     /** Clustered random features with arbitrary row norms. */
     static FeatureSet clustered(Random r, int rows, int dim, int classes, double spread) {
@@ -86,7 +81,7 @@ class KnnMonitorTest {
     void matchesDoublePrecisionReference(int n, int m, int dim, int classes, int k, double t, int chunk) {
         Random r = new Random(n * 31L + k);
         FeatureSet bank = clustered(r, n, dim, classes, 1.2), queries = clustered(r, m, dim, classes, 1.2);
-        try (KnnMonitor knn = KnnMonitor.build(backend, bank, classes, new KnnMonitor.Settings(k, (float) t, chunk))) {
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), bank, classes, new KnnMonitor.Settings(k, (float) t, chunk))) {
             int[] predicted = knn.evaluate(queries).predictions();
             int compared = 0;
             for (int i = 0; i < m; i++) {
@@ -107,7 +102,7 @@ class KnnMonitorTest {
         float[] q = queries.features().clone();
         for (int i = 0; i < q.length; i++) q[i] *= 1 + (i / 12) % 7;  // rescale each query row differently
         var settings = new KnnMonitor.Settings(50, 0.1f, 0);
-        try (KnnMonitor knn = KnnMonitor.build(backend, bank, 3, settings)) {
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), bank, 3, settings)) {
             assertArrayEquals(knn.predict(queries.features(), 80, 12), knn.predict(q, 80, 12));
         }
     }
@@ -117,15 +112,15 @@ class KnnMonitorTest {
         // 2-d unit vectors: every similarity is exactly 0 or 1 in float32, whatever the summation order.
         float[] e0 = {1, 0}, e1 = {0, 1};
         FeatureSet bank = rows(new float[][] {e0, e0, e0}, 2, 1, 0);
-        try (KnnMonitor knn = KnnMonitor.build(backend, bank, 3, new KnnMonitor.Settings(2, 0.1f, 0))) {
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), bank, 3, new KnnMonitor.Settings(2, 0.1f, 0))) {
             // rows 0 and 1 tie with row 2; the lower indices win, voting 2 and 1 equally; the lower class wins
             assertArrayEquals(new int[] {1}, knn.predict(e0, 1, 2));
         }
         FeatureSet bank2 = rows(new float[][] {e1, e0, e0, e0}, 1, 0, 2, 0);
-        try (KnnMonitor knn = KnnMonitor.build(backend, bank2, 3, new KnnMonitor.Settings(2, 0.1f, 0))) {
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), bank2, 3, new KnnMonitor.Settings(2, 0.1f, 0))) {
             assertArrayEquals(new int[] {0}, knn.predict(e0, 1, 2)); // rows 1 and 2: classes 0 and 2 tie
         }
-        try (KnnMonitor knn = KnnMonitor.build(backend, bank2, 3, new KnnMonitor.Settings(3, 0.1f, 0))) {
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), bank2, 3, new KnnMonitor.Settings(3, 0.1f, 0))) {
             assertArrayEquals(new int[] {0}, knn.predict(e0, 1, 2)); // rows 1, 2, 3: class 0 twice
             assertArrayEquals(new int[] {1}, knn.predict(e1, 1, 2)); // row 0 (weight e^10) beats two of e^0
         }
@@ -137,8 +132,8 @@ class KnnMonitorTest {
         FeatureSet bank = rows(new float[][] {{1, 0}, {0.8f, 0.6f}, {0.8f, 0.6f}}, 0, 1, 1);
         float[] q = {1, 0};
         // t = 0.1: e^10 > 2 e^8 -> class 0; t = 1: e^1 < 2 e^0.8 -> class 1
-        try (KnnMonitor sharp = KnnMonitor.build(backend, bank, 2, new KnnMonitor.Settings(3, 0.1f, 0));
-             KnnMonitor soft = KnnMonitor.build(backend, bank, 2, new KnnMonitor.Settings(3, 1f, 0))) {
+        try (KnnMonitor sharp = KnnMonitor.build(CPU.backend(), bank, 2, new KnnMonitor.Settings(3, 0.1f, 0));
+             KnnMonitor soft = KnnMonitor.build(CPU.backend(), bank, 2, new KnnMonitor.Settings(3, 1f, 0))) {
             assertArrayEquals(new int[] {0}, sharp.predict(q, 1, 2));
             assertArrayEquals(new int[] {1}, soft.predict(q, 1, 2));
         }
@@ -149,7 +144,7 @@ class KnnMonitorTest {
         float[] e0 = {1, 0}, e1 = {0, 1};
         FeatureSet bank = rows(new float[][] {e0, e1}, 0, 1);
         FeatureSet queries = rows(new float[][] {e0, e0, e1, e1, e0}, 0, 0, 1, 1, 1);
-        try (KnnMonitor knn = KnnMonitor.build(backend, bank, 3, new KnnMonitor.Settings(1, 0.1f, 0))) {
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), bank, 3, new KnnMonitor.Settings(1, 0.1f, 0))) {
             KnnResult r = knn.evaluate(queries);
             assertArrayEquals(new int[] {0, 0, 1, 1, 0}, r.predictions());
             assertArrayEquals(new int[] {2, 2, 0}, r.perClassCorrect());
@@ -178,8 +173,8 @@ class KnnMonitorTest {
         };
         FeatureSet encoded = new FeatureSet(encoder.extract(pixels.features(), 300), 300, 5, pixels.labels());
         var settings = new KnnMonitor.Settings(20, 0.1f, 0);
-        try (KnnMonitor direct = KnnMonitor.build(backend, encoded, 3, settings);
-             KnnMonitor batched = KnnMonitor.build(backend, batches(pixels, 64).iterator(), encoder, 3, settings)) {
+        try (KnnMonitor direct = KnnMonitor.build(CPU.backend(), encoded, 3, settings);
+             KnnMonitor batched = KnnMonitor.build(CPU.backend(), batches(pixels, 64).iterator(), encoder, 3, settings)) {
             assertEquals(300, batched.bankRows());
             assertEquals(5, batched.dim());
             KnnResult a = direct.evaluate(new FeatureSet(encoder.extract(test.features(), 40), 40, 5, test.labels()));
@@ -193,15 +188,15 @@ class KnnMonitorTest {
     void badInputNamesArgumentAndSizes() {
         FeatureSet bank = rows(new float[][] {{1, 0}, {0, 1}, {1, 1}}, 0, 1, 2);
         assertMessage("k = 4 exceeds the bank's 3 rows",
-                () -> KnnMonitor.build(backend, bank, 3, new KnnMonitor.Settings(4, 0.1f, 0)));
+                () -> KnnMonitor.build(CPU.backend(), bank, 3, new KnnMonitor.Settings(4, 0.1f, 0)));
         assertMessage("knn bank: label[2] = 2 outside [0, 2)",
-                () -> KnnMonitor.build(backend, bank, 2, new KnnMonitor.Settings(1, 0.1f, 0)));
+                () -> KnnMonitor.build(CPU.backend(), bank, 2, new KnnMonitor.Settings(1, 0.1f, 0)));
         assertMessage("k must be > 0, got 0", () -> new KnnMonitor.Settings(0, 0.1f, 0));
         assertMessage("temperature must be finite and > 0, got 0.0", () -> new KnnMonitor.Settings(1, 0f, 0));
         assertMessage("chunkRows must be >= 0, got -1", () -> new KnnMonitor.Settings(1, 0.1f, -1));
-        assertMessage("the batch iterator is empty", () -> KnnMonitor.build(backend, List.<LabeledBatch>of().iterator(),
+        assertMessage("the batch iterator is empty", () -> KnnMonitor.build(CPU.backend(), List.<LabeledBatch>of().iterator(),
                 FeatureExtractor.PIXELS, 2, KnnMonitor.Settings.defaults()));
-        try (KnnMonitor knn = KnnMonitor.build(backend, bank, 3, new KnnMonitor.Settings(2, 0.1f, 0))) {
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), bank, 3, new KnnMonitor.Settings(2, 0.1f, 0))) {
             assertMessage("queries have dim 3, the bank 2", () -> knn.predict(new float[3], 1, 3));
             assertMessage("queries has 5 floats, expected 4 for [2, 2]", () -> knn.predict(new float[5], 2, 2));
             assertMessage("queries has 0 rows", () -> knn.predict(new float[0], 0, 2));
@@ -210,7 +205,7 @@ class KnnMonitorTest {
             assertMessage("queries have dim 1, the bank 2",
                     () -> knn.evaluate(new FeatureSet(new float[] {1}, 1, 1, new int[] {0})));
         }
-        var closed = KnnMonitor.build(backend, bank, 3, new KnnMonitor.Settings(1, 0.1f, 0));
+        var closed = KnnMonitor.build(CPU.backend(), bank, 3, new KnnMonitor.Settings(1, 0.1f, 0));
         closed.close();
         closed.close(); // idempotent
         assertThrows(IllegalStateException.class, () -> closed.predict(new float[2], 1, 2));

@@ -5,7 +5,6 @@ import dev.jmoco.backend.cpu.CpuBackend;
 import dev.jmoco.optim.ConstantSchedule;
 import dev.jmoco.optim.CosineSchedule;
 import dev.jmoco.testing.LeakCheckedCpuBackend;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -27,10 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LinearProbeTest {
     @RegisterExtension
     static final LeakCheckedCpuBackend CPU = new LeakCheckedCpuBackend();
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void open() { backend = CPU.backend(); }
 
     /**
      * Labels from a random linear teacher; rows whose best class wins by less than 2 (scores spread about 10)
@@ -73,7 +68,7 @@ class LinearProbeTest {
         double[][] t = teacher(r, 6, 10);
         FeatureSet train = separable(r, t, 1000), test = separable(r, t, 300);
         List<LinearProbe.EpochStats> seen = new ArrayList<>();
-        LinearProbe.Result res = LinearProbe.run(backend, train, test, 6, quick(30, 0.5), seen::add);
+        LinearProbe.Result res = LinearProbe.run(CPU.backend(), train, test, 6, quick(30, 0.5), seen::add);
         assertTrue(res.top1() >= 0.99, "top-1 " + res.top1());
         assertTrue(res.top5().orElseThrow() >= res.top1(), "top-5 " + res.top5() + " below top-1 " + res.top1());
         assertEquals(30, seen.size());
@@ -92,9 +87,9 @@ class LinearProbeTest {
         double[][] t = teacher(r, 3, 5);
         FeatureSet train = separable(r, t, 100), test = separable(r, t, 50);
         var s = quick(3, 0.1);
-        LinearProbe.Result a = LinearProbe.run(backend, train, test, 3, s, null);
-        LinearProbe.Result b = LinearProbe.run(backend, train, test, 3, s, null);
-        LinearProbe.Result c = LinearProbe.run(backend, train, test, 3, s.withSeed(8), null);
+        LinearProbe.Result a = LinearProbe.run(CPU.backend(), train, test, 3, s, null);
+        LinearProbe.Result b = LinearProbe.run(CPU.backend(), train, test, 3, s, null);
+        LinearProbe.Result c = LinearProbe.run(CPU.backend(), train, test, 3, s.withSeed(8), null);
         assertArrayEquals(a.weight(), b.weight());
         assertArrayEquals(a.bias(), b.bias());
         assertEquals(a.history(), b.history());
@@ -108,7 +103,7 @@ class LinearProbeTest {
         // dL/dW[c, j] = mean over rows of (softmax_c - [y = c]) x_j, and softmax = 1/2 at zero logits.
         FeatureSet train = KnnMonitorTest.rows(new float[][] {{1, 2}, {3, -1}}, 0, 1);
         var s = new LinearProbe.Settings(1, 2, new ConstantSchedule(0.5), 0f, 0f, false, 0);
-        LinearProbe.Result r = LinearProbe.train(backend, train, train, 2, s, null, new float[4], new float[2],
+        LinearProbe.Result r = LinearProbe.train(CPU.backend(), train, train, 2, s, null, new float[4], new float[2],
                 epoch -> new int[] {0, 1});
         double[] expectedW = {
                 -0.5 * 0.5 * ((0.5 - 1) * 1 + 0.5 * 3), -0.5 * 0.5 * ((0.5 - 1) * 2 + 0.5 * -1),
@@ -123,22 +118,22 @@ class LinearProbeTest {
         FeatureSet train = KnnMonitorTest.rows(new float[][] {{1, 2}, {3, 4}}, 0, 1);
         FeatureSet wide = KnnMonitorTest.rows(new float[][] {{1, 2, 3}}, 0);
         var s = quick(2, 0.1);
-        assertMessage("test features have dim 3, train 2", () -> LinearProbe.run(backend, train, wide, 2, s, null));
+        assertMessage("test features have dim 3, train 2", () -> LinearProbe.run(CPU.backend(), train, wide, 2, s, null));
         assertMessage("linear probe train: label[1] = 1 outside [0, 1)",
-                () -> LinearProbe.run(backend, train, train, 1, s, null));
+                () -> LinearProbe.run(CPU.backend(), train, train, 1, s, null));
         assertMessage("linear probe test: label[0] = 5 outside [0, 2)",
-                () -> LinearProbe.run(backend, train, KnnMonitorTest.rows(new float[][] {{1, 2}}, 5), 2, s, null));
+                () -> LinearProbe.run(CPU.backend(), train, KnnMonitorTest.rows(new float[][] {{1, 2}}, 5), 2, s, null));
         assertMessage("epoch 2 outside [0, 2)",   // a schedule shorter than the run fails before training
-                () -> LinearProbe.run(backend, train, train, 2, s.withEpochs(3), null));
+                () -> LinearProbe.run(CPU.backend(), train, train, 2, s.withEpochs(3), null));
         assertMessage("epochs must be > 0, got 0", () -> s.withEpochs(0));
         assertMessage("batchSize must be > 0, got 0", () -> s.withBatchSize(0));
-        assertMessage("batch order of 1 rows for 2 training rows", () -> LinearProbe.train(backend, train, train, 2,
+        assertMessage("batch order of 1 rows for 2 training rows", () -> LinearProbe.train(CPU.backend(), train, train, 2,
                 s, null, new float[4], new float[2], epoch -> new int[] {0}));
-        assertMessage("2 values for 'fc.weight' [2, 2] of 4", () -> LinearProbe.train(backend, train, train, 2,
+        assertMessage("2 values for 'fc.weight' [2, 2] of 4", () -> LinearProbe.train(CPU.backend(), train, train, 2,
                 s, null, new float[2], new float[2], epoch -> new int[] {0, 1}));
         // a rate that overflows the logits stops with the loss named, not with a silently useless classifier
         FeatureSet huge = KnnMonitorTest.rows(new float[][] {{1e18f, -1e18f}, {-1e18f, 1e18f}}, 0, 1);
-        assertThrows(NonFiniteLossException.class, () -> LinearProbe.run(backend, huge, huge, 2,
+        assertThrows(NonFiniteLossException.class, () -> LinearProbe.run(CPU.backend(), huge, huge, 2,
                 new LinearProbe.Settings(5, 2, new ConstantSchedule(1e20), 0.9f, 0f, false, 0), null));
     }
 

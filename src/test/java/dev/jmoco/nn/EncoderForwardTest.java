@@ -7,7 +7,6 @@ import dev.jmoco.autograd.Tensor;
 import dev.jmoco.backend.cpu.CpuBackend;
 import dev.jmoco.testing.LeakCheckedCpuBackend;
 import dev.jmoco.testing.Tolerance;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,10 +29,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class EncoderForwardTest {
     @RegisterExtension
     static final LeakCheckedCpuBackend CPU = new LeakCheckedCpuBackend();
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void open() { backend = CPU.backend(); }
 
     @ParameterizedTest(name = "{0} {1} c{2} {3}x{3} -> [{4}], [{5}]")
     @CsvSource({
@@ -52,8 +47,8 @@ class EncoderForwardTest {
             Architecture arch = Encoders.create(name, stem, channels, head, dim);
             assertEquals(featureDim, arch.featureDim());
             // Shapes only: the zero-filled arena skips initialising up to 25 M weights per case.
-            try (ParameterArena arena = arch.arenaLayout().build(backend, false);
-                 Tensor x = NnTesting.images(backend, new Random(1), 2, channels, size, size);
+            try (ParameterArena arena = arch.arenaLayout().build(CPU.backend(), false);
+                 Tensor x = NnTesting.images(CPU.backend(), new Random(1), 2, channels, size, size);
                  Tape ignored = Tape.noGrad()) {
                 Encoder e = arch.bind(arena);
                 Tensor features = e.features(x, Mode.TRAIN);
@@ -67,8 +62,8 @@ class EncoderForwardTest {
     @Test
     void wrongChannelCountIsRejected() {
         Architecture arch = Encoders.create("small", Stem.CIFAR, 1, HeadKind.V1, 128);
-        try (ParameterArena arena = NnTesting.arena(backend, arch, false);
-             Tensor x = NnTesting.images(backend, new Random(1), 2, 3, 28, 28)) {
+        try (ParameterArena arena = NnTesting.arena(CPU.backend(), arch, false);
+             Tensor x = NnTesting.images(CPU.backend(), new Random(1), 2, 3, 28, 28)) {
             var e = assertThrows(IllegalArgumentException.class, () -> arch.bind(arena).features(x, Mode.EVAL));
             assertTrue(e.getMessage().contains("[2, 3, 28, 28]"), e.getMessage());
         }
@@ -78,8 +73,8 @@ class EncoderForwardTest {
     @Test
     void evalIsDeterministicAndTrainingUpdatesRunningStatistics() {
         Architecture arch = Encoders.create("resnet18", Stem.CIFAR, 3, HeadKind.V2, 128);
-        try (ParameterArena arena = NnTesting.arena(backend, arch, true);
-             Tensor x = NnTesting.images(backend, new Random(2), 4, 3, 16, 16)) {
+        try (ParameterArena arena = NnTesting.arena(CPU.backend(), arch, true);
+             Tensor x = NnTesting.images(CPU.backend(), new Random(2), 4, 3, 16, 16)) {
             Encoder e = arch.bind(arena);
             float[] state = stateOf(arena);
             float[] first, second;
@@ -114,8 +109,8 @@ class EncoderForwardTest {
     @Test
     void groupsNormaliseEachGroupOnItsOwn() {
         Architecture arch = Encoders.create("small", Stem.CIFAR, 1, HeadKind.V2, 16);
-        try (ParameterArena arena = NnTesting.arena(backend, arch, false);
-             Tensor x = NnTesting.images(backend, new Random(3), 8, 1, 12, 12);
+        try (ParameterArena arena = NnTesting.arena(CPU.backend(), arch, false);
+             Tensor x = NnTesting.images(CPU.backend(), new Random(3), 8, 1, 12, 12);
              Tape ignored = Tape.noGrad()) {
             Encoder e = arch.bind(arena);
             float[] grouped = e.forward(x, Mode.train(2)).toArray();
@@ -137,9 +132,9 @@ class EncoderForwardTest {
     void gradientReachesEveryParameter(String name, Stem stem, HeadKind head, int channels, int size) {
         Architecture arch = Encoders.create(name, stem, channels, head, 8);
         Random r = new Random(4);
-        try (ParameterArena arena = NnTesting.arena(backend, arch, true);
-             Tensor x = NnTesting.images(backend, r, 4, channels, size, size);
-             Tensor seed = Tensor.fromArray(backend, NnTesting.uniform(r, 4 * 8, 1), 4, 8);
+        try (ParameterArena arena = NnTesting.arena(CPU.backend(), arch, true);
+             Tensor x = NnTesting.images(CPU.backend(), r, 4, channels, size, size);
+             Tensor seed = Tensor.fromArray(CPU.backend(), NnTesting.uniform(r, 4 * 8, 1), 4, 8);
              Tape tape = Tape.record()) {
             arena.zeroGrad();
             tape.backward(arch.bind(arena).forward(x, Mode.train(2)), seed);
@@ -158,7 +153,7 @@ class EncoderForwardTest {
 
     private static float[] stateOf(ParameterArena arena) {
         float[] out = new float[Math.toIntExact(arena.stateSize())];
-        backend.download(arena.state(), out, 0);
+        CPU.backend().download(arena.state(), out, 0);
         return out;
     }
 

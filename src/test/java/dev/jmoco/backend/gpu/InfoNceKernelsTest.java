@@ -4,6 +4,7 @@ import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.conformance.ConformanceBackends;
 import dev.jmoco.backend.conformance.ConformanceBackends.Target;
+import dev.jmoco.backend.conformance.InfoNceInputs;
 import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
@@ -45,7 +46,8 @@ class InfoNceKernelsTest {
         int n = 3, c = 8, kq = 65536;
         float temperature = 0.07f;
         Random r = new Random(9);
-        float[] q = unitRows(r, n, c), k = unitRows(r, n, c), queue = unitRows(r, kq, c);
+        float[] q = InfoNceInputs.rows(r, n, c, 1, 1), k = InfoNceInputs.rows(r, n, c, 1, 1);
+        float[] queue = InfoNceInputs.rows(r, kq, c, 1, 1);
         InfoNceKernels.Plan plan = InfoNceKernels.Plan.of(n, c, kq, 1_000_000);
         assertEquals(256, plan.chunks());
 
@@ -88,18 +90,5 @@ class InfoNceKernelsTest {
         float[] out = new float[(int) buffer.size()];
         b.download(buffer, out, 0);
         return out;
-    }
-
-    private static float[] unitRows(Random r, int rows, int cols) {
-        float[] x = new float[rows * cols];
-        for (int i = 0; i < rows; i++) {
-            double norm = 0;
-            for (int j = 0; j < cols; j++) {
-                x[i * cols + j] = (float) r.nextGaussian();
-                norm += x[i * cols + j] * x[i * cols + j];
-            }
-            for (int j = 0; j < cols; j++) x[i * cols + j] = (float) (x[i * cols + j] / Math.sqrt(norm));
-        }
-        return x;
     }
 }
