@@ -39,5 +39,12 @@ public final class Checks {
     }
 
     /** Formats a shape as [a, b, c]. */
+    /** A view [offset, offset + size) must lie inside a buffer of {@code total} floats (Buffer#slice). */
+    public static void slice(long offset, long size, long total) {
+        if (offset < 0 || size < 0 || offset + size > total)
+            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + size) + ") of a buffer of "
+                    + total + " floats");
+    }
+
     public static String shape(int... dims) { return Arrays.toString(dims); }
 }

@@ -2,6 +2,7 @@ package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.Checks;
 
 /** A view {@code [offset, offset + size)} of a pooled float[]; roots return the array to the pool on close. */
 final class CpuBuffer implements Buffer {
@@ -25,9 +26,7 @@ final class CpuBuffer implements Buffer {
 
     @Override
     public Buffer slice(long offset, long size) {
-        if (offset < 0 || size < 0 || offset + size > this.size)
-            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + size) + ") of a buffer of "
-                    + this.size + " floats");
+        Checks.slice(offset, size, this.size);
         return new CpuBuffer(backend, array, this.offset + (int) offset, (int) size, false);
     }
 

@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cuda;
 
 import dev.jmoco.backend.Backend;
+import dev.jmoco.backend.Checks;
 import dev.jmoco.backend.gpu.DeviceBuffer;
 import jcuda.driver.CUdeviceptr;
 
@@ -40,9 +41,7 @@ final class CudaBuffer implements DeviceBuffer {
 
     @Override
     public CudaBuffer slice(long offset, long size) {
-        if (offset < 0 || size < 0 || offset + size > this.size)
-            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + size) + ") of a buffer of "
-                    + this.size + " floats");
+        Checks.slice(offset, size, this.size);
         return new CudaBuffer(backend, root, this.offset + offset, size, false);
     }
 

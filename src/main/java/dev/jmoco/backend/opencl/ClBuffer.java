@@ -1,6 +1,7 @@
 package dev.jmoco.backend.opencl;
 
 import dev.jmoco.backend.Backend;
+import dev.jmoco.backend.Checks;
 import dev.jmoco.backend.gpu.DeviceBuffer;
 import org.jocl.cl_mem;
 
@@ -37,9 +38,7 @@ final class ClBuffer implements DeviceBuffer {
 
     @Override
     public ClBuffer slice(long offset, long size) {
-        if (offset < 0 || size < 0 || offset + size > this.size)
-            throw new IndexOutOfBoundsException("slice [" + offset + ", " + (offset + size) + ") of a buffer of "
-                    + this.size + " floats");
+        Checks.slice(offset, size, this.size);
         return new ClBuffer(backend, mem, this.offset + offset, size, false);
     }
 

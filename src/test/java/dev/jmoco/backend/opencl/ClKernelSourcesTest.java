@@ -29,16 +29,6 @@ class ClKernelSourcesTest {
         assertTrue(src.contains("#line 1 \"header_test.cl\"\n\n\n/*"), "line numbers kept");
     }
 
-    @Test
-    void poolSizeClassesArePowersOfTwoThenWholeMebibytes() {
-        assertEquals(4, ClPool.sizeClass(4));
-        assertEquals(8, ClPool.sizeClass(5));
-        assertEquals(1 << 20, ClPool.sizeClass((1 << 19) + 1));
-        assertEquals(1 << 20, ClPool.sizeClass(1 << 20));
-        assertEquals(2L << 20, ClPool.sizeClass((1 << 20) + 1));
-        assertEquals(3L << 20, ClPool.sizeClass((2L << 20) + 4));
-    }
-
     private static int count(String s, String part) {
         int n = 0;
         for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) n++;

@@ -1,4 +1,4 @@
-package dev.jmoco.backend.cuda;
+package dev.jmoco.backend.gpu;
 
 import org.junit.jupiter.api.Test;
 
