@@ -216,7 +216,12 @@ class ContrastiveStepTest {
         }
         assertThrows(IllegalArgumentException.class, () -> config(Mechanism.END_TO_END).symmetric(true).build());
         assertThrows(IllegalArgumentException.class, () -> config(Mechanism.MEMORY_BANK).bankSize(0).build());
-        assertThrows(IllegalArgumentException.class, () -> config(Mechanism.MOCO).temperature(0).build());
+        // The temperature is checked where it enters (the trainer's settings table) and at the op set: a config
+        // built by hand with t = 0 fails at its first step, naming the op and the value.
+        try (Run run = new Run(config(Mechanism.MOCO).temperature(0).build(), 0.05f)) {
+            String t = assertThrows(IllegalArgumentException.class, () -> run.step(0)).getMessage();
+            assertTrue(t.contains("infoNce") && t.contains("temperature must be > 0, got 0.0"), t);
+        }
         String msg = assertThrows(IllegalArgumentException.class, () -> Mechanism.parse("bank")).getMessage();
         assertTrue(msg.contains("moco, end-to-end, memory-bank"), msg);
     }
