@@ -1,14 +1,15 @@
 package dev.jmoco.autograd;
 
+import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.trace.Work;
 
 /** out = a + b over equal shapes (ResNet's skip connection); both inputs receive dy unchanged. */
-final class AddOp extends Op {
+final class AddOp extends SingleOutputOp {
     private final Tensor a, b, out;
 
     private AddOp(Tensor a, Tensor b, Tensor out) {
-        super("add");
+        super("add", out);
         this.a = a; this.b = b; this.out = out;
     }
 
@@ -21,12 +22,10 @@ final class AddOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(out);
-        if (dy == null) return;
+    void backward(Buffer dy, Backend be) {
         Buffer da = gradOf(a), db = gradOf(b);
-        if (da != null) out.backend().add(1f, da, 1f, dy, da);
-        if (db != null) out.backend().add(1f, db, 1f, dy, db);
+        if (da != null) be.add(1f, da, 1f, dy, da);
+        if (db != null) be.add(1f, db, 1f, dy, db);
     }
 
     @Override Work work(boolean backward) { return Work.streaming((backward ? 2.0 : 3.0) * out.size()); }

@@ -11,13 +11,13 @@ import dev.jmoco.trace.Work;
  * updates the running statistics, and saves the per-group mean and inverse std for backward. Eval mode
  * normalises with the running statistics and is not differentiable.
  */
-final class BatchNorm2dOp extends Op {
+final class BatchNorm2dOp extends SingleOutputOp {
     private final BatchNormShape s;
     private final Tensor x, gamma, beta, y;
     private final Buffer mean, invStd;
 
     private BatchNorm2dOp(BatchNormShape s, Tensor x, Tensor gamma, Tensor beta, Tensor y, Buffer mean, Buffer invStd) {
-        super("batchNorm2d");
+        super("batchNorm2d", y);
         this.s = s; this.x = x; this.gamma = gamma; this.beta = beta; this.y = y;
         this.mean = mean; this.invStd = invStd;
     }
@@ -47,10 +47,7 @@ final class BatchNorm2dOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        if (dy == null) return;
-        Backend be = y.backend();
+    void backward(Buffer dy, Backend be) {
         // The kernel produces all three gradients at once; those nobody needs go to scratch.
         Buffer dx = gradOf(x), dgamma = gradOf(gamma), dbeta = gradOf(beta);
         Buffer sx = dx == null ? be.allocate(s.size()) : null;

@@ -1,16 +1,17 @@
 package dev.jmoco.autograd;
 
+import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.ConvShape;
 import dev.jmoco.trace.Work;
 
 /** y [n, k, p, q] = conv(x [n, c, h, w], w [k, c, r, s]) with square stride and padding, no bias (NCHW). */
-final class Conv2dOp extends Op {
+final class Conv2dOp extends SingleOutputOp {
     private final ConvShape s;
     private final Tensor x, w, y;
 
     private Conv2dOp(ConvShape s, Tensor x, Tensor w, Tensor y) {
-        super("conv2d");
+        super("conv2d", y);
         this.s = s; this.x = x; this.w = w; this.y = y;
     }
 
@@ -28,12 +29,10 @@ final class Conv2dOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        if (dy == null) return;
+    void backward(Buffer dy, Backend be) {
         Buffer dx = gradOf(x), dw = gradOf(w);
-        if (dx != null) y.backend().conv2dBackwardData(s, dy, w.data(), dx);
-        if (dw != null) y.backend().conv2dBackwardFilter(s, x.data(), dy, dw);
+        if (dx != null) be.conv2dBackwardData(s, dy, w.data(), dx);
+        if (dw != null) be.conv2dBackwardFilter(s, x.data(), dy, dw);
     }
 
     @Override

@@ -1,18 +1,19 @@
 package dev.jmoco.autograd;
 
+import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 
 /**
  * y[i] = x[index[i]] along the first dimension (shuffle-BN's shuffle, and its unshuffle with the inverse
  * permutation). Backward scatters dy back and adds, so repeated indices accumulate.
  */
-final class GatherRowsOp extends Op {
+final class GatherRowsOp extends SingleOutputOp {
     private final Tensor x, y;
     private final int[] index;
     private final int cols;
 
     private GatherRowsOp(Tensor x, Tensor y, int[] index, int cols) {
-        super("gatherRows");
+        super("gatherRows", y);
         this.x = x; this.y = y; this.index = index; this.cols = cols;
     }
 
@@ -34,9 +35,8 @@ final class GatherRowsOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        Buffer dx = dy == null ? null : gradOf(x);
-        if (dx != null) y.backend().scatterRows(cols, dy, index, dx, true);
+    void backward(Buffer dy, Backend be) {
+        Buffer dx = gradOf(x);
+        if (dx != null) be.scatterRows(cols, dy, index, dx, true);
     }
 }

@@ -1,14 +1,15 @@
 package dev.jmoco.autograd;
 
+import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.trace.Work;
 
 /** y [n, c] = mean of x [n, c, h, w] over each plane (ResNet's last pooling). */
-final class GlobalAvgPoolOp extends Op {
+final class GlobalAvgPoolOp extends SingleOutputOp {
     private final Tensor x, y;
 
     private GlobalAvgPoolOp(Tensor x, Tensor y) {
-        super("globalAvgPool");
+        super("globalAvgPool", y);
         this.x = x; this.y = y;
     }
 
@@ -22,10 +23,9 @@ final class GlobalAvgPoolOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        Buffer dx = dy == null ? null : gradOf(x);
-        if (dx != null) y.backend().globalAvgPoolBackward(x.dim(0), x.dim(1), x.dim(2) * x.dim(3), dy, dx);
+    void backward(Buffer dy, Backend be) {
+        Buffer dx = gradOf(x);
+        if (dx != null) be.globalAvgPoolBackward(x.dim(0), x.dim(1), x.dim(2) * x.dim(3), dy, dx);
     }
 
     @Override Work work(boolean backward) { return Work.streaming((double) x.size() + y.size()); }

@@ -1,15 +1,16 @@
 package dev.jmoco.autograd;
 
+import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.trace.Work;
 
 /** y = x / max(||x||, 1e-12) per row of x [rows, cols] (the embeddings q and k); saves the norms. */
-final class L2NormalizeOp extends Op {
+final class L2NormalizeOp extends SingleOutputOp {
     private final Tensor x, y;
     private final Buffer norms;
 
     private L2NormalizeOp(Tensor x, Tensor y, Buffer norms) {
-        super("l2NormalizeRows");
+        super("l2NormalizeRows", y);
         this.x = x; this.y = y; this.norms = norms;
     }
 
@@ -23,10 +24,9 @@ final class L2NormalizeOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        Buffer dx = dy == null ? null : gradOf(x);
-        if (dx != null) y.backend().l2NormalizeRowsBackward(x.dim(0), x.dim(1), y.data(), norms, dy, dx);
+    void backward(Buffer dy, Backend be) {
+        Buffer dx = gradOf(x);
+        if (dx != null) be.l2NormalizeRowsBackward(x.dim(0), x.dim(1), y.data(), norms, dy, dx);
     }
 
     @Override

@@ -8,11 +8,11 @@ import dev.jmoco.trace.Work;
  * y [n, out] = x [n, in] W^T + b, with W stored [out, in] as in torchvision; the bias is optional.
  * Backward: dx += dy W, dW += dy^T x, db += column sums of dy.
  */
-final class LinearOp extends Op {
+final class LinearOp extends SingleOutputOp {
     private final Tensor x, w, b, y;
 
     private LinearOp(Tensor x, Tensor w, Tensor b, Tensor y) {
-        super("linear");
+        super("linear", y);
         this.x = x; this.w = w; this.b = b; this.y = y;
     }
 
@@ -35,10 +35,7 @@ final class LinearOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        if (dy == null) return;
-        Backend be = y.backend();
+    void backward(Buffer dy, Backend be) {
         int n = x.dim(0), in = x.dim(1), out = w.dim(0);
         Buffer dx = gradOf(x), dw = gradOf(w), db = gradOf(b);
         if (dx != null) be.gemm(false, false, n, in, out, 1f, dy, w.data(), 1f, dx);

@@ -9,13 +9,13 @@ import dev.jmoco.trace.Work;
  * (likewise b: [k, n] or transposed from [n, k]). Backward: d op(a) = dy op(b)^T and d op(b) = op(a)^T dy,
  * each written as one GEMM straight into the stored layout.
  */
-final class MatMulOp extends Op {
+final class MatMulOp extends SingleOutputOp {
     private final Tensor a, b, y;
     private final boolean transA, transB;
     private final int m, n, k;
 
     private MatMulOp(Tensor a, Tensor b, Tensor y, boolean transA, boolean transB, int m, int n, int k) {
-        super("matmul");
+        super("matmul", y);
         this.a = a; this.b = b; this.y = y;
         this.transA = transA; this.transB = transB;
         this.m = m; this.n = n; this.k = k;
@@ -38,10 +38,7 @@ final class MatMulOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        if (dy == null) return;
-        Backend be = y.backend();
+    void backward(Buffer dy, Backend be) {
         Buffer da = gradOf(a), db = gradOf(b);
         if (da != null) {
             if (!transA) be.gemm(false, !transB, m, k, n, 1f, dy, b.data(), 1f, da);   // da [m, k] = dy op(b)^T

@@ -1,17 +1,18 @@
 package dev.jmoco.autograd;
 
+import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.backend.PoolShape;
 import dev.jmoco.trace.Work;
 
 /** Max pooling over x [n, c, h, w] with a square window; saves the winners' positions for backward. */
-final class MaxPool2dOp extends Op {
+final class MaxPool2dOp extends SingleOutputOp {
     private final PoolShape s;
     private final Tensor x, y;
     private final Buffer argmax;
 
     private MaxPool2dOp(PoolShape s, Tensor x, Tensor y, Buffer argmax) {
-        super("maxPool2d");
+        super("maxPool2d", y);
         this.s = s; this.x = x; this.y = y; this.argmax = argmax;
     }
 
@@ -26,10 +27,9 @@ final class MaxPool2dOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        Buffer dx = dy == null ? null : gradOf(x);
-        if (dx != null) y.backend().maxPoolBackward(s, dy, argmax, dx);
+    void backward(Buffer dy, Backend be) {
+        Buffer dx = gradOf(x);
+        if (dx != null) be.maxPoolBackward(s, dy, argmax, dx);
     }
 
     @Override

@@ -1,14 +1,15 @@
 package dev.jmoco.autograd;
 
+import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.trace.Work;
 
 /** y = max(x, 0); backward passes dy where y &gt; 0, so it needs only the output. */
-final class ReluOp extends Op {
+final class ReluOp extends SingleOutputOp {
     private final Tensor x, y;
 
     private ReluOp(Tensor x, Tensor y) {
-        super("relu");
+        super("relu", y);
         this.x = x; this.y = y;
     }
 
@@ -20,10 +21,9 @@ final class ReluOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        Buffer dx = dy == null ? null : gradOf(x);
-        if (dx != null) y.backend().reluBackward(y.data(), dy, dx);
+    void backward(Buffer dy, Backend be) {
+        Buffer dx = gradOf(x);
+        if (dx != null) be.reluBackward(y.data(), dy, dx);
     }
 
     @Override Work work(boolean backward) { return Work.streaming((backward ? 3.0 : 2.0) * x.size()); }

@@ -1,14 +1,15 @@
 package dev.jmoco.autograd;
 
+import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Buffer;
 
 /** y = alpha x (e.g. logits / t); the input receives alpha dy. */
-final class ScaleOp extends Op {
+final class ScaleOp extends SingleOutputOp {
     private final Tensor x, y;
     private final float alpha;
 
     private ScaleOp(Tensor x, Tensor y, float alpha) {
-        super("scale");
+        super("scale", y);
         this.x = x; this.y = y; this.alpha = alpha;
     }
 
@@ -21,10 +22,8 @@ final class ScaleOp extends Op {
     }
 
     @Override
-    void backward(Tape tape) {
-        Buffer dy = upstream(y);
-        if (dy == null) return;
+    void backward(Buffer dy, Backend be) {
         Buffer dx = gradOf(x);
-        if (dx != null) y.backend().add(alpha, dy, 1f, dx, dx);
+        if (dx != null) be.add(alpha, dy, 1f, dx, dx);
     }
 }
