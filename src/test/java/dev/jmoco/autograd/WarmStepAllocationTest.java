@@ -2,6 +2,7 @@ package dev.jmoco.autograd;
 
 import dev.jmoco.backend.PoolStats;
 import dev.jmoco.backend.cpu.CpuBackend;
+import dev.jmoco.moco.TinyEncoder;
 import dev.jmoco.optim.Sgd;
 import org.junit.jupiter.api.Test;
 
@@ -21,17 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class WarmStepAllocationTest {
     private static final int N = 8, C = 3, HW = 6, WIDTH = 8, DIM = 16, K = 32;
 
-    private static ParameterArena.Builder encoder() {
-        return new ParameterArena.Builder()
-                .parameter("conv1.weight", true, WIDTH, C, 3, 3)
-                .parameter("bn1.weight", false, WIDTH)
-                .parameter("bn1.bias", false, WIDTH)
-                .state("bn1.running_mean", WIDTH)
-                .state("bn1.running_var", WIDTH)
-                .parameter("fc.weight", true, DIM, WIDTH)
-                .parameter("fc.bias", false, DIM);
-    }
-
     private static Tensor encode(ParameterArena p, Tensor x, int bnGroups) {
         Tensor y = Ops.conv2d(x, p.tensor("conv1.weight"), 1, 1);
         y = Ops.batchNorm2d(y, p.tensor("bn1.weight"), p.tensor("bn1.bias"), p.tensor("bn1.running_mean"),
@@ -44,7 +34,7 @@ class WarmStepAllocationTest {
     void warmStepAllocatesNothingAndReturnsEverything() {
         Random r = new Random(3);
         try (CpuBackend backend = new CpuBackend();
-             ParameterArena q = encoder().build(backend, true);
+             ParameterArena q = TinyEncoder.layout(C, WIDTH, DIM).build(backend, true);
              ParameterArena k = q.newLike(false);
              Sgd sgd = new Sgd(q, 0.03f, 0.9f, 1e-4f);
              Tensor xq = Tensor.allocate(backend, N, C, HW, HW);

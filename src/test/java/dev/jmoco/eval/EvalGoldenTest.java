@@ -1,14 +1,13 @@
 package dev.jmoco.eval;
 
-import dev.jmoco.backend.cpu.CpuBackend;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.optim.StepSchedule;
+import dev.jmoco.testing.LeakCheckedCpuBackend;
 import dev.jmoco.testing.Tolerance;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -29,13 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * loss and train accuracy within 1e-5, test top-1 and top-5 exact (no test logit is near a tie).
  */
 class EvalGoldenTest {
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void open() { backend = new CpuBackend(); }
-
-    @AfterAll
-    static void close() { backend.close(); }
+    @RegisterExtension
+    static final LeakCheckedCpuBackend CPU = new LeakCheckedCpuBackend();
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"knn_k200", "knn_k7"})
@@ -45,13 +39,13 @@ class EvalGoldenTest {
         var settings = new KnnMonitor.Settings(Integer.parseInt(f.metadata().get("k")),
                 Float.parseFloat(f.metadata().get("temperature")), 37);  // odd chunk: several blocks + a remainder
         FeatureSet bank = set(f, "bank", "bank_labels"), queries = set(f, "queries", "query_labels");
-        long live = backend.poolStats().live();
-        try (KnnMonitor knn = KnnMonitor.build(backend, bank, classes, settings)) {
+        long live = CPU.backend().poolStats().live();
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), bank, classes, settings)) {
             KnnResult r = knn.evaluate(queries);
             assertArrayEquals(f.tensors().get("predicted").toIntArray(), r.predictions(), name + " predictions");
             assertEquals(Double.parseDouble(f.metadata().get("accuracy")), r.accuracy(), 1e-12, name + " accuracy");
         }
-        assertEquals(live, backend.poolStats().live(), "buffers left open");
+        assertEquals(live, CPU.backend().poolStats().live(), "buffers left open");
     }
 
     @Test
@@ -67,7 +61,7 @@ class EvalGoldenTest {
                 Boolean.parseBoolean(m.get("standardize")), 0);
         int[] order = f.tensors().get("order").toIntArray();
         int n = f.tensors().get("y_train").toIntArray().length;
-        LinearProbe.Result r = LinearProbe.train(backend, set(f, "x_train", "y_train"), set(f, "x_test", "y_test"),
+        LinearProbe.Result r = LinearProbe.train(CPU.backend(), set(f, "x_train", "y_train"), set(f, "x_test", "y_test"),
                 classes, settings, null, f.tensors().get("init_weight").data(), f.tensors().get("init_bias").data(),
                 epoch -> Arrays.copyOfRange(order, epoch * n, (epoch + 1) * n));
         Tolerance.assertClose("weight", f.tensors().get("weight_out").data(), r.weight(), 1e-5, 1e-4);

@@ -1,9 +1,8 @@
 package dev.jmoco.eval;
 
-import dev.jmoco.backend.cpu.CpuBackend;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.jmoco.testing.LeakCheckedCpuBackend;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,13 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * raw pixels are dominated by offset and noise; standardised pixels weigh the informative ones equally.
  */
 class RawPixelBaselineTest {
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void open() { backend = new CpuBackend(); }
-
-    @AfterAll
-    static void close() { backend.close(); }
+    @RegisterExtension
+    static final LeakCheckedCpuBackend CPU = new LeakCheckedCpuBackend();
 
     private static FeatureSet images(java.util.Random r, int rows) {
         float[] x = new float[rows * 5];
@@ -43,17 +37,17 @@ class RawPixelBaselineTest {
         var r = new java.util.Random(6);
         FeatureSet train = images(r, 400), test = images(r, 200);
         var settings = new KnnMonitor.Settings(20, 0.1f, 0);
-        KnnResult unit = RawPixelBaseline.unitNormalised(backend, train, test, 2, settings);
-        KnnResult standard = RawPixelBaseline.standardised(backend, train, test, 2, settings);
+        KnnResult unit = RawPixelBaseline.unitNormalised(CPU.backend(), train, test, 2, settings);
+        KnnResult standard = RawPixelBaseline.standardised(CPU.backend(), train, test, 2, settings);
         assertEquals(200, unit.total());
         assertEquals(1.0, standard.accuracy(), 1e-12, "standardised pixels separate the classes");
         assertTrue(unit.accuracy() < 0.8, "raw pixels should be near chance, got " + unit.accuracy());
         // both are exactly the monitor on the corresponding features
         FeatureStandardizer z = FeatureStandardizer.fit(train);
-        try (KnnMonitor knn = KnnMonitor.build(backend, z.apply(train), 2, settings)) {
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), z.apply(train), 2, settings)) {
             assertArrayEquals(knn.evaluate(z.apply(test)).predictions(), standard.predictions());
         }
-        try (KnnMonitor knn = KnnMonitor.build(backend, train, 2, settings)) {
+        try (KnnMonitor knn = KnnMonitor.build(CPU.backend(), train, 2, settings)) {
             assertArrayEquals(knn.evaluate(test).predictions(), unit.predictions());
         }
     }

@@ -12,11 +12,11 @@ import java.util.Random;
  * -> bn1 (per-group statistics, momentum 0.1, eps 1e-5) -> relu -> global average pool -> fc. The same
  * architecture as TinyEncoder in tools/golden/make_moco_fixtures.py.
  */
-final class TinyEncoder {
+public final class TinyEncoder {
     private TinyEncoder() {}
 
     /** The arena layout: conv and fc weights take weight decay; BN parameters and the fc bias do not. */
-    static ParameterArena.Builder layout(int channels, int width, int dim) {
+    public static ParameterArena.Builder layout(int channels, int width, int dim) {
         return new ParameterArena.Builder()
                 .parameter("conv1.weight", true, width, channels, 3, 3)
                 .parameter("bn1.weight", false, width)

@@ -2,6 +2,7 @@ package dev.jmoco.backend.conformance;
 
 import java.util.Arrays;
 import java.util.Random;
+import java.util.function.DoubleSupplier;
 
 /** Inputs of the InfoNCE tests (the conformance suite's and the kernel routes' own): seeded, shaped like MoCo's. */
 public final class InfoNceInputs {
@@ -9,6 +10,11 @@ public final class InfoNceInputs {
 
     /** Rows of random direction with lengths uniform in [minNorm, maxNorm]. */
     public static float[] rows(Random r, int n, int c, double minNorm, double maxNorm) {
+        return rows(r, n, c, () -> minNorm + (maxNorm - minNorm) * r.nextDouble());
+    }
+
+    /** Rows of random direction (c Gaussians from {@code r}), each scaled to the next value of {@code length}. */
+    public static float[] rows(Random r, int n, int c, DoubleSupplier length) {
         float[] x = new float[n * c];
         for (int i = 0; i < n; i++) {
             double norm = 0;
@@ -16,7 +22,7 @@ public final class InfoNceInputs {
                 x[i * c + j] = (float) r.nextGaussian();
                 norm += x[i * c + j] * x[i * c + j];
             }
-            double len = minNorm + (maxNorm - minNorm) * r.nextDouble();
+            double len = length.getAsDouble();
             for (int j = 0; j < c; j++) x[i * c + j] = (float) (x[i * c + j] * len / Math.sqrt(norm));
         }
         return x;

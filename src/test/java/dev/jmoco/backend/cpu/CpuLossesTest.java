@@ -1,6 +1,7 @@
 package dev.jmoco.backend.cpu;
 
 import dev.jmoco.backend.Buffer;
+import dev.jmoco.backend.conformance.InfoNceInputs;
 import dev.jmoco.backend.reference.ReferenceOps;
 import dev.jmoco.testing.Tolerance;
 import org.junit.jupiter.api.Test;
@@ -45,17 +46,7 @@ class CpuLossesTest {
 
     /** Rows of random direction; unit length when {@code maxNorm} is 0, else length uniform in (0, maxNorm]. */
     static float[] rows(Random random, int n, int c, double maxNorm) {
-        float[] x = new float[n * c];
-        for (int i = 0; i < n; i++) {
-            double norm = 0;
-            for (int j = 0; j < c; j++) {
-                x[i * c + j] = (float) random.nextGaussian();
-                norm += x[i * c + j] * x[i * c + j];
-            }
-            double len = maxNorm == 0 ? 1 : maxNorm * (1 - random.nextDouble());
-            for (int j = 0; j < c; j++) x[i * c + j] = (float) (x[i * c + j] * len / Math.sqrt(norm));
-        }
-        return x;
+        return InfoNceInputs.rows(random, n, c, () -> maxNorm == 0 ? 1 : maxNorm * (1 - random.nextDouble()));
     }
 
     /**
