@@ -33,12 +33,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "embed", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Embed images with a trained encoder: reads float32 'images' [N, C, H, W], writes "
-                + "'features' (backbone) and 'projections' (normalised head output).",
-                "The images must be normalised as in training: (x / 255 - mean) / std per channel with the training "
-                        + "set's statistics (fashion-mnist 0.2860 / 0.3530, mnist 0.1307 / 0.3081, cifar10 "
-                        + "0.4914,0.4822,0.4465 / 0.2470,0.2435,0.2616, cifar100 0.5071,0.4865,0.4409 / "
-                        + "0.2673,0.2564,0.2762, image folders ImageNet's 0.485,0.456,0.406 / 0.229,0.224,0.225); "
-                        + "plain x / 255 gives worse features."})
+                + "'features' (backbone) and 'projections' (normalised head output)."})
 final class EmbedCommand implements Callable<Integer> {
     /** Images per forward pass, to bound memory on large inputs. */
     private static final int CHUNK = 512;
@@ -126,6 +121,15 @@ final class EmbedCommand implements Callable<Integer> {
                 + "as plain x / 255 does: the encoder expects (x / 255 - mean) / std as in training (see --help); "
                 + "features of unnormalised images are worse");
         spec.commandLine().getErr().flush();
+    }
+
+    /** The --help footer: the normalisation the encoder expects, from the data sets' own constants. */
+    static String normalisationHelp() {
+        return "The images must be normalised as in training: (x / 255 - mean) / std per channel, with the training "
+                + "set's statistics: fashion-mnist " + Normalization.FASHION_MNIST.describe() + "; mnist "
+                + Normalization.MNIST.describe() + "; cifar10 " + Normalization.CIFAR10.describe() + "; cifar100 "
+                + Normalization.CIFAR100.describe() + "; an image folder: its own, computed from its training "
+                + "images. Plain x / 255 gives worse features (and a warning).";
     }
 
     /**

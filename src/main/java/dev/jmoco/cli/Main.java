@@ -29,6 +29,8 @@ public final class Main {
     public static int run(String... args) {
         Main main = new Main();
         CommandLine cli = new CommandLine(main);
+        // Built from the data sets' constants, which an annotation cannot hold.
+        cli.getSubcommands().get("embed").getCommandSpec().usageMessage().footer(EmbedCommand.normalisationHelp());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             boolean verbose = verbose(parsed);
             if (verbose) e.printStackTrace(cmd.getErr());

@@ -50,6 +50,15 @@ public record Normalization(float[] mean, float[] std) {
 
     public int channels() { return mean.length; }
 
+    /** "mean 0.4914,0.4822,0.4465 std 0.2470,0.2435,0.2616" (4 decimals, for help texts). */
+    public String describe() { return "mean " + joined(mean) + " std " + joined(std); }
+
+    private static String joined(float[] v) {
+        StringBuilder b = new StringBuilder();
+        for (float f : v) b.append(b.isEmpty() ? "" : ",").append(String.format(java.util.Locale.ROOT, "%.4f", f));
+        return b.toString();
+    }
+
     /**
      * This normalisation for images of {@code channels} channels: itself when the counts agree; a 1-channel
      * one is repeated for 3 channels; a 3-channel one becomes its average for 1 channel (a grey image made

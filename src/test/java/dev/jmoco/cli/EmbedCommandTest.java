@@ -116,6 +116,17 @@ class EmbedCommandTest {
         assertTrue(run.err().contains("warning") && run.err().contains("lies in [0, 1]"), run.err());
     }
 
+    /** --help states the normalisation the encoder expects, with the data sets' own statistics. */
+    @Test
+    void helpStatesTheNormalisation() {
+        CliRun r = CliRun.of("embed", "--help");
+        assertEquals(0, r.code(), r.err());
+        String help = r.out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("(x / 255 - mean) / std") && help.contains(
+                "fashion-mnist " + dev.jmoco.data.Normalization.FASHION_MNIST.describe()), help);
+        assertTrue(help.contains("mean 0.2860 std 0.3530"), help);
+    }
+
     @Test
     void inputWithoutImagesIsRejected() throws IOException {
         Path wrong = dir.resolve("wrong.safetensors");

@@ -18,20 +18,20 @@ final class CpuDnnlStaging implements AutoCloseable {
     private static final int GRAIN = 1 << 16;
 
     private final Parallel parallel;
-    private final boolean vector;
+    private final boolean gather;
     private final Arena[] arenas;
     private final MemorySegment[] slots;
 
-    /** {@code vector}: whether inputs may be gathered with the Vector API (module jdk.incubator.vector present). */
-    CpuDnnlStaging(Parallel parallel, int slots, boolean vector) {
+    /** {@code gather}: whether inputs may be gathered into blocked layouts with the Vector API (opt-in). */
+    CpuDnnlStaging(Parallel parallel, int slots, boolean gather) {
         this.parallel = parallel;
-        this.vector = vector;
+        this.gather = gather;
         this.arenas = new Arena[slots];
         this.slots = new MemorySegment[slots];
     }
 
     /** Whether {@link #copyInBlocked} takes channel blocks of {@code block} floats. */
-    boolean blocksChannels(int block) { return vector && CpuDnnlBlockedCopy.supports(block); }
+    boolean blocksChannels(int block) { return gather && CpuDnnlBlockedCopy.supports(block); }
 
     /**
      * dst in nChw{block}c = src [n, c, hw] at {@code offset} in NCHW, in one pass ({@link CpuDnnlBlockedCopy});
