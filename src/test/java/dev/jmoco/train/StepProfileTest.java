@@ -44,14 +44,18 @@ class StepProfileTest {
         assertEquals(1, row(p, "loss", "infoNce", "forward").orElseThrow().calls());
         assertTrue(row(p, "transfer", "upload (host to device)", "").isPresent());
         if (dev.jmoco.backend.cpu.CpuBackend.oneDnnMissingReason() == null) {
-            // oneDNN's copies and reorders are rows of their own: one before and one after each pass (the
-            // backward: 3 filter passes, 2 data passes), off the conv2d rows (the sum check below).
-            for (String phase : List.of("query encoder forward", "key encoder forward"))
-                for (String op : List.of("conv2d staging in", "conv2d staging out"))
-                    assertEquals(3, row(p, phase, op, "forward").orElseThrow().calls(), phase + " " + op);
-            assertEquals(5, row(p, "backward", "conv2d staging in", "backward").orElseThrow().calls());
+            // oneDNN's copies and reorders are rows of their own, off the ops' rows (the sum check below). The
+            // activations stay off-heap from the first conv to the last ReLU: per encoder forward, the image
+            // and 3 filters go in and the last feature map comes out (to the Java max-pool); in backward, the
+            // pool's gradient and 2 filters (data passes) go in, and 3 filter gradients come out.
+            for (String phase : List.of("query encoder forward", "key encoder forward")) {
+                assertEquals(4, row(p, phase, "staging: heap to oneDNN", "forward").orElseThrow().calls(), phase);
+                assertEquals(1, row(p, phase, "staging: oneDNN to heap", "forward").orElseThrow().calls(), phase);
+            }
+            assertEquals(3, row(p, "backward", "staging: heap to oneDNN", "backward").orElseThrow().calls());
+            assertEquals(3, row(p, "backward", "staging: oneDNN to heap", "backward").orElseThrow().calls());
         } else {
-            assertTrue(row(p, "backward", "conv2d staging in", "backward").isEmpty(), "no oneDNN, no staging");
+            assertTrue(row(p, "backward", "staging: heap to oneDNN", "backward").isEmpty(), "no oneDNN, no staging");
         }
         assertTrue(p.sumMs() <= p.stepMs() * 1.0001 && p.sumMs() > 0.5 * p.stepMs(), p.format("profile"));
         String table = p.format("profile");

@@ -8,12 +8,14 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The C API of the system oneDNN 2.x ({@code libdnnl.so.2}, Debian's libdnnl2), bound through the foreign
- * function API: the calls {@link CpuConvDnnl} makes, one CPU engine for the JVM, and {@code omp_set_num_threads}
+ * function API: the calls {@link CpuConvDnnl}, {@link CpuBatchNormDnnl}, {@link CpuReluDnnl} and
+ * {@link CpuDnnlTensors} make, one CPU engine for the JVM, and {@code omp_set_num_threads}
  * of the OpenMP runtime oneDNN is built on (libgomp in Debian's build; see {@link #setThreads}).
  * <p>
  * Loaded once per JVM ({@link #get}); where the library is missing, is not 2.x, or fails, {@link #get} returns
@@ -24,15 +26,19 @@ final class CpuDnnl {
     /** The library to load: {@code libdnnl.so.2}, or the system property {@code jmoco.cpu.dnnl.library}. */
     static final String SONAME = System.getProperty("jmoco.cpu.dnnl.library", "libdnnl.so.2");
     static final long MEMORY_DESC_BYTES = 1024, OP_DESC_BYTES = 8192;
+    /** sizeof(dnnl_memory_desc_t) in 2.x: what a copy of one reads. */
+    static final long MEMORY_DESC_STRUCT_BYTES = 696;
 
     // dnnl_types.h (2.6)
-    static final int SUCCESS = 0, ENGINE_CPU = 1, F32 = 3, TAG_ANY = 1, TAG_NCHW = 5, TAG_OIHW = 5, TAG_NCHW16C = 69,
-            TAG_NCHW8C = 93;
-    static final int FORWARD_TRAINING = 64, BACKWARD_DATA = 160, BACKWARD_WEIGHTS = 192, CONVOLUTION_DIRECT = 1;
+    static final int SUCCESS = 0, ENGINE_CPU = 1, F32 = 3, TAG_ANY = 1, TAG_A = 2, TAG_NCHW = 5, TAG_OIHW = 5,
+            TAG_NCHW16C = 69, TAG_NCHW8C = 93;
+    static final int FORWARD_TRAINING = 64, BACKWARD = 128, BACKWARD_DATA = 160, BACKWARD_WEIGHTS = 192,
+            CONVOLUTION_DIRECT = 1, ELTWISE_RELU_USE_DST_FOR_BWD = 0x100, USE_SCALE = 0x8, USE_SHIFT = 0x10;
     static final int QUERY_IMPL_INFO_STR = 8, QUERY_SRC_MD = 129, QUERY_DIFF_SRC_MD = 130, QUERY_WEIGHTS_MD = 131,
             QUERY_DIFF_WEIGHTS_MD = 132, QUERY_DST_MD = 133, QUERY_DIFF_DST_MD = 134;
-    static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_DIFF_SRC = 129, ARG_DIFF_DST = 145,
-            ARG_DIFF_WEIGHTS = 161;
+    static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_MEAN = 49, ARG_VARIANCE = 50, ARG_SCALE = 51,
+            ARG_SHIFT = 52, ARG_DIFF_SRC = 129, ARG_DIFF_DST = 145, ARG_DIFF_WEIGHTS = 161, ARG_DIFF_SCALE = 255,
+            ARG_DIFF_SHIFT = 256;
     static final int STREAM_IN_ORDER = 1, RUNTIME_OMP = 2;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -40,7 +46,8 @@ final class CpuDnnl {
 
     private final SymbolLookup lib;
     final MethodHandle memoryDescInitByTag, convForwardDescInit, convBackwardDataDescInit,
-            convBackwardWeightsDescInit, primitiveDescCreate, primitiveDescQueryMd, primitiveDescQuery,
+            convBackwardWeightsDescInit, batchNormForwardDescInit, batchNormBackwardDescInit, eltwiseForwardDescInit,
+            eltwiseBackwardDescInit, primitiveDescCreate, primitiveDescQueryMd, primitiveDescQuery,
             primitiveDescDestroy, primitiveCreate, primitiveDestroy, primitiveExecute, memoryCreate,
             memorySetDataHandle, memoryDestroy, memoryDescGetSize, memoryDescEqual, reorderPrimitiveDescCreate,
             streamCreate, streamWait, streamDestroy;
@@ -67,7 +74,7 @@ final class CpuDnnl {
             if (t instanceof Error e && !(e instanceof LinkageError)) throw e;
             LoadFailure.reason = t instanceof IllegalStateException ? t.getMessage() : t.toString();
             System.err.println("jmoco: cpu: oneDNN not used: " + LoadFailure.reason
-                    + "; convolutions run on the Java kernels");
+                    + "; convolutions, batch norm and ReLU run on the Java kernels");
             return null;
         }
     }
@@ -82,6 +89,7 @@ final class CpuDnnl {
         var A = ADDRESS;
         var I = JAVA_INT;
         var L = JAVA_LONG;
+        var F = JAVA_FLOAT;
         MethodHandle versionFn = function("dnnl_version", FunctionDescriptor.of(A));
         MemorySegment v = ((MemorySegment) versionFn.invokeExact()).reinterpret(32);
         int major = v.get(I, 0), minor = v.get(I, 4), patch = v.get(I, 8), runtime = v.get(I, 24);
@@ -93,6 +101,13 @@ final class CpuDnnl {
                 FunctionDescriptor.of(I, A, I, A, A, A, A, A, A));
         convBackwardWeightsDescInit = function("dnnl_convolution_backward_weights_desc_init",
                 FunctionDescriptor.of(I, A, I, A, A, A, A, A, A, A));
+        batchNormForwardDescInit = function("dnnl_batch_normalization_forward_desc_init",
+                FunctionDescriptor.of(I, A, I, A, F, I));
+        batchNormBackwardDescInit = function("dnnl_batch_normalization_backward_desc_init",
+                FunctionDescriptor.of(I, A, I, A, A, F, I));
+        eltwiseForwardDescInit = function("dnnl_eltwise_forward_desc_init", FunctionDescriptor.of(I, A, I, I, A, F, F));
+        eltwiseBackwardDescInit = function("dnnl_eltwise_backward_desc_init",
+                FunctionDescriptor.of(I, A, I, A, A, F, F));
         primitiveDescCreate = function("dnnl_primitive_desc_create", FunctionDescriptor.of(I, A, A, A, A, A));
         primitiveDescQueryMd = function("dnnl_primitive_desc_query_md", FunctionDescriptor.of(A, A, I, I));
         primitiveDescQuery = function("dnnl_primitive_desc_query", FunctionDescriptor.of(I, A, I, I, A));

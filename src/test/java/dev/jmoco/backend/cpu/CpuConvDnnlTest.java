@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -19,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * oneDNN's convolutions ({@link CpuConvDnnl}, in both layouts) against the double-precision definition and
+ * oneDNN's convolutions ({@link CpuConvDnnl}, in both layouts, on views: operands staged from the heap and
+ * results added back, as for any buffer that is not a whole root; CpuDnnlTensorsTest covers the off-heap ones) against the double-precision definition and
  * against the Java kernels, on shapes covering strides 1 and 2, padding 0 to 3, 1x1, 3x3, 5x5, 7x7 and 3x5
  * filters, odd sizes, batch 1 and more, and channel counts below, at and off oneDNN's block sizes (8 and 16),
  * where its blocked layouts carry padded channels. Operands are guarded views at an offset (GuardedBuffers).
@@ -56,26 +58,22 @@ class CpuConvDnnlTest {
                 new ConvShape(5, 32, 4, 4, 32, 3, 3, 1, 1),   // a small map, ResNet's last stage in miniature
                 new ConvShape(5, 6, 4, 4, 8, 3, 3, 2, 1),     // 2x2 outputs
         };
-        // Blocked with inputs gathered straight into nChw8c / nChw16c (where the Vector API allows), blocked
-        // through a plain copy and oneDNN's reorder, and NCHW as is.
-        Object[][] variants = {{CpuConvDnnl.Layout.BLOCKED, true}, {CpuConvDnnl.Layout.BLOCKED, false},
-                {CpuConvDnnl.Layout.PLAIN, false}};
-        return Arrays.stream(variants).flatMap(v -> Arrays.stream(shapes).map(s -> Arguments.of(v[0], v[1], s)));
+        return Arrays.stream(CpuConvDnnl.Layout.values()).flatMap(l -> Arrays.stream(shapes).map(s -> Arguments.of(l, s)));
     }
 
-    @ParameterizedTest(name = "{0} gather={1} {2}")
+    @ParameterizedTest(name = "{0} {1}")
     @MethodSource("shapes")
-    void allPassesMatchDefinitionAndJavaKernels(CpuConvDnnl.Layout layout, boolean gather, ConvShape s) {
+    void allPassesMatchDefinitionAndJavaKernels(CpuConvDnnl.Layout layout, ConvShape s) {
         OneDnn.assumePath("onednn");
         try (var g = new GuardedBuffers(2);
-             var dnnl = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, layout, gather)) {
+             var dnnl = new CpuConvDnnl(g.backend.dnnlTensors(), layout)) {
             CpuConv java = new CpuConv(g.backend, g.backend.parallel, new CpuGemm(g.backend.parallel, "java"));
             Random r = new Random(s.hashCode());
             float[] x = GuardedBuffers.uniform(r, (int) s.inputSize(), -1, 1);
             float[] w = GuardedBuffers.uniform(r, (int) s.filterSize(), -1, 1);
             float[] dy = GuardedBuffers.uniform(r, (int) s.outputSize(), -1, 1);
             Buffer bx = g.of(x), bw = g.of(w), bdy = g.of(dy);
-            String what = layout + " gather=" + gather + " " + s;
+            String what = layout + " " + s;
 
             Buffer y = g.of(nans((int) s.outputSize())), yJava = g.of(nans((int) s.outputSize()));
             assertTrue(dnnl.forward(s, cpu(bx), cpu(bw), cpu(y)), "oneDNN refused " + what);
@@ -145,24 +143,22 @@ class CpuConvDnnlTest {
     }
 
     /**
-     * With the gather on, where the Vector API holds oneDNN's channel block, activations at 16 channels are
-     * gathered straight into it (forward: x; backward data: dy; backward filter: x and dy), and never when off.
+     * On AVX2 and AVX-512 oneDNN picks a channel-blocked layout for activations (what the batch norm and ReLU
+     * after a convolution then keep, see CpuDnnlTensors) and plain NCHW when asked for it.
      */
     @Test
-    void blockedInputsAreStagedInOnePass() {
+    void activationsGetNamedLayouts() {
         OneDnn.assumePath("onednn");
         ConvShape s = new ConvShape(2, 16, 8, 8, 16, 3, 3, 1, 1);
         try (var g = new GuardedBuffers(2);
-             var direct = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, CpuConvDnnl.Layout.BLOCKED, true);
-             var reordered = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, CpuConvDnnl.Layout.BLOCKED, false)) {
-            boolean vector = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
-                    && jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() >= 8;
-            org.junit.jupiter.api.Assumptions.assumeTrue(vector, "the Vector API holds no block of 8 floats here");
-            assertEquals(1, direct.directInputs(s, "FORWARD"));
-            assertEquals(1, direct.directInputs(s, "BACKWARD_DATA"));
-            assertEquals(2, direct.directInputs(s, "BACKWARD_FILTER"));
-            for (String pass : new String[]{"FORWARD", "BACKWARD_DATA", "BACKWARD_FILTER"})
-                assertEquals(0, reordered.directInputs(s, pass), pass);
+             var plain = new CpuConvDnnl(g.backend.dnnlTensors(), CpuConvDnnl.Layout.PLAIN)) {
+            for (String pass : new String[]{"FORWARD", "BACKWARD_DATA", "BACKWARD_FILTER"}) {
+                List<String> blocked = g.backend.convLayouts(s, pass);
+                String x = pass.equals("BACKWARD_DATA") ? blocked.get(2) : blocked.get(0);
+                assertTrue(x.startsWith("nChw8c") || x.startsWith("nChw16c"), pass + ": " + blocked);
+                assertEquals("plain [2, 16, 8, 8]", pass.equals("BACKWARD_DATA") ? plain.layouts(s, pass).get(2)
+                        : plain.layouts(s, pass).get(0), pass);
+            }
         }
     }
 
@@ -173,7 +169,7 @@ class CpuConvDnnlTest {
         ConvShape s = new ConvShape(2, 16, 8, 8, 16, 3, 3, 1, 1);
         try (var g = new GuardedBuffers(2)) {
             for (CpuConvDnnl.Layout layout : CpuConvDnnl.Layout.values())
-                try (var dnnl = new CpuConvDnnl(CpuDnnl.get(), g.backend.parallel, layout)) {
+                try (var dnnl = new CpuConvDnnl(g.backend.dnnlTensors(), layout)) {
                     for (String pass : new String[]{"FORWARD", "BACKWARD_DATA", "BACKWARD_FILTER"}) {
                         String impl = dnnl.implementation(s, pass);
                         assertTrue(!impl.isEmpty() && !impl.equals("refused"), layout + " " + pass + ": " + impl);
