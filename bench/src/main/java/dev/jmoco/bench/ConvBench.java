@@ -12,8 +12,15 @@ import java.util.SplittableRandom;
 
 /**
  * The three convolution passes at a ResNet-18 CIFAR layer: batch 64, 64 -> 64 channels, 32 x 32, 3 x 3,
- * stride 1, pad 1 (FLOPs per pass: ConvShape.flops() = 2 N K P Q C R S). Backward passes accumulate into their
- * gradients, which only grow while timed; that costs nothing. The {@code gemm} parameter picks the CPU GEMM
+ * stride 1, pad 1 (FLOPs per pass: ConvShape.flops() = 2 N K P Q C R S), each as a training step runs it:
+ * the backward-data pass writes a gradient the tape has just zeroed (fill 0 is timed with it: on the CPU a
+ * flag, elsewhere a memset), the backward-filter pass adds into the filter gradient (which only grows while
+ * timed; that costs nothing).
+ * <p>
+ * {@code operands} (CPU with oneDNN): {@code resident} (the default) leaves the activations where the passes
+ * put them, off-heap in oneDNN's layout, as between the ops of a step (x and dy are staged once, then reused);
+ * {@code heap} hands every pass views of heap arrays, so each one copies and reorders its operands in and its
+ * result out, as PyTorch's conv2d does from and to its NCHW tensors. The {@code gemm} parameter picks the CPU GEMM
  * path (jmoco.cpu.gemm) of the Java convolutions; on the CPU they run on oneDNN where it is installed, and
  * {@code -p device=cpu,cpu:java} times both. Each timed method waits for the device ({@code synchronize}). On PoCL
  * ({@code -p device=opencl:cpu}) a pass at the default batch takes about 6 s: use {@code -p n=8} there.
@@ -29,6 +36,8 @@ public class ConvBench extends BenchBase {
     @Param({"1"}) public int pad;
     /** CPU GEMM path: auto, java, openblas (ignored by other devices). */
     @Param({"auto"}) public String gemm;
+    /** resident or heap: where the operands live between passes (see the class comment). */
+    @Param({"resident", "heap"}) public String operands;
 
     private ConvShape shape;
     private Buffer x, w, y, dy, dx, dw;
@@ -40,13 +49,17 @@ public class ConvBench extends BenchBase {
         if (backend instanceof CpuBackend cpu)
             System.out.println("# cpu gemm: " + cpu.gemmImplementation() + "; conv: " + cpu.convImplementation());
         shape = new ConvShape(n, c, hw, hw, k, r, r, stride, pad);
-        x = random(shape.inputSize(), 1f, 1);
+        boolean heap = switch (operands) {
+            case "resident" -> false;
+            case "heap" -> true;
+            default -> throw new IllegalArgumentException("operands must be resident or heap, got " + operands);
+        };
+        x = view(random(shape.inputSize(), 1f, 1), heap);
         w = random(shape.filterSize(), 1f, 2);
-        dy = random(shape.outputSize(), 1f, 3);
-        y = backend.allocate(shape.outputSize());
-        dx = backend.allocate(shape.inputSize());
+        dy = view(random(shape.outputSize(), 1f, 3), heap);
+        y = view(backend.allocate(shape.outputSize()), heap);
+        dx = view(backend.allocate(shape.inputSize()), heap);
         dw = backend.allocate(shape.filterSize());
-        backend.fill(dx, 0f);
         backend.fill(dw, 0f);
         forward();
         backwardData();
@@ -113,8 +126,12 @@ public class ConvBench extends BenchBase {
         return y;
     }
 
+    /** A view of all of {@code b} when {@code heap}: a CPU buffer that is not a root stays on the heap. */
+    private static Buffer view(Buffer b, boolean heap) { return heap ? b.slice(0, b.size()) : b; }
+
     @Benchmark
     public Buffer backwardData() {
+        backend.fill(dx, 0f);
         backend.conv2dBackwardData(shape, dy, w, dx);
         backend.synchronize();
         return dx;

@@ -6,6 +6,7 @@ import dev.jmoco.optim.Sgd;
 import dev.jmoco.autograd.Tensor;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.moco.ContrastiveStep;
+import dev.jmoco.moco.Mechanism;
 import dev.jmoco.moco.MocoConfig;
 import dev.jmoco.nn.Architecture;
 import dev.jmoco.nn.Encoder;
@@ -71,7 +72,7 @@ public class MocoStepBench extends BenchBase {
         // the demo's lr 0.06 is for batch 256; scaled by batch / 256 as Trainer scales it
         sgd = new Sgd(query, LR * batch / 256f, SGD_MOMENTUM, WEIGHT_DECAY);
         Encoder fq = architecture.bind(query), fk = architecture.bind(key);
-        MocoConfig config = MocoConfig.builder().dim(DIM).queueSize(queue).temperature(TEMPERATURE)
+        MocoConfig config = MocoConfig.builder().mechanism(Mechanism.MOCO).dim(DIM).queueSize(queue).temperature(TEMPERATURE)
                 .momentum(MOMENTUM).bnSplits(BN_SPLITS).seed(SEED).build();
         moco = ContrastiveStep.create(config, (params, images, groups) ->
                 (params == query ? fq : fk).forward(images, Mode.train(groups)), query, key, sgd);

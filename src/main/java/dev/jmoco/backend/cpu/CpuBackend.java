@@ -13,19 +13,24 @@ import java.util.Arrays;
  * The fast CPU backend, and the default that runs anywhere ({@link dev.jmoco.backend.reference.ReferenceOps}
  * is the reference it is tested against). {@link CheckedBackend} checks arguments and unwraps buffers; the
  * op bodies here pick a kernel class per op family, which holds the arithmetic. Work is spread over all
- * cores by {@link Parallel}; storage comes from {@link CpuPool}. Convolutions run on the system oneDNN where it loads ({@link CpuConvDnnl}), else, or when asked, on the
- * Java kernels ({@link CpuConv}), which stay the fallback.
+ * cores by {@link Parallel}; storage comes from {@link CpuPool}. Where the system oneDNN loads, convolutions
+ * run on it ({@link CpuConvDnnl}), and so do batch norm, ReLU and the skip connection's add on activations it
+ * already holds ({@link CpuBatchNormDnnl}, {@link CpuReluDnnl}, {@link CpuAddDnnl}), which stay off-heap in
+ * its layouts between them ({@link CpuDnnlTensors}); every other op, and all of them without oneDNN or when
+ * asked ({@code cpu:java}), run on the Java kernels, which are also the reference the oneDNN paths are tested
+ * against.
  */
 public final class CpuBackend extends CheckedBackend<CpuBuffer> {
     final CpuPool pool = new CpuPool();
     final Parallel parallel;
     private final CpuGemm gemm;
     private final CpuConv conv;
-    /** oneDNN's operand storage, convolutions, batch norm and ReLU; all null when oneDNN is not used. */
+    /** oneDNN's operand storage, convolutions, batch norm, ReLU and add; all null when oneDNN is not used. */
     private final CpuDnnlTensors dnnlTensors;
     private final CpuConvDnnl dnnlConv;
     private final CpuBatchNormDnnl dnnlBatchNorm;
     private final CpuReluDnnl dnnlRelu;
+    private final CpuAddDnnl dnnlAdd;
     /** The lock of buffer state changes and oneDNN calls (see CpuBuffer): the CpuDnnlTensors when present. */
     private final Object stateLock;
     private final CpuElementwise elementwise;
@@ -55,6 +60,7 @@ public final class CpuBackend extends CheckedBackend<CpuBuffer> {
         dnnlConv = dnnl == null ? null : new CpuConvDnnl(dnnlTensors, CpuConvDnnl.Layout.fromProperty());
         dnnlBatchNorm = dnnl == null ? null : new CpuBatchNormDnnl(dnnlTensors);
         dnnlRelu = dnnl == null ? null : new CpuReluDnnl(dnnlTensors);
+        dnnlAdd = dnnl == null ? null : new CpuAddDnnl(dnnlTensors);
         stateLock = dnnl == null ? new Object() : dnnlTensors;
         elementwise = new CpuElementwise(parallel);
         pooling = new CpuPooling(parallel);
@@ -161,6 +167,7 @@ public final class CpuBackend extends CheckedBackend<CpuBuffer> {
 
     @Override
     protected void doAdd(float alpha, CpuBuffer x, float beta, CpuBuffer y, CpuBuffer out) {
+        if (dnnlAdd != null && dnnlAdd.add(alpha, x, beta, y, out)) return;
         read(x, y);
         out.forWrite();
         elementwise.add(alpha, x, beta, y, out);

@@ -33,10 +33,11 @@ final class CpuDnnl {
     static final int SUCCESS = 0, ENGINE_CPU = 1, F32 = 3, TAG_ANY = 1, TAG_A = 2, TAG_NCHW = 5, TAG_OIHW = 5,
             TAG_NCHW16C = 69, TAG_NCHW8C = 93;
     static final int FORWARD_TRAINING = 64, BACKWARD = 128, BACKWARD_DATA = 160, BACKWARD_WEIGHTS = 192,
-            CONVOLUTION_DIRECT = 1, ELTWISE_RELU_USE_DST_FOR_BWD = 0x100, USE_SCALE = 0x8, USE_SHIFT = 0x10;
+            CONVOLUTION_DIRECT = 1, ELTWISE_RELU_USE_DST_FOR_BWD = 0x100, BINARY_ADD = 0x1fff0, USE_SCALE = 0x8,
+            USE_SHIFT = 0x10;
     static final int QUERY_IMPL_INFO_STR = 8, QUERY_SRC_MD = 129, QUERY_DIFF_SRC_MD = 130, QUERY_WEIGHTS_MD = 131,
             QUERY_DIFF_WEIGHTS_MD = 132, QUERY_DST_MD = 133, QUERY_DIFF_DST_MD = 134;
-    static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_MEAN = 49, ARG_VARIANCE = 50, ARG_SCALE = 51,
+    static final int ARG_SRC = 1, ARG_SRC_1 = 2, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_MEAN = 49, ARG_VARIANCE = 50, ARG_SCALE = 51,
             ARG_SHIFT = 52, ARG_DIFF_SRC = 129, ARG_DIFF_DST = 145, ARG_DIFF_WEIGHTS = 161, ARG_DIFF_SCALE = 255,
             ARG_DIFF_SHIFT = 256;
     static final int STREAM_IN_ORDER = 1, RUNTIME_OMP = 2;
@@ -47,7 +48,7 @@ final class CpuDnnl {
     private final SymbolLookup lib;
     final MethodHandle memoryDescInitByTag, convForwardDescInit, convBackwardDataDescInit,
             convBackwardWeightsDescInit, batchNormForwardDescInit, batchNormBackwardDescInit, eltwiseForwardDescInit,
-            eltwiseBackwardDescInit, primitiveDescCreate, primitiveDescQueryMd, primitiveDescQuery,
+            eltwiseBackwardDescInit, binaryDescInit, primitiveDescCreate, primitiveDescQueryMd, primitiveDescQuery,
             primitiveDescDestroy, primitiveCreate, primitiveDestroy, primitiveExecute, memoryCreate,
             memorySetDataHandle, memoryDestroy, memoryDescGetSize, memoryDescEqual, reorderPrimitiveDescCreate,
             streamCreate, streamWait, streamDestroy;
@@ -108,6 +109,7 @@ final class CpuDnnl {
         eltwiseForwardDescInit = function("dnnl_eltwise_forward_desc_init", FunctionDescriptor.of(I, A, I, I, A, F, F));
         eltwiseBackwardDescInit = function("dnnl_eltwise_backward_desc_init",
                 FunctionDescriptor.of(I, A, I, A, A, F, F));
+        binaryDescInit = function("dnnl_binary_desc_init", FunctionDescriptor.of(I, A, I, A, A, A));
         primitiveDescCreate = function("dnnl_primitive_desc_create", FunctionDescriptor.of(I, A, A, A, A, A));
         primitiveDescQueryMd = function("dnnl_primitive_desc_query_md", FunctionDescriptor.of(A, A, I, I));
         primitiveDescQuery = function("dnnl_primitive_desc_query", FunctionDescriptor.of(I, A, I, I, A));

@@ -30,8 +30,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *       heap, reordered to L) and, for a root with none yet, kept as its resident copy, so that a second
  *       primitive reading it (the backward filter pass reads the forward's input) does not stage it again;</li>
  *   <li>output: a root buffer the primitive overwrites (or adds into while it is still zero, see
- *       {@link CpuBuffer#markZero}) gets a new resident copy in L, its array now stale; otherwise the result
- *       goes to a temporary block and is reordered, then copied or added into the array.</li>
+ *       {@link CpuBuffer#markZero}) gets a new resident copy in L, its array now stale; one it adds into whose
+ *       resident copy is in L gets the result added there (a binary add, off-heap: a gradient with two
+ *       consumers, as ResNet's block inputs); otherwise the result goes to a temporary block and is
+ *       reordered, then copied or added into the array.</li>
  * </ul>
  * Temporaries and resident copies come from a {@link CpuNativePool}. Every method runs under the backend's
  * state lock (this object, see {@link CpuBackend#stateLock}): the stream, pool and caches are shared.
@@ -50,6 +52,8 @@ final class CpuDnnlTensors implements AutoCloseable {
     private final Map<String, CpuDnnlLayout> named = new HashMap<>();
     private final List<CpuDnnlLayout> unnamed = new ArrayList<>();
     private final Map<List<CpuDnnlLayout>, MemorySegment[]> reorders = new HashMap<>();
+    /** Binary add primitives per layout: primitive, memories a, b, dst, args. */
+    private final Map<CpuDnnlLayout, MemorySegment[]> adds = new HashMap<>();
     private final List<MemorySegment> temporaries = new ArrayList<>();
     private boolean closed;
 
@@ -98,8 +102,20 @@ final class CpuDnnlTensors implements AutoCloseable {
 
     // ---- operands -------------------------------------------------------------------------------------
 
+    /** What {@link #finish} does with a primitive's output. */
+    enum Finish {
+        /** the data becomes the buffer's resident copy */
+        RESIDENT,
+        /** the data is added into the buffer's resident copy (same layout), off-heap */
+        ADD_RESIDENT,
+        /** the data is reordered and copied into the array */
+        COPY_TO_HEAP,
+        /** the data is reordered and added into the array */
+        ADD_TO_HEAP
+    }
+
     /** A primitive's output: where it writes, and what {@link #finish} does with it. */
-    record Output(CpuBuffer buffer, CpuDnnlLayout layout, MemorySegment data, boolean resident, boolean accumulate) {}
+    record Output(CpuBuffer buffer, CpuDnnlLayout layout, MemorySegment data, Finish finish) {}
 
     /** {@code b}'s contents in layout {@code want}, off-heap (see the class comment). */
     synchronized MemorySegment input(CpuBuffer b, CpuDnnlLayout want) {
@@ -129,22 +145,34 @@ final class CpuDnnlTensors implements AutoCloseable {
 
     /** Where a primitive writes output {@code b} in layout {@code l}: b = result, or b += result (accumulate). */
     synchronized Output output(CpuBuffer b, CpuDnnlLayout l, boolean accumulate) {
-        if (b.isRoot() && (!accumulate || b.isZero())) return new Output(b, l, pool.acquire(l.bytes), true, false);
-        return new Output(b, l, temporary(l.bytes), false, accumulate);
+        if (b.isRoot() && (!accumulate || b.isZero())) return new Output(b, l, pool.acquire(l.bytes), Finish.RESIDENT);
+        CpuBuffer.Resident r = b.isRoot() ? b.resident() : null;
+        Finish f = !accumulate ? Finish.COPY_TO_HEAP
+                : r != null && r.layout() == l ? Finish.ADD_RESIDENT : Finish.ADD_TO_HEAP;
+        return new Output(b, l, temporary(l.bytes), f);
     }
 
     /** After the primitive ran: the output becomes its buffer's resident copy, or reaches its array. */
     synchronized void finish(Output o) {
-        if (o.resident()) {
-            o.buffer().setResident(new CpuBuffer.Resident(o.data(), o.layout()), false);
-            return;
+        switch (o.finish()) {
+            case RESIDENT -> {
+                o.buffer().setResident(new CpuBuffer.Resident(o.data(), o.layout()), false);
+                return;
+            }
+            case ADD_RESIDENT -> {
+                CpuBuffer.Resident r = o.buffer().resident();
+                add(o.layout(), r.data(), o.data(), r.data());
+                o.buffer().setResident(r, false);
+                return;
+            }
+            default -> { } // to the heap, below
         }
         try (Trace.Scope ignored = Trace.scope(TO_HEAP, "staging")) {
             MemorySegment plain = o.layout().isPlain() ? o.data() : temporary(o.layout().plain.bytes);
             if (!o.layout().isPlain()) reorder(o.layout(), o.data(), o.layout().plain, plain);
             CpuBuffer b = o.buffer();
             b.forWrite();
-            if (o.accumulate()) copies.addOut(plain, b.array, b.offset, (int) b.size());
+            if (o.finish() == Finish.ADD_TO_HEAP) copies.addOut(plain, b.array, b.offset, (int) b.size());
             else copies.copyOut(plain, b.array, b.offset, (int) b.size());
         }
     }
@@ -186,6 +214,37 @@ final class CpuDnnlTensors implements AutoCloseable {
     synchronized long liveBytes() { return pool.liveBytes(); }
 
     // ---- primitives ---------------------------------------------------------------------------------
+
+    /** dst = a + b, all three in layout {@code l} (dst may be a: in place), by a binary primitive made once per layout. */
+    void add(CpuDnnlLayout l, MemorySegment a, MemorySegment b, MemorySegment dst) {
+        MemorySegment[] p = adds.computeIfAbsent(l, this::newAdd);
+        bind(p[1], a);
+        bind(p[2], b);
+        bind(p[3], dst);
+        execute("binary add", p[0], p[4], 3);
+    }
+
+    /** dst = src, both in layout {@code l} (a copy by oneDNN's reorder, over its threads). */
+    void copy(CpuDnnlLayout l, MemorySegment src, MemorySegment dst) { reorder(l, src, l, dst); }
+
+    private MemorySegment[] newAdd(CpuDnnlLayout l) {
+        MemorySegment op = arena.allocate(CpuDnnl.OP_DESC_BYTES, 64);
+        try {
+            CpuDnnl.check("dnnl_binary_desc_init", (int) dnnl.binaryDescInit.invokeExact(op, CpuDnnl.BINARY_ADD,
+                    l.md, l.md, l.md));
+        } catch (Throwable t) {
+            throw CpuDnnl.rethrow(t);
+        }
+        MemorySegment pd = primitiveDesc(op, MemorySegment.NULL);
+        try {
+            MemorySegment primitive = dnnl.createPrimitive(pd);
+            MemorySegment a = dnnl.createMemory(l.md), b = dnnl.createMemory(l.md), dst = dnnl.createMemory(l.md);
+            return new MemorySegment[]{primitive, a, b, dst,
+                    args(CpuDnnl.ARG_SRC, a, CpuDnnl.ARG_SRC_1, b, CpuDnnl.ARG_DST, dst)};
+        } finally {
+            CpuDnnl.destroy(dnnl.primitiveDescDestroy, pd);
+        }
+    }
 
     /** dst (in {@code to}) = src (in {@code from}), by a reorder primitive made once per pair. */
     private void reorder(CpuDnnlLayout from, MemorySegment src, CpuDnnlLayout to, MemorySegment dst) {
@@ -276,6 +335,11 @@ final class CpuDnnlTensors implements AutoCloseable {
             CpuDnnl.destroy(dnnl.memoryDestroy, r[2]);
         }
         reorders.clear();
+        for (MemorySegment[] p : adds.values()) {
+            CpuDnnl.destroy(dnnl.primitiveDestroy, p[0]);
+            for (int i = 1; i <= 3; i++) CpuDnnl.destroy(dnnl.memoryDestroy, p[i]);
+        }
+        adds.clear();
         CpuDnnl.destroy(dnnl.streamDestroy, stream);
         pool.close();
         arena.close();

@@ -16,15 +16,15 @@ import java.util.Random;
 import static dev.jmoco.backend.reference.ReferenceOps.widen;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Activations kept off-heap in oneDNN's layouts ({@link CpuDnnlTensors}): batch norm and ReLU on oneDNN
  * ({@link CpuBatchNormDnnl}, {@link CpuReluDnnl}) against {@link ReferenceOps}, for inputs put off-heap in
  * nChw8c, nChw16c and plain, with per-group statistics; each test also asserts that the output stayed
- * off-heap, so a silent fallback to the Java kernels fails it. A conv, BN, ReLU, conv stack on oneDNN against
- * the same stack on the Java kernels, forward and backward; zero gradients written then added to; a Java
+ * off-heap, so a silent fallback to the Java kernels fails it. A residual block between convolutions on
+ * oneDNN ({@link CpuAddDnnl} too) against the same on the Java kernels, forward and backward; zero gradients
+ * written then added to; a Java
  * kernel reading an off-heap result; no off-heap memory left once the buffers close. Skips where oneDNN is not
  * loaded, unless JMOCO_REQUIRE_ONEDNN=1.
  */
@@ -155,59 +155,79 @@ class CpuDnnlTensorsTest {
     }
 
     /**
-     * conv, batch norm (2 groups), ReLU, conv, forward and backward, on oneDNN and on the Java kernels: the
-     * activations stay off-heap from the first conv's output to the second conv's input (asserted), and every
-     * result and gradient agrees with the Java stack's.
+     * A residual block between two convolutions, forward and backward, on oneDNN and on the Java kernels:
+     * u = relu(bn1(conv1(x))), o = relu(bn2(conv2(u)) + u), out = conv3(o), batch norm with 2 groups. On
+     * oneDNN every activation from conv1's output to o stays off-heap (asserted), and so do the gradients: the
+     * skip connection's add copies dy into zero gradients, and conv2's data pass then adds into u's gradient
+     * off-heap. Every result and gradient agrees with the Java stack's.
      */
     @Test
-    void aStackOffHeapMatchesTheJavaKernels() {
+    void aResidualBlockOffHeapMatchesTheJavaKernels() {
         OneDnn.assumePath("onednn");
-        ConvShape c1 = new ConvShape(4, 3, 10, 10, 16, 3, 3, 1, 1), c2 = new ConvShape(4, 16, 10, 10, 8, 3, 3, 2, 1);
+        ConvShape c1 = new ConvShape(4, 3, 10, 10, 16, 3, 3, 1, 1), c2 = new ConvShape(4, 16, 10, 10, 16, 3, 3, 1, 1);
+        ConvShape c3 = new ConvShape(4, 16, 10, 10, 8, 3, 3, 2, 1);
         BatchNormShape bn = new BatchNormShape(4, 16, 100, 2);
         Random r = new Random(11);
-        float[] x = uniform(r, (int) c1.inputSize(), -1, 1), w1 = uniform(r, (int) c1.filterSize(), -0.5, 0.5);
-        float[] w2 = uniform(r, (int) c2.filterSize(), -0.5, 0.5), gamma = uniform(r, 16, 0.5, 1.5);
-        float[] beta = uniform(r, 16, -0.5, 0.5), dout = uniform(r, (int) c2.outputSize(), -1, 1);
+        float[][] in = {uniform(r, (int) c1.inputSize(), -1, 1), uniform(r, (int) c1.filterSize(), -0.5, 0.5),
+                uniform(r, (int) c2.filterSize(), -0.3, 0.3), uniform(r, (int) c3.filterSize(), -0.5, 0.5),
+                uniform(r, 16, 0.5, 1.5), uniform(r, 16, -0.5, 0.5), uniform(r, (int) c3.outputSize(), -1, 1)};
         float[][] onednn, java;
         try (CpuBackend be = OneDnn.backend("onednn", 2)) {
-            onednn = stack(be, true, c1, c2, bn, x, w1, w2, gamma, beta, dout);
+            onednn = block(be, true, c1, c2, c3, bn, in);
             assertEquals(0, be.dnnlTensors().liveBytes(), "off-heap memory left after every buffer closed");
         }
         try (CpuBackend be = OneDnn.backend("java", 2)) {
-            java = stack(be, false, c1, c2, bn, x, w1, w2, gamma, beta, dout);
+            java = block(be, false, c1, c2, c3, bn, in);
         }
-        String[] names = {"out", "dw2", "dgamma", "dbeta", "dw1", "dx"};
+        String[] names = {"out", "dw3", "dw2", "dgamma", "dbeta", "dw1", "dx"};
         for (int i = 0; i < names.length; i++)
             Tolerance.assertClose(names[i], widen(java[i]), onednn[i], 1e-4, 1e-3);
     }
 
-    private static float[][] stack(CpuBackend be, boolean offHeap, ConvShape c1, ConvShape c2, BatchNormShape bn,
-                                   float[] x, float[] w1, float[] w2, float[] gamma, float[] beta, float[] dout) {
-        Buffer bx = upload(be, x), bw1 = upload(be, w1), bw2 = upload(be, w2), bg = upload(be, gamma);
-        Buffer bb = upload(be, beta), rm = zeros(be, 16), rv = upload(be, new float[]{1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                1, 1, 1, 1, 1, 1});
-        Buffer a = be.allocate(c1.outputSize()), b = be.allocate(c1.outputSize()), c = be.allocate(c1.outputSize());
-        Buffer out = be.allocate(c2.outputSize()), mean = be.allocate(32), inv = be.allocate(32);
-        be.conv2d(c1, bx, bw1, a);
-        be.batchNormTrain(bn, a, bg, bb, b, mean, inv, rm, rv, MOMENTUM, EPS);
-        be.relu(b, c);
-        if (offHeap) for (Buffer t : new Buffer[]{a, b, c}) assertNotNull(((CpuBuffer) t).resident(), "stays off-heap");
-        else for (Buffer t : new Buffer[]{a, b, c}) assertNull(((CpuBuffer) t).resident(), "java keeps the heap");
-        be.conv2d(c2, c, bw2, out);
-        Buffer bdout = upload(be, dout), dc = zeros(be, c1.outputSize()), db = zeros(be, c1.outputSize());
-        Buffer da = zeros(be, c1.outputSize()), dx = zeros(be, c1.inputSize());
-        Buffer dw2 = zeros(be, c2.filterSize()), dw1 = zeros(be, c1.filterSize()), dg = zeros(be, 16), dbeta = zeros(be, 16);
-        be.conv2dBackwardFilter(c2, c, bdout, dw2);
-        be.conv2dBackwardData(c2, bdout, bw2, dc);
-        be.reluBackward(c, dc, db);
-        be.batchNormBackward(bn, a, db, bg, mean, inv, da, dg, dbeta);
-        be.conv2dBackwardFilter(c1, bx, da, dw1);
-        be.conv2dBackwardData(c1, da, bw1, dx);
-        float[][] results = {download(be, out), download(be, dw2), download(be, dg), download(be, dbeta),
-                download(be, dw1), download(be, dx)};
-        for (Buffer t : new Buffer[]{bx, bw1, bw2, bg, bb, rm, rv, a, b, c, out, mean, inv, bdout, dc, db, da, dx, dw2,
-                dw1, dg, dbeta})
-            t.close();
+    /** in: x, w1, w2, w3, gamma, beta, dout (both batch norms share gamma and beta). */
+    private static float[][] block(CpuBackend be, boolean offHeap, ConvShape c1, ConvShape c2, ConvShape c3,
+                                   BatchNormShape bn, float[][] in) {
+        java.util.List<Buffer> all = new java.util.ArrayList<>();
+        java.util.function.Function<float[], Buffer> up = v -> { Buffer b = upload(be, v); all.add(b); return b; };
+        java.util.function.LongFunction<Buffer> fresh = n -> { Buffer b = be.allocate(n); all.add(b); return b; };
+        java.util.function.LongFunction<Buffer> zero = n -> { Buffer b = zeros(be, n); all.add(b); return b; };
+        Buffer x = up.apply(in[0]), w1 = up.apply(in[1]), w2 = up.apply(in[2]), w3 = up.apply(in[3]);
+        Buffer g = up.apply(in[4]), bt = up.apply(in[5]), dout = up.apply(in[6]);
+        Buffer rm = zero.apply(16), rv = zero.apply(16), m1 = fresh.apply(32), i1 = fresh.apply(32);
+        Buffer m2 = fresh.apply(32), i2 = fresh.apply(32);
+        long size = c1.outputSize();
+        Buffer a = fresh.apply(size), b = fresh.apply(size), u = fresh.apply(size), v = fresh.apply(size);
+        Buffer w = fresh.apply(size), s = fresh.apply(size), o = fresh.apply(size), out = fresh.apply(c3.outputSize());
+        be.conv2d(c1, x, w1, a);
+        be.batchNormTrain(bn, a, g, bt, b, m1, i1, rm, rv, MOMENTUM, EPS);
+        be.relu(b, u);
+        be.conv2d(c2, u, w2, v);
+        be.batchNormTrain(bn, v, g, bt, w, m2, i2, rm, rv, MOMENTUM, EPS);
+        be.add(1f, w, 1f, u, s);
+        be.relu(s, o);
+        for (Buffer t : new Buffer[]{a, b, u, v, w, s, o})
+            assertEquals(offHeap, ((CpuBuffer) t).resident() != null, offHeap ? "stays off-heap" : "java keeps the heap");
+        be.conv2d(c3, o, w3, out);
+        Buffer dw3 = zero.apply(c3.filterSize()), dw2 = zero.apply(c2.filterSize()), dw1 = zero.apply(c1.filterSize());
+        Buffer dg = zero.apply(16), dbt = zero.apply(16), dx = zero.apply(c1.inputSize());
+        Buffer dO = zero.apply(size), dS = zero.apply(size), dW = zero.apply(size), dU = zero.apply(size);
+        Buffer dV = zero.apply(size), dB = zero.apply(size), dA = zero.apply(size);
+        be.conv2dBackwardFilter(c3, o, dout, dw3);
+        be.conv2dBackwardData(c3, dout, w3, dO);
+        be.reluBackward(o, dO, dS);
+        be.add(1f, dW, 1f, dS, dW); // the skip connection's backward: both inputs get dy
+        be.add(1f, dU, 1f, dS, dU);
+        be.batchNormBackward(bn, v, dW, g, m2, i2, dV, dg, dbt);
+        be.conv2dBackwardFilter(c2, u, dV, dw2);
+        be.conv2dBackwardData(c2, dV, w2, dU); // u's second consumer: adds into its gradient
+        if (offHeap) assertNotNull(((CpuBuffer) dU).resident(), "u's gradient stays off-heap");
+        be.reluBackward(u, dU, dB);
+        be.batchNormBackward(bn, a, dB, g, m1, i1, dA, dg, dbt);
+        be.conv2dBackwardFilter(c1, x, dA, dw1);
+        be.conv2dBackwardData(c1, dA, w1, dx);
+        float[][] results = {download(be, out), download(be, dw3), download(be, dw2), download(be, dg),
+                download(be, dbt), download(be, dw1), download(be, dx)};
+        all.forEach(Buffer::close);
         return results;
     }
 }
