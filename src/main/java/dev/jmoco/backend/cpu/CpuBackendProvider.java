@@ -5,7 +5,7 @@ import dev.jmoco.backend.BackendProvider;
 
 /**
  * Service entry for the CPU backend: always available, lowest rank. Options: a thread count ("cpu:4"),
- * "java" to run convolutions on the Java kernels instead of oneDNN ("cpu:java"), or both ("cpu:4:java").
+ * "java" to run every op on the Java kernels instead of oneDNN ("cpu:java"), or both ("cpu:4:java").
  */
 public final class CpuBackendProvider implements BackendProvider {
     @Override public String name() { return "cpu"; }
@@ -14,8 +14,8 @@ public final class CpuBackendProvider implements BackendProvider {
     @Override
     public Availability availability() {
         CpuDnnl dnnl = CpuDnnl.get();
-        String conv = dnnl != null ? "convolutions on " + dnnl.version()
-                : "convolutions in Java (oneDNN not used: " + CpuDnnl.unavailableReason() + ")";
+        String conv = dnnl != null ? "convolutions, batch norm, ReLU and add on " + dnnl.version()
+                : "all ops in Java (oneDNN not used: " + CpuDnnl.unavailableReason() + ")";
         return Availability.yes("Java, " + Runtime.getRuntime().availableProcessors() + " cores, " + conv);
     }
 
