@@ -4,12 +4,9 @@ import dev.jmoco.backend.BatchNormShape;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Batch normalisation in training mode, forward and backward, on oneDNN, for an input that is already off-heap
@@ -29,7 +26,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@link #BACKWARD_EPS}).
  */
 final class CpuBatchNormDnnl implements AutoCloseable {
-    private record Key(CpuDnnlLayout view, float eps) {}
+    private record Key(CpuDnnlLayout view, float eps) {
+        @Override public String toString() { return "for " + view + ", eps " + eps; }
+    }
 
     /**
      * The epsilon of the backward primitives. Backward gets no epsilon (it has the saved inverse std), and
@@ -40,7 +39,7 @@ final class CpuBatchNormDnnl implements AutoCloseable {
 
     private final CpuDnnlTensors tensors;
     private final CpuDnnl dnnl;
-    private final Map<Key, Plan> plans = new HashMap<>();
+    private final CpuDnnlPlans<Key, Plan> plans = new CpuDnnlPlans<>("batch norm", k -> new Plan(k.view(), k.eps()));
     private final Arena arena = Arena.ofShared();
 
     CpuBatchNormDnnl(CpuDnnlTensors tensors) {
@@ -125,18 +124,7 @@ final class CpuBatchNormDnnl implements AutoCloseable {
     private Plan plan(BatchNormShape s, CpuDnnlLayout layout, float eps) {
         CpuDnnlLayout view = view(s, layout);
         if (view == null) return null;
-        Key key = new Key(view, eps);
-        if (plans.containsKey(key)) return plans.get(key);
-        Plan p;
-        try {
-            p = new Plan(view, eps);
-        } catch (CpuDnnl.DnnlException e) {
-            System.err.println("jmoco: cpu: oneDNN refused batch norm for " + view + " (" + e.getMessage()
-                    + "); it runs on the Java kernels");
-            p = null;
-        }
-        plans.put(key, p);
-        return p;
+        return plans.get(new Key(view, eps));
     }
 
     /** The group view [n / G, G c, h, w] of {@code l} (see the class comment), or null where there is none. */
@@ -195,7 +183,7 @@ final class CpuBatchNormDnnl implements AutoCloseable {
     }
 
     /** Forward and backward primitives over one view, and their memory objects (pointed at data per run). */
-    private final class Plan {
+    private final class Plan implements CpuDnnlPlans.Plan {
         final MemorySegment forwardPd, backwardPd, forward, backward, forwardArgs, backwardArgs;
         /** src, dst, mean, variance, scale, shift. */
         final MemorySegment[] forwardMemories = new MemorySegment[6];
@@ -222,7 +210,7 @@ final class CpuBatchNormDnnl implements AutoCloseable {
                 throw CpuDnnl.rethrow(t);
             }
             backwardPd = tensors.primitiveDesc(bop, forwardPd);
-            MemorySegment stats = statsMd(view.dims[1]);
+            MemorySegment stats = dnnl.memoryDesc(arena, CpuDnnl.TAG_A, view.dims[1]);
             MemorySegment[] fMd = {view.md, view.md, stats, stats, stats, stats};
             for (int i = 0; i < fMd.length; i++) forwardMemories[i] = dnnl.createMemory(fMd[i]);
             MemorySegment[] bMd = {view.md, view.md, stats, stats, stats, stats, view.md, stats, stats};
@@ -239,32 +227,17 @@ final class CpuBatchNormDnnl implements AutoCloseable {
             backwardImplementation = dnnl.implementation(backwardPd);
         }
 
-        private MemorySegment statsMd(long channels) {
-            MemorySegment md = arena.allocate(CpuDnnl.MEMORY_DESC_BYTES, 64);
-            try {
-                CpuDnnl.check("dnnl_memory_desc_init_by_tag", (int) dnnl.memoryDescInitByTag.invokeExact(md, 1,
-                        arena.allocateFrom(JAVA_LONG, channels), CpuDnnl.F32, CpuDnnl.TAG_A));
-            } catch (Throwable t) {
-                throw CpuDnnl.rethrow(t);
-            }
-            return md;
-        }
-
-        void close() {
-            CpuDnnl.destroy(dnnl.primitiveDestroy, forward);
-            CpuDnnl.destroy(dnnl.primitiveDestroy, backward);
-            for (MemorySegment m : forwardMemories) CpuDnnl.destroy(dnnl.memoryDestroy, m);
-            for (MemorySegment m : backwardMemories) CpuDnnl.destroy(dnnl.memoryDestroy, m);
-            CpuDnnl.destroy(dnnl.primitiveDescDestroy, backwardPd);
-            CpuDnnl.destroy(dnnl.primitiveDescDestroy, forwardPd);
+        @Override
+        public void close() {
+            dnnl.destroyAll(new MemorySegment[]{forward, backward}, forwardMemories, backwardPd, forwardPd);
+            dnnl.destroyAll(new MemorySegment[0], backwardMemories);
         }
     }
 
     @Override
     public void close() {
         synchronized (tensors) {
-            for (Plan p : plans.values()) if (p != null) p.close();
-            plans.clear();
+            plans.close();
             arena.close();
         }
     }

@@ -57,13 +57,15 @@ final class CpuConvDnnl implements AutoCloseable {
         Pass(String text) { this.text = text; }
     }
 
-    private record Key(ConvShape shape, Pass pass) {}
+    private record Key(ConvShape shape, Pass pass) {
+        @Override public String toString() { return pass.text + " for " + shape; }
+    }
 
     private final CpuDnnlTensors tensors;
     private final CpuDnnl dnnl;
     private final Layout layout;
     /** Plans made so far; null for a shape and pass that oneDNN refused. */
-    private final Map<Key, Plan> plans = new HashMap<>();
+    private final CpuDnnlPlans<Key, Plan> plans = new CpuDnnlPlans<>("conv2d", k -> new Plan(k.shape(), k.pass()));
     /** Forward primitive descriptors, the hints of the backward ones (which keep a pointer to them). */
     private final Map<ConvShape, MemorySegment> hints = new HashMap<>();
     private final Arena arena = Arena.ofShared();
@@ -80,31 +82,24 @@ final class CpuConvDnnl implements AutoCloseable {
     String description() { return dnnl.version() + ", " + layout.name().toLowerCase(Locale.ROOT) + " layouts"; }
 
     /** y = conv(x, w); false when oneDNN refused the shape and nothing was written. */
-    boolean forward(ConvShape s, CpuBuffer x, CpuBuffer w, CpuBuffer y) {
-        synchronized (tensors) {
-            Plan p = plan(s, Pass.FORWARD);
-            if (p == null) return false;
-            p.run(x, w, y, false);
-            return true;
-        }
-    }
+    boolean forward(ConvShape s, CpuBuffer x, CpuBuffer w, CpuBuffer y) { return run(s, Pass.FORWARD, x, w, y); }
 
     /** dx += conv^T(dy, w); false when oneDNN refused the shape and nothing was written. */
     boolean backwardData(ConvShape s, CpuBuffer dy, CpuBuffer w, CpuBuffer dx) {
-        synchronized (tensors) {
-            Plan p = plan(s, Pass.BACKWARD_DATA);
-            if (p == null) return false;
-            p.run(dy, w, dx, true);
-            return true;
-        }
+        return run(s, Pass.BACKWARD_DATA, dy, w, dx);
     }
 
     /** dw += the filter gradient of (x, dy); false when oneDNN refused the shape and nothing was written. */
     boolean backwardFilter(ConvShape s, CpuBuffer x, CpuBuffer dy, CpuBuffer dw) {
+        return run(s, Pass.BACKWARD_FILTER, x, dy, dw);
+    }
+
+    /** One pass on its two inputs and output, in call order (backward passes add into the output). */
+    private boolean run(ConvShape s, Pass pass, CpuBuffer a, CpuBuffer b, CpuBuffer out) {
         synchronized (tensors) {
-            Plan p = plan(s, Pass.BACKWARD_FILTER);
+            Plan p = plan(s, pass);
             if (p == null) return false;
-            p.run(x, dy, dw, true);
+            p.run(a, b, out, pass != Pass.FORWARD);
             return true;
         }
     }
@@ -130,18 +125,7 @@ final class CpuConvDnnl implements AutoCloseable {
         // Past close the stream and primitives are gone: running one would be a native crash, not an exception.
         if (closed || tensors.closed())
             throw new IllegalStateException("cpu: conv2d " + pass.text + " on a closed backend");
-        Key key = new Key(s, pass);
-        if (plans.containsKey(key)) return plans.get(key);
-        Plan p;
-        try {
-            p = new Plan(s, pass);
-        } catch (CpuDnnl.DnnlException e) {
-            System.err.println("jmoco: cpu: oneDNN refused conv2d " + pass.text + " for " + s + " (" + e.getMessage()
-                    + "); it runs on the Java kernels");
-            p = null;
-        }
-        plans.put(key, p);
-        return p;
+        return plans.get(new Key(s, pass));
     }
 
     /** The forward primitive descriptor of {@code s}: the forward plan's, and the backward plans' hint. */
@@ -171,20 +155,11 @@ final class CpuConvDnnl implements AutoCloseable {
             padding = arena.allocateFrom(JAVA_LONG, s.pad(), s.pad()); // left and right alike: ConvShape is symmetric
         }
 
-        private MemorySegment md(int tag, long... dims) {
-            MemorySegment md = arena.allocate(CpuDnnl.MEMORY_DESC_BYTES, 64);
-            try {
-                CpuDnnl.check("dnnl_memory_desc_init_by_tag", (int) dnnl.memoryDescInitByTag.invokeExact(md, 4,
-                        arena.allocateFrom(JAVA_LONG, dims), CpuDnnl.F32, tag));
-            } catch (Throwable t) {
-                throw CpuDnnl.rethrow(t);
-            }
-            return md;
-        }
+        private MemorySegment md(int tag, long... dims) { return dnnl.memoryDesc(arena, tag, dims); }
     }
 
     /** The primitive of one shape and pass, its operands' layouts and memory objects: two inputs, the output. */
-    private final class Plan {
+    private final class Plan implements CpuDnnlPlans.Plan {
         final MemorySegment pd, primitive, execArgs;
         final CpuDnnlLayout[] layouts = new CpuDnnlLayout[3];
         final MemorySegment[] memories = new MemorySegment[3];
@@ -260,10 +235,9 @@ final class CpuConvDnnl implements AutoCloseable {
             }
         }
 
-        void close() {
-            CpuDnnl.destroy(dnnl.primitiveDestroy, primitive);
-            for (MemorySegment m : memories) CpuDnnl.destroy(dnnl.memoryDestroy, m);
-            CpuDnnl.destroy(dnnl.primitiveDescDestroy, pd);
+        @Override
+        public void close() {
+            dnnl.destroyAll(new MemorySegment[]{primitive}, memories, pd);
         }
     }
 
@@ -272,8 +246,7 @@ final class CpuConvDnnl implements AutoCloseable {
         synchronized (tensors) {
             if (closed) return;
             closed = true;
-            for (Plan p : plans.values()) if (p != null) p.close();
-            plans.clear();
+            plans.close();
             hints.values().forEach(pd -> CpuDnnl.destroy(dnnl.primitiveDescDestroy, pd));
             hints.clear();
             arena.close();

@@ -196,6 +196,18 @@ final class CpuDnnl {
         }
     }
 
+    /** A memory descriptor of f32 {@code dims} with format tag {@code tag}, allocated in {@code arena}. */
+    MemorySegment memoryDesc(Arena arena, int tag, long... dims) {
+        MemorySegment md = arena.allocate(MEMORY_DESC_BYTES, 64);
+        try {
+            check("dnnl_memory_desc_init_by_tag", (int) memoryDescInitByTag.invokeExact(md, dims.length,
+                    arena.allocateFrom(JAVA_LONG, dims), F32, tag));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return md;
+    }
+
     /** A new in-order stream on the engine. */
     MemorySegment createStream() {
         return created("dnnl_stream_create", out -> (int) streamCreate.invokeExact(out, engine, STREAM_IN_ORDER));
@@ -273,6 +285,13 @@ final class CpuDnnl {
             throw rethrow(t);
         }
         return MemorySegment.NULL;
+    }
+
+    /** Destroys a plan's primitives, then its memory objects, then its primitive descriptors (nulls skipped). */
+    void destroyAll(MemorySegment[] primitives, MemorySegment[] memories, MemorySegment... descriptors) {
+        for (MemorySegment p : primitives) destroy(primitiveDestroy, p);
+        for (MemorySegment m : memories) destroy(memoryDestroy, m);
+        for (MemorySegment d : descriptors) destroy(primitiveDescDestroy, d);
     }
 
     /** Throws a {@link DnnlException} naming {@code call} unless {@code status} is success. */

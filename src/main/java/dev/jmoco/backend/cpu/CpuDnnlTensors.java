@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Where oneDNN's operands live: activations stay off-heap in the layout a primitive chose (nChw8c on AVX2,
@@ -71,13 +70,7 @@ final class CpuDnnlTensors implements AutoCloseable {
         String key = tag + ":" + dims[0] + "x" + dims[1] + "x" + dims[2] + "x" + dims[3];
         CpuDnnlLayout l = named.get(key);
         if (l != null) return l;
-        MemorySegment md = arena.allocate(CpuDnnl.MEMORY_DESC_BYTES, 64);
-        try {
-            CpuDnnl.check("dnnl_memory_desc_init_by_tag", (int) dnnl.memoryDescInitByTag.invokeExact(md, 4,
-                    arena.allocateFrom(JAVA_LONG, dims), CpuDnnl.F32, tag));
-        } catch (Throwable t) {
-            throw CpuDnnl.rethrow(t);
-        }
+        MemorySegment md = dnnl.memoryDesc(arena, tag, dims);
         CpuDnnlLayout plain = tag == CpuDnnl.TAG_NCHW ? null : layout(dims, CpuDnnl.TAG_NCHW);
         l = new CpuDnnlLayout(dims, tag, md, dnnl.size(md), plain);
         named.put(key, l);

@@ -2,8 +2,6 @@ package dev.jmoco.backend.cpu;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * ReLU forward and backward on oneDNN's eltwise primitive, for a tensor already off-heap in a oneDNN layout
@@ -15,7 +13,7 @@ import java.util.Map;
 final class CpuReluDnnl implements AutoCloseable {
     private final CpuDnnlTensors tensors;
     private final CpuDnnl dnnl;
-    private final Map<CpuDnnlLayout, Plan> plans = new HashMap<>();
+    private final CpuDnnlPlans<CpuDnnlLayout, Plan> plans = new CpuDnnlPlans<>("relu for", Plan::new);
     private final Arena arena = Arena.ofShared();
 
     CpuReluDnnl(CpuDnnlTensors tensors) {
@@ -63,22 +61,10 @@ final class CpuReluDnnl implements AutoCloseable {
         }
     }
 
-    private Plan plan(CpuDnnlLayout l) {
-        if (plans.containsKey(l)) return plans.get(l);
-        Plan p;
-        try {
-            p = new Plan(l);
-        } catch (CpuDnnl.DnnlException e) {
-            System.err.println("jmoco: cpu: oneDNN refused relu for " + l + " (" + e.getMessage()
-                    + "); it runs on the Java kernels");
-            p = null;
-        }
-        plans.put(l, p);
-        return p;
-    }
+    private Plan plan(CpuDnnlLayout l) { return plans.get(l); }
 
     /** The forward and backward primitives for one layout; memories: src, dst, then dst, diff dst, diff src. */
-    private final class Plan {
+    private final class Plan implements CpuDnnlPlans.Plan {
         final MemorySegment forwardPd, backwardPd, forward, backward, forwardArgs, backwardArgs;
         final MemorySegment[] memories = new MemorySegment[5];
 
@@ -104,20 +90,16 @@ final class CpuReluDnnl implements AutoCloseable {
             backward = dnnl.createPrimitive(backwardPd);
         }
 
-        void close() {
-            CpuDnnl.destroy(dnnl.primitiveDestroy, forward);
-            CpuDnnl.destroy(dnnl.primitiveDestroy, backward);
-            for (MemorySegment m : memories) CpuDnnl.destroy(dnnl.memoryDestroy, m);
-            CpuDnnl.destroy(dnnl.primitiveDescDestroy, backwardPd);
-            CpuDnnl.destroy(dnnl.primitiveDescDestroy, forwardPd);
+        @Override
+        public void close() {
+            dnnl.destroyAll(new MemorySegment[]{forward, backward}, memories, backwardPd, forwardPd);
         }
     }
 
     @Override
     public void close() {
         synchronized (tensors) {
-            for (Plan p : plans.values()) if (p != null) p.close();
-            plans.clear();
+            plans.close();
             arena.close();
         }
     }
