@@ -22,13 +22,20 @@ final class CpuBuffer implements Buffer {
     /** A root's contents off-heap, in {@code layout}. */
     record Resident(MemorySegment data, CpuDnnlLayout layout) {}
 
-    final float[] array;
+    /**
+     * The heap storage; null while a root that was never sliced keeps its contents only off-heap or as
+     * "zero" (the array went back to the pool: an activation does not take its size twice). Kernels read it
+     * after {@link #forRead} / {@link #forWrite}, which bring it back.
+     */
+    float[] array;
     final int offset;
     private final int size;
     private final CpuBackend backend;
     /** The root this buffer views; itself for a root. The state below is the root's. */
     private final CpuBuffer root;
     private boolean closed;
+    /** Whether a view of this root was ever made (views hold the array: it then stays for good). */
+    private boolean sliced;
     /** Whether the array holds the contents (else they are zero, or only in {@link #resident}). */
     private boolean heapCurrent = true;
     private boolean zero;
@@ -61,7 +68,13 @@ final class CpuBuffer implements Buffer {
     @Override
     public Buffer slice(long offset, long size) {
         Checks.slice(offset, size, this.size);
-        return new CpuBuffer(backend, array, this.offset + (int) offset, (int) size, root, false);
+        synchronized (backend.stateLock()) {
+            if (root.isRoot()) {
+                root.sliced = true;
+                root.ensureArray();
+            }
+            return new CpuBuffer(backend, root.array, this.offset + (int) offset, (int) size, root, false);
+        }
     }
 
     /** Whether this is a pooled root (it covers its whole array, and may keep its contents off-heap). */
@@ -85,6 +98,7 @@ final class CpuBuffer implements Buffer {
             dropResident();
             heapCurrent = false;
             zero = true;
+            releaseArray();
         }
     }
 
@@ -113,17 +127,30 @@ final class CpuBuffer implements Buffer {
             resident = r;
             heapCurrent = heapToo;
             zero = false;
+            if (!heapToo) releaseArray();
         }
     }
 
     private void syncHeap() {
         synchronized (backend.stateLock()) {
             if (heapCurrent) return;
+            ensureArray();
             if (zero) backend.fillArray(array, 0, size, 0f);
             else backend.dnnlTensors().toHeap(this, resident);
             heapCurrent = true;
             zero = false;
         }
+    }
+
+    /** Gives the stale array back to the pool (a root never sliced; see {@link #array}). */
+    private void releaseArray() {
+        if (sliced || array == null) return;
+        backend.pool.park(array);
+        array = null;
+    }
+
+    private void ensureArray() {
+        if (array == null) array = backend.pool.unpark(size);
     }
 
     private void dropResident() {
@@ -142,8 +169,10 @@ final class CpuBuffer implements Buffer {
         synchronized (backend.stateLock()) {
             closed = true;
             dropResident();
+            if (array != null) backend.pool.release(array);
+            else backend.pool.releaseParked();
+            array = null;
         }
-        backend.pool.release(array);
     }
 
     @Override public String toString() { return "CpuBuffer[" + size + "]"; }

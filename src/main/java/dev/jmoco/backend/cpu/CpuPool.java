@@ -18,6 +18,22 @@ final class CpuPool {
 
     synchronized float[] acquire(int size) {
         live++;
+        return take(size);
+    }
+
+    /**
+     * An array for a live buffer that gave its own back while its contents were elsewhere ({@link #park}):
+     * the live count stays, since the buffer does.
+     */
+    synchronized float[] unpark(int size) { return take(size); }
+
+    /** Takes back a live buffer's array while its contents are elsewhere (see CpuBuffer#array). */
+    synchronized void park(float[] array) {
+        pooledBytes += 4L * array.length;
+        free.computeIfAbsent(array.length, k -> new ArrayDeque<>()).push(array);
+    }
+
+    private float[] take(int size) {
         ArrayDeque<float[]> q = free.get(size);
         if (q != null && !q.isEmpty()) {
             pooledBytes -= 4L * size;
@@ -29,9 +45,11 @@ final class CpuPool {
 
     synchronized void release(float[] array) {
         live--;
-        pooledBytes += 4L * array.length;
-        free.computeIfAbsent(array.length, k -> new ArrayDeque<>()).push(array);
+        park(array);
     }
+
+    /** A buffer whose array was parked closed: nothing to take back, one live buffer fewer. */
+    synchronized void releaseParked() { live--; }
 
     synchronized PoolStats stats() { return new PoolStats(created, live, pooledBytes); }
 
