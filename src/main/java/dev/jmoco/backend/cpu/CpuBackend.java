@@ -8,6 +8,7 @@ import dev.jmoco.backend.PoolShape;
 import dev.jmoco.backend.PoolStats;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The fast CPU backend, and the default that runs anywhere ({@link dev.jmoco.backend.reference.ReferenceOps}
@@ -93,7 +94,7 @@ public final class CpuBackend extends CheckedBackend<CpuBuffer> {
     public boolean usesOneDnn() { return dnnlConv != null; }
 
     /** The layouts oneDNN chose for a convolution pass's operands (see CpuConvDnnl#layouts); for tests. */
-    java.util.List<String> convLayouts(ConvShape s, String pass) { return dnnlConv.layouts(s, pass); }
+    List<String> convLayouts(ConvShape s, String pass) { return dnnlConv.layouts(s, pass); }
 
     /** See {@link #stateLock}. */
     Object stateLock() { return stateLock; }

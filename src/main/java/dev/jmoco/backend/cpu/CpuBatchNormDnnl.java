@@ -4,7 +4,6 @@ import dev.jmoco.backend.BatchNormShape;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
@@ -112,14 +111,6 @@ final class CpuBatchNormDnnl implements AutoCloseable {
         }
     }
 
-    /** oneDNN's implementations, forward then backward, for x in {@code layout}; for tests and reports. */
-    List<String> implementations(BatchNormShape s, CpuDnnlLayout layout, float eps) {
-        synchronized (tensors) {
-            Plan p = plan(s, layout, eps);
-            return p == null ? List.of() : List.of(p.forwardImplementation, p.backwardImplementation);
-        }
-    }
-
     /** The plan for x of shape s in {@code layout}, or null when this cannot run it (then Java does). */
     private Plan plan(BatchNormShape s, CpuDnnlLayout layout, float eps) {
         CpuDnnlLayout view = view(s, layout);
@@ -189,7 +180,6 @@ final class CpuBatchNormDnnl implements AutoCloseable {
         final MemorySegment[] forwardMemories = new MemorySegment[6];
         /** src, diff dst, mean, variance, scale, shift (unused, but oneDNN asks for it), diff src, diff scale, diff shift. */
         final MemorySegment[] backwardMemories = new MemorySegment[9];
-        final String forwardImplementation, backwardImplementation;
 
         Plan(CpuDnnlLayout view, float eps) {
             int flags = CpuDnnl.USE_SCALE | CpuDnnl.USE_SHIFT;
@@ -223,8 +213,6 @@ final class CpuBatchNormDnnl implements AutoCloseable {
                     b[6], CpuDnnl.ARG_DIFF_SCALE, b[7], CpuDnnl.ARG_DIFF_SHIFT, b[8]);
             forward = dnnl.createPrimitive(forwardPd);
             backward = dnnl.createPrimitive(backwardPd);
-            forwardImplementation = dnnl.implementation(forwardPd);
-            backwardImplementation = dnnl.implementation(backwardPd);
         }
 
         @Override

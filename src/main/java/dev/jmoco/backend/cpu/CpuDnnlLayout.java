@@ -42,9 +42,6 @@ final class CpuDnnlLayout {
         };
     }
 
-    /** Floats of data (without padding). */
-    long elements() { return dims[0] * dims[1] * dims[2] * dims[3]; }
-
     @Override
     public String toString() {
         String name = switch (tag) {

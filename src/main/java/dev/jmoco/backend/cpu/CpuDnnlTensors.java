@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * Where oneDNN's operands live: activations stay off-heap in the layout a primitive chose (nChw8c on AVX2,
@@ -310,7 +311,7 @@ final class CpuDnnlTensors implements AutoCloseable {
         int n = argAndMemory.length / 2;
         MemorySegment a = arena.allocate(16L * n, 8);
         for (int i = 0; i < n; i++) {
-            a.set(java.lang.foreign.ValueLayout.JAVA_INT, 16L * i, (Integer) argAndMemory[2 * i]);
+            a.set(JAVA_INT, 16L * i, (Integer) argAndMemory[2 * i]);
             a.set(ADDRESS, 16L * i + 8, (MemorySegment) argAndMemory[2 * i + 1]);
         }
         return a;
