@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * cblas_sgemm of the system OpenBLAS, bound through the foreign function API, as a {@link CpuGemm.Engine}: it
  * computes one rectangle of C per call, on the calling thread (OpenBLAS is set to one thread at load; CpuGemm
- * spreads the rectangles over its own threads). The downcall is "critical" with heap access, so the float[]
+ * spreads the rectangles over its own threads), or, for the large GEMMs CpuGemm hands it whole,
+ * {@link #threaded} on OpenBLAS's own threads. The downcall is "critical" with heap access, so the float[]
  * behind a CpuBuffer is handed to OpenBLAS in place, without a copy.
  */
 final class CpuBlasOpenBlas implements CpuGemm.Engine {
@@ -26,10 +27,12 @@ final class CpuBlasOpenBlas implements CpuGemm.Engine {
             "libopenblas.so.0");
 
     private final MethodHandle sgemm;
+    private final MethodHandle setThreads;
     private final String description;
 
-    private CpuBlasOpenBlas(MethodHandle sgemm, String description) {
+    private CpuBlasOpenBlas(MethodHandle sgemm, MethodHandle setThreads, String description) {
         this.sgemm = sgemm;
+        this.setThreads = setThreads;
         this.description = description;
     }
 
@@ -50,8 +53,9 @@ final class CpuBlasOpenBlas implements CpuGemm.Engine {
                         Linker.Option.critical(true));
                 MemorySegment setThreads = lib.find("openblas_set_num_threads").orElse(null);
                 if (setThreads == null) continue; // not OpenBLAS: its threads could not be kept off our cores
-                linker.downcallHandle(setThreads, FunctionDescriptor.ofVoid(I)).invokeExact(1);
-                return new CpuBlasOpenBlas(h, "openblas" + config(lib, linker));
+                MethodHandle threads = linker.downcallHandle(setThreads, FunctionDescriptor.ofVoid(I));
+                threads.invokeExact(1);
+                return new CpuBlasOpenBlas(h, threads, "openblas" + config(lib, linker));
             } catch (Throwable e) { // not loadable here (missing file, native access denied): try the next
                 if (e instanceof Error && !(e instanceof LinkageError)) throw (Error) e;
             }
@@ -73,6 +77,27 @@ final class CpuBlasOpenBlas implements CpuGemm.Engine {
     }
 
     String description() { return description; }
+
+    /**
+     * The whole GEMM on {@code threads} of OpenBLAS's own threads, which share one packed copy of each panel
+     * (under CpuGemm's split every thread packs B for itself). Back to one thread afterwards, so that serial
+     * calls from our own threads never fan out. Synchronized: the thread count is a global of the library.
+     */
+    synchronized void threaded(boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int ao,
+                               float[] b, int bo, float beta, float[] c, int co, int threads) {
+        try {
+            setThreads.invokeExact(threads);
+            try {
+                block(ta, tb, m, n, k, alpha, a, ao, b, bo, beta, c, co, 0, m, 0, n);
+            } finally {
+                setThreads.invokeExact(1);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("openblas_set_num_threads failed", t);
+        }
+    }
 
     @Override
     public void block(boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int ao, float[] b, int bo,

@@ -14,8 +14,12 @@ import java.util.Locale;
  * Threads are this class's job, for both engines: C is cut into one rectangle per thread of {@link Parallel}
  * and each engine computes its rectangle serially (OpenBLAS is set to one thread of its own). So there is one
  * pool of threads on the cores, not two competing ones, and the serial entry point, which convolutions call
- * from their own per-image threads, can use OpenBLAS too. Measured here (2 threads, 1024^3): OpenBLAS under
- * this split ran at 180 GFLOP/s, the same as with its own threads.
+ * from their own per-image threads, can use OpenBLAS too. One exception, measured: a GEMM at least 512 in
+ * every dimension goes whole to OpenBLAS's own threads (as many as ours), which share each packed panel; at
+ * 1024^3 on 2 threads that took 19.0-19.7 ms against 21.1-21.9 ms under the split (numpy 17.3-18.9 ms, the same
+ * library). On the skinny shapes of the MoCo heads (256 x 3136 x 128 and its transposes) OpenBLAS's own split
+ * was slower (linear backward 6.8-7.8 against 5.1-5.3 ms per step), so they keep ours. After such a call
+ * OpenBLAS's idle threads spin for a while (OPENBLAS_THREAD_TIMEOUT sets how long) before they sleep.
  * <p>
  * Why auto picks OpenBLAS: at 1024^3 on 2 threads the two engines were within 5% of each other (Java 181,
  * OpenBLAS 176, numpy 201 GFLOP/s, best of one quiet window), and on the convolution shapes within about 15%
@@ -24,6 +28,8 @@ import java.util.Locale;
 final class CpuGemm {
     /** Below this many multiply-adds a GEMM stays on the calling thread: a fork/join would cost more than it saves. */
     private static final long PARALLEL_MIN_MACS = 1L << 18;
+    /** From this size in every dimension up, OpenBLAS runs the whole GEMM on its own threads (class comment). */
+    private static final int OPENBLAS_THREADS_MIN_DIM = 512;
 
     /** Computes rows [r0, r1) x columns [c0, c1) of C = alpha op(A) op(B) + beta C on the calling thread. */
     interface Engine {
@@ -34,7 +40,7 @@ final class CpuGemm {
     private final Parallel parallel;
     private final Engine engine;
     private final String implementation;
-    private final boolean openBlas;
+    private final CpuBlasOpenBlas openBlas;
 
     CpuGemm(Parallel parallel) { this(parallel, System.getProperty("jmoco.cpu.gemm", "auto")); }
 
@@ -64,14 +70,14 @@ final class CpuGemm {
                 implementation = plain.name();
             }
         }
-        openBlas = blas != null;
+        openBlas = blas;
     }
 
     /** The active path, e.g. "vector-api (512-bit)", "plain-java" or "openblas (OpenBLAS 0.3.21 ...)". */
     String implementation() { return implementation; }
 
     /** Whether OpenBLAS is bound (for tests and reports). */
-    boolean usesOpenBlas() { return openBlas; }
+    boolean usesOpenBlas() { return openBlas != null; }
 
     /** GEMM spread over all cores. */
     void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, CpuBuffer a, CpuBuffer b,
@@ -100,6 +106,10 @@ final class CpuGemm {
         int threads = parallel.threads();
         if (threads == 1 || (long) m * n * k < PARALLEL_MIN_MACS) {
             gemmSerial(transA, transB, m, n, k, alpha, a, ao, b, bo, beta, c, co);
+            return;
+        }
+        if (openBlas != null && Math.min(m, Math.min(n, k)) >= OPENBLAS_THREADS_MIN_DIM) {
+            openBlas.threaded(transA, transB, m, n, k, alpha, a, ao, b, bo, beta, c, co, threads);
             return;
         }
         int mr = 4, nr = 64, mp = ceilDiv(m, mr), np = ceilDiv(n, nr);

@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ("java": 4 x 64 tiles, and 8 x 16 for C of at most 32 columns), the plain-Java kernel ("plain", 4 x 4) and,
  * where libopenblas loads, OpenBLAS. Each path runs all four transpose combinations over square sizes 1..129
  * and non-square mixes that cross the tile edges, the depth block (512), the column block (1024), the
- * row-block limit of reading B in place (64 rows) and the parallel threshold, with
+ * row-block limit of reading B in place (64 rows), the parallel threshold and OpenBLAS's own threads (every
+ * dimension at least 512), with
  * alpha/beta pairs covering beta = 0 on a NaN-filled C (C must not be read), beta = 1 (accumulate) and
  * general scaling. Operands are guarded views at non-zero offsets (GuardedBuffers) on a 2-thread backend.
  * <p>
@@ -37,7 +38,7 @@ class CpuGemmTest {
     private static final int[] SIZES = {1, 3, 7, 17, 33, 65, 100, 129};
     private static final int[][] MIXES = {
             {1, 129, 7}, {129, 1, 33}, {65, 3, 100}, {17, 100, 33}, {100, 17, 129}, {7, 65, 1},
-            {5, 200, 600}, {130, 70, 1100}, {33, 1100, 20}, {300, 250, 513}, {300, 20, 700}};
+            {5, 200, 600}, {130, 70, 1100}, {33, 1100, 20}, {300, 250, 513}, {300, 20, 700}, {520, 530, 515}};
     private static final float[][] ALPHA_BETA = {{1, 0}, {0.5f, 1}, {-2, 0.25f}, {1, 1}};
 
     static Stream<String> paths() {
