@@ -2,7 +2,12 @@ package dev.jmoco.cli;
 
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Backends;
+import dev.jmoco.data.Batch;
+import dev.jmoco.data.Dataset;
+import dev.jmoco.data.ImageFolderIndex;
+import dev.jmoco.data.Loader;
 import dev.jmoco.data.Normalization;
+import dev.jmoco.io.Json;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.nn.Encoder;
 import dev.jmoco.train.EncoderFiles;
@@ -18,22 +23,30 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 
 /**
- * {@code jmoco embed}: runs a saved encoder (eval mode) over the float32 tensor {@code images} [N, C, H, W] of a
- * safetensors file and writes {@code features} [N, featureDim] (the backbone's pooled output) and
- * {@code projections} [N, dim] (the head's output, L2-normalised) to another. The images are used as given:
- * normalised as in training, (x / 255 - mean) / std per channel with the training set's statistics
- * ({@link Normalization}); images whose values all lie in [0, 1] (plain x / 255) get a one-line warning,
- * since they give worse features. It never writes over its input, over the
- * checkpoint, or over a file that is not an embedding it wrote before; images larger than
- * {@value #MAX_SIDE} pixels a side are refused before any work.
+ * {@code jmoco embed}: runs a saved encoder (eval mode) over images and writes {@code features} [N, featureDim]
+ * (the backbone's pooled output) and {@code projections} [N, dim] (the head's output, L2-normalised) to a
+ * safetensors file. The images are either image files (a folder of them at any depth, one image, or a text
+ * file listing paths; see {@link ImageFolderIndex#ofImages}), decoded on the loader's threads, turned into the
+ * evaluation view of the training (the centre crop at the checkpoint's --image-size, or the images' own common
+ * size) and normalised with the statistics the checkpoint records (their paths are kept in the output's
+ * metadata, "files", in row order); or the float32 tensor {@code images} [N, C, H, W] of a safetensors file,
+ * used as given: normalised as in training, (x / 255 - mean) / std per channel with the training set's
+ * statistics ({@link Normalization}); images whose values all lie in [0, 1] (plain x / 255) get a one-line
+ * warning, since they give worse features. It never writes over its input, over the checkpoint, or over a file
+ * that is not an embedding it wrote before; images larger than {@value #MAX_SIDE} pixels a side are refused
+ * before any work.
  */
 @Command(name = "embed", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Embed images with a trained encoder: reads float32 'images' [N, C, H, W], writes "
-                + "'features' (backbone) and 'projections' (normalised head output)."})
+        description = {"Embed images with a trained encoder: image files (a folder, one image or a list of paths), "
+                + "or float32 'images' [N, C, H, W] in safetensors; writes 'features' (backbone) and 'projections' "
+                + "(normalised head output)."})
 final class EmbedCommand implements Callable<Integer> {
     /** Images per forward pass, to bound memory on large inputs. */
     private static final int CHUNK = 512;
@@ -50,17 +63,60 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--arch", paramLabel = "A",
             description = "small, resnet18, resnet50 (default: the one a jmoco checkpoint records).")
     String arch;
-    @Option(names = "--input", required = true, paramLabel = "FILE", description = "safetensors with 'images'.")
+    @Option(names = "--input", required = true, paramLabel = "PATH", description = {"A .safetensors file with "
+            + "'images', or image files: a folder (PNG/JPEG at any depth, path order), one image, or a text file "
+            + "of paths, one per line."})
     Path input;
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "safetensors to write.")
     Path output;
+    @Option(names = "--image-size", paramLabel = "N", description = "Image files: side of the centre crop the "
+            + "encoder sees (default: the checkpoint's --image-size; 0: the images' own size, which they must share).")
+    Integer imageSize;
+    @Option(names = "--normalization", paramLabel = "SET", description = "Image files, when the checkpoint records "
+            + "no normalisation (a state dict, an older checkpoint): imagenet, cifar10, cifar100, fashion-mnist, mnist.")
+    String normalization;
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "0", description = "Image files: decoding "
+            + "threads (0: one per core).")
+    int workers;
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = {TrainSettings.DEVICE_HELP_1,
             TrainSettings.DEVICE_HELP_2, TrainSettings.DEVICE_HELP_3, "Default: ${DEFAULT-VALUE}."})
     String device;
 
+    /** The rows embed writes, and the image files they came from (empty for a tensor input). */
+    private record Embedding(int n, int featureDim, float[] features, int dim, float[] projections, List<Path> files) {}
+
     @Override
     public Integer call() throws Exception {
         requireWritable();
+        boolean tensors = input.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors");
+        String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);
+        Safetensors.Tensor images = tensors ? readImagesTensor() : null;
+        ImageFolderIndex files = tensors ? null : ImageFolderIndex.ofImages(input);
+        Embedding e;
+        try (Backend backend = Backends.create(device)) {
+            Encoder encoder = EncoderFiles.load(checkpoint, family, backend);
+            try {
+                e = tensors ? embedTensor(encoder, images) : embedFiles(encoder, files);
+            } finally {
+                encoder.arena().close();
+            }
+        }
+        Map<String, Safetensors.Tensor> result = new LinkedHashMap<>();
+        result.put("features", Safetensors.Tensor.of(e.features(), e.n(), e.featureDim()));
+        result.put("projections", Safetensors.Tensor.of(e.projections(), e.n(), e.dim()));
+        Map<String, String> metadata = new LinkedHashMap<>(Map.of("format", FORMAT, "source", checkpoint.toString(),
+                "arch", family));
+        if (!e.files().isEmpty()) metadata.put("files", e.files().stream().map(f -> Json.quote(f.toString()))
+                .collect(Collectors.joining(",", "[", "]")));
+        Safetensors.write(output, result, metadata);
+        spec.commandLine().getOut().printf("embedded %d images: features [%d, %d], projections [%d, %d] -> %s%n",
+                e.n(), e.n(), e.featureDim(), e.n(), e.dim(), output);
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    /** The 'images' tensor of the input, its shape checked. */
+    private Safetensors.Tensor readImagesTensor() throws IOException {
         Safetensors.Tensor images = Safetensors.read(input).tensors().get("images");
         if (images == null || images.data() == null || images.shape().length != 4)
             throw new IllegalArgumentException(input + ": expected a float tensor 'images' [N, C, H, W], found "
@@ -72,46 +128,87 @@ final class EmbedCommand implements Callable<Integer> {
             throw new IllegalArgumentException(input + ": tensor 'images' holds images of " + shape[3] + " x "
                     + shape[2] + " pixels, more than the " + MAX_SIDE + " a side that embed takes: resize them");
         warnIfUnnormalised(images.data());
-        String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);
+        return images;
+    }
+
+    private Embedding embedTensor(Encoder encoder, Safetensors.Tensor images) {
+        long[] shape = images.shape();
         int n = (int) shape[0];  // the reader bounds every tensor to one Java array
         int[] sample = {(int) shape[1], (int) shape[2], (int) shape[3]};
         int length = sample[0] * sample[1] * sample[2];
-        float[] features, projections;
-        int featureDim, dim;
-        try (Backend backend = Backends.create(device)) {
-            Encoder encoder = EncoderFiles.load(checkpoint, family, backend);
-            try {
-                if (sample[0] != encoder.architecture().inChannels())
-                    throw new IllegalArgumentException(input + ": tensor 'images' has " + sample[0] + " channels, the "
-                            + "encoder of " + checkpoint + " takes " + encoder.architecture().inChannels());
-                featureDim = encoder.featureDim();
-                dim = encoder.architecture().outputDim();
-                long outputs = (long) n * Math.max(featureDim, dim);
-                if (outputs > Integer.MAX_VALUE - 8)
-                    throw new IllegalArgumentException(input + ": " + n + " images give " + outputs + " output values, "
-                            + "more than one output tensor holds (2^31): embed them in parts");
-                features = new float[n * featureDim];
-                projections = new float[n * dim];
-                for (int from = 0; from < n; from += CHUNK) {
-                    int count = Math.min(CHUNK, n - from);
-                    float[][] out = Features.embed(encoder,
-                            Arrays.copyOfRange(images.data(), from * length, (from + count) * length),
-                            new int[] {count, sample[0], sample[1], sample[2]});
-                    System.arraycopy(out[0], 0, features, from * featureDim, count * featureDim);
-                    System.arraycopy(out[1], 0, projections, from * dim, count * dim);
+        if (sample[0] != encoder.architecture().inChannels())
+            throw new IllegalArgumentException(input + ": tensor 'images' has " + sample[0] + " channels, the "
+                    + "encoder of " + checkpoint + " takes " + encoder.architecture().inChannels());
+        Embedding e = allocate(encoder, n, List.of());
+        for (int from = 0; from < n; from += CHUNK) {
+            int count = Math.min(CHUNK, n - from);
+            store(e, from, Features.embed(encoder, Arrays.copyOfRange(images.data(), from * length,
+                    (from + count) * length), new int[] {count, sample[0], sample[1], sample[2]}));
+        }
+        return e;
+    }
+
+    /** Decodes the files on the loader's threads, a chunk at a time, into their evaluation views. */
+    private Embedding embedFiles(Encoder encoder, ImageFolderIndex files) throws IOException {
+        int size = imageSize != null ? imageSize : EncoderFiles.recordedImageSize(checkpoint);
+        if (size < 0 || size > MAX_SIDE)
+            throw new IllegalArgumentException("--image-size must be in [0, " + MAX_SIDE + "], got " + size);
+        int channels = encoder.architecture().inChannels();
+        Dataset data = Dataset.ofFiles(files.name(), files.files(), files.labels(), channels, size, 1,
+                inputNormalization().forChannels(channels), List.of());
+        if (data.height() > MAX_SIDE || data.width() > MAX_SIDE)
+            throw new IllegalArgumentException(data.file(0) + ": " + data.width() + " x " + data.height()
+                    + " pixels, more than the " + MAX_SIDE + " a side that embed takes: give --image-size");
+        Embedding e = allocate(encoder, data.size(), files.files());
+        Loader.Builder b = Loader.builder(data).batchSize(Math.min(CHUNK, data.size()));
+        if (workers > 0) b.threads(workers);
+        try (Loader loader = b.build(); Loader.Epoch epoch = loader.epoch(0)) {
+            int from = 0;
+            while (epoch.hasNext()) {
+                try (Batch batch = epoch.next()) {
+                    int count = batch.size();
+                    store(e, from, Features.embed(encoder, Arrays.copyOf(batch.view(0), count * loader.sampleLength()),
+                            new int[] {count, channels, loader.viewHeight(), loader.viewWidth()}));
+                    from += count;
                 }
-            } finally {
-                encoder.arena().close();
             }
         }
-        Map<String, Safetensors.Tensor> result = new LinkedHashMap<>();
-        result.put("features", Safetensors.Tensor.of(features, n, featureDim));
-        result.put("projections", Safetensors.Tensor.of(projections, n, dim));
-        Safetensors.write(output, result, Map.of("format", FORMAT, "source", checkpoint.toString(), "arch", family));
-        spec.commandLine().getOut().printf("embedded %d images: features [%d, %d], projections [%d, %d] -> %s%n",
-                n, n, featureDim, n, dim, output);
-        spec.commandLine().getOut().flush();
-        return 0;
+        return e;
+    }
+
+    /** The checkpoint's recorded normalisation, else --normalization, else an error saying to give it. */
+    private Normalization inputNormalization() throws IOException {
+        Normalization recorded = EncoderFiles.recordedNormalization(checkpoint);
+        if (normalization == null) {
+            if (recorded != null) return recorded;
+            throw new IllegalArgumentException(checkpoint + " records no normalisation of its training images (a state "
+                    + "dict, or a checkpoint older than the field): give --normalization imagenet, cifar10, cifar100, "
+                    + "fashion-mnist or mnist");
+        }
+        return switch (normalization.toLowerCase(Locale.ROOT)) {
+            case "imagenet" -> Normalization.IMAGENET;
+            case "cifar10" -> Normalization.CIFAR10;
+            case "cifar100" -> Normalization.CIFAR100;
+            case "fashion-mnist" -> Normalization.FASHION_MNIST;
+            case "mnist" -> Normalization.MNIST;
+            default -> throw new IllegalArgumentException("--normalization must be imagenet, cifar10, cifar100, "
+                    + "fashion-mnist or mnist, got " + Json.visible(normalization));
+        };
+    }
+
+    private Embedding allocate(Encoder encoder, int n, List<Path> files) {
+        int featureDim = encoder.featureDim(), dim = encoder.architecture().outputDim();
+        long outputs = (long) n * Math.max(featureDim, dim);
+        if (outputs > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException(input + ": " + n + " images give " + outputs + " output values, "
+                    + "more than one output tensor holds (2^31): embed them in parts");
+        return new Embedding(n, featureDim, new float[n * featureDim], dim, new float[n * dim], files);
+    }
+
+    /** Copies one chunk's {features, projections} into rows [from, ..) of {@code e}. */
+    private static void store(Embedding e, int from, float[][] out) {
+        System.arraycopy(out[0], 0, e.features(), from * e.featureDim(), out[0].length);
+        System.arraycopy(out[1], 0, e.projections(), from * e.dim(), out[1].length);
     }
 
     /** Normalised images have negative values (the mean is subtracted); x / 255 alone has none. */

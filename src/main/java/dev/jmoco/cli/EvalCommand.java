@@ -42,6 +42,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Folder of the data set's files (default: the "
             + "checkpoint's when --dataset is its data set too; for fashion-mnist /usr/share/datasets/fashion-mnist).")
     Path dataDir;
+    @Option(names = "--image-size", paramLabel = "N", description = "Image folders: side of the centre crops the "
+            + "backbone sees (default: the checkpoint's --image-size when --dataset is its data set too, else 0: the "
+            + "images' own size).")
+    Integer imageSize;
     @Option(names = "--limit-train", paramLabel = "N", defaultValue = "0", description = "First N training images (0: all).")
     int limitTrain;
     @Option(names = "--limit-test", paramLabel = "N", defaultValue = "0", description = "First N test images (0: all).")
@@ -78,8 +82,10 @@ final class EvalCommand implements Callable<Integer> {
                         ? Path.of(trained.get("data_dir"))
                 : dataset.equals("fashion-mnist") ? TrainSettings.FASHION_MNIST_DIR : null;
         if (dir == null) throw new IllegalArgumentException("--data-dir is required for dataset " + dataset);
+        int size = imageSize != null ? imageSize
+                : dataset.equals(trained.get("dataset")) ? Integer.parseInt(trained.getOrDefault("image_size", "0")) : 0;
         if (protocol.equals("pixels")) {
-            Map<String, Object> result = PixelBaselines.run(dataset, dir, limitTrain, limitTest, knnK, knnT, device,
+            Map<String, Object> result = PixelBaselines.run(dataset, dir, size, limitTrain, limitTest, knnK, knnT, device,
                     workers);
             // No checkpoint to write beside: the JSON goes only where --out says, never into the working folder.
             if (out != null) CheckpointEvaluation.write(out, result);
@@ -91,7 +97,7 @@ final class EvalCommand implements Callable<Integer> {
             return 0;
         }
         if (checkpoint == null) throw new IllegalArgumentException("eval " + protocol + " needs --checkpoint FILE");
-        Map<String, Object> result = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, limitTrain,
+        Map<String, Object> result = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, size, limitTrain,
                 limitTest, knnK, knnT, epochs, lr, probe, device, workers).run(line -> {
                     spec.commandLine().getErr().println("jmoco: eval " + protocol + ": " + line);
                     spec.commandLine().getErr().flush();

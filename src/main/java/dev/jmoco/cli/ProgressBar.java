@@ -14,7 +14,8 @@ import java.util.function.LongSupplier;
  * <p>
  * Between an epoch's last step and its summary line the trainer runs the kNN monitor (two encoding passes
  * over the data set) and writes the checkpoint: the bar says so instead of sitting still at the last step, and
- * once one epoch end has been timed the ETA counts the remaining ones at that time ("+ kNN" until then).
+ * once one epoch end has been timed the ETA counts the remaining ones at that time ("+ kNN" until then; a run
+ * without the monitor only writes checkpoints there, and the bar names only that).
  */
 final class ProgressBar implements TrainListener {
     private static final long REDRAW_MS = 200;
@@ -22,20 +23,24 @@ final class ProgressBar implements TrainListener {
 
     private final PrintWriter out;
     private final int epochs, batch;
+    private final boolean knn;
     private final LongSupplier clock;
     private long lastDraw, lastStepAt;
     private int lastLength;
     /** The last epoch end's seconds (kNN monitor, checkpoint), NaN until one has been timed. */
     private double epochEndSeconds = Double.NaN;
 
-    /** A bar for a run of {@code epochs} epochs of {@code batch} images per step. */
-    ProgressBar(PrintWriter out, int epochs, int batch) { this(out, epochs, batch, System::currentTimeMillis); }
+    /** A bar for a run of {@code epochs} epochs of {@code batch} images per step, with or without the kNN monitor. */
+    ProgressBar(PrintWriter out, int epochs, int batch, boolean knn) {
+        this(out, epochs, batch, knn, System::currentTimeMillis);
+    }
 
     /** The same on {@code clock} (milliseconds), for tests. */
-    ProgressBar(PrintWriter out, int epochs, int batch, LongSupplier clock) {
+    ProgressBar(PrintWriter out, int epochs, int batch, boolean knn, LongSupplier clock) {
         this.out = out;
         this.epochs = epochs;
         this.batch = batch;
+        this.knn = knn;
         this.clock = clock;
     }
 
@@ -51,12 +56,12 @@ final class ProgressBar implements TrainListener {
         double stepsPerSecond = imagesPerSecond / batch;
         double training = stepsPerSecond > 0 ? stepsLeft / stepsPerSecond : Double.NaN;
         int endsLeft = epochs - epoch + 1; // this epoch's end too: it starts after the last step
-        String eta = Double.isNaN(epochEndSeconds) ? duration(training) + " + kNN"
+        String eta = Double.isNaN(epochEndSeconds) ? duration(training) + (knn ? " + kNN" : "")
                 : duration(training + endsLeft * epochEndSeconds);
         String line = String.format(Locale.ROOT, "epoch %d/%d [%s%s] %d/%d  %.0f img/s  loss %.4f  acc@1 %.3f  "
                         + "lr %.4g  ETA %s%s", epoch, epochs, "#".repeat(filled), ".".repeat(WIDTH - filled), step,
                 stepsPerEpoch, imagesPerSecond, stats.loss(), stats.acc1(), lr, eta,
-                last ? "  (epoch end: kNN monitor and checkpoint...)" : "");
+                last ? (knn ? "  (epoch end: kNN monitor and checkpoint...)" : "  (epoch end: checkpoint...)") : "");
         draw(line);
     }
 

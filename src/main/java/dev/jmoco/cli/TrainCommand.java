@@ -52,7 +52,7 @@ final class TrainCommand implements Callable<Integer> {
                     resume != null ? "resuming at epoch " + (trainer.epochsDone() + 1) + ":" : "training",
                     trainer.architecture(), config.dataset(), config.dataDir(), trainer.stepsPerEpoch() * config.batch(),
                     trainer.stepsPerEpoch(), config.device(), outDir);
-            trainer.addListener(new ProgressBar(err, config.epochs(), config.batch()));
+            trainer.addListener(new ProgressBar(err, config.epochs(), config.batch(), config.knnEvery() > 0));
             EpochResult last = trainer.train();
             if (trainer.stopped()) {
                 err.printf(Locale.ROOT, "jmoco: stopped at epoch %d, step %d of the run: checkpoint written to %s; "

@@ -57,23 +57,41 @@ public final class Augmenter {
 
     public int outputWidth() { return outW; }
 
-    /** Augments image {@code index} of {@code data} into dst[dstOff ..]. */
-    public void augment(Dataset data, int index, SplittableRandom rng, float[] dst, int dstOff) {
-        augment(data.pixels(), index * data.imageSize(), rng, dst, dstOff);
+    /** Augments image {@code index} of {@code data} into dst[dstOff ..] (decoding it first if it lives in a file). */
+    public void augment(Dataset data, int index, SplittableRandom rng, float[] dst, int dstOff)
+            throws DatasetFormatException {
+        Dataset.Source src = data.source(index);
+        augment(src.pixels(), src.offset(), src.height(), src.width(), rng, dst, dstOff);
     }
 
     /** Augments the image at src[srcOff ..] (uint8 CHW of this augmenter's shape) into dst[dstOff ..]. */
     public void augment(byte[] src, int srcOff, SplittableRandom rng, float[] dst, int dstOff) {
-        var crop = recipe.randomCrop()
-                ? RandomResizedCrop.sample(height, width, recipe.cropScaleMin(), recipe.cropScaleMax(),
-                        recipe.ratioMin(), recipe.ratioMax(), rng)
-                : new RandomResizedCrop.Crop(0, 0, height, width);
-        boolean flip = recipe.flipP() > 0 && rng.nextDouble() < recipe.flipP();
-        rows.configure(crop.top(), crop.height(), outH, false, 1);
-        cols.configure(crop.left(), crop.width(), outW, flip, BYTE_TO_UNIT);
+        augment(src, srcOff, height, width, rng, dst, dstOff);
+    }
+
+    /**
+     * Augments the uint8 CHW image of srcH x srcW at src[srcOff ..] (any size: the crop is drawn on it, and the
+     * view has this augmenter's output size) into dst[dstOff ..].
+     */
+    public void augment(byte[] src, int srcOff, int srcH, int srcW, SplittableRandom rng, float[] dst, int dstOff) {
+        boolean flip;
+        if (recipe.randomCrop()) {
+            var crop = RandomResizedCrop.sample(srcH, srcW, recipe.cropScaleMin(), recipe.cropScaleMax(),
+                    recipe.ratioMin(), recipe.ratioMax(), rng);
+            flip = flip(rng);
+            rows.configure(crop.top(), crop.height(), outH, false, 1);
+            cols.configure(crop.left(), crop.width(), outW, flip, BYTE_TO_UNIT);
+        } else if (recipe.centerCrop()) {
+            flip = flip(rng);
+            centerCrop(srcH, srcW, flip);
+        } else {
+            flip = flip(rng);
+            rows.configure(0, srcH, outH, false, 1);
+            cols.configure(0, srcW, outW, flip, BYTE_TO_UNIT);
+        }
         int tmpSize = channels * (rows.maxInput() - rows.minInput()) * outW;
         if (resizeTmp.length < tmpSize) resizeTmp = new float[tmpSize];
-        ResizeAxis.resize(src, srcOff, channels, height, width, rows, cols, resizeTmp, work, 0);
+        ResizeAxis.resize(src, srcOff, channels, srcH, srcW, rows, cols, resizeTmp, work, 0);
 
         int plane = outH * outW;
         if (recipe.grayscaleFirst()) grayscale(rng, plane);
@@ -87,6 +105,25 @@ public final class Augmenter {
             float a = invStd[c], b = offset[c];
             for (int p = c * plane, d = dstOff + p, end = p + plane; p < end; p++, d++) dst[d] = work[p] * a + b;
         }
+    }
+
+    private boolean flip(SplittableRandom rng) {
+        return recipe.flipP() > 0 && rng.nextDouble() < recipe.flipP();
+    }
+
+    /**
+     * torchvision's Resize(s) then CenterCrop(out): the shorter side to s, the longer to floor(s x long / short)
+     * (Resize's int()), then the crop at round((size - out) / 2), halves to even (CenterCrop's Python round).
+     */
+    private void centerCrop(int srcH, int srcW, boolean flip) {
+        int side = AugmentationRecipe.resizeBeforeCrop(Math.min(outH, outW));
+        int fullH, fullW;
+        if (srcH <= srcW) { fullH = side; fullW = (int) ((long) side * srcW / srcH); }
+        else { fullW = side; fullH = (int) ((long) side * srcH / srcW); }
+        fullH = Math.max(fullH, outH);
+        fullW = Math.max(fullW, outW);
+        rows.configure(0, srcH, fullH, (int) Math.rint((fullH - outH) / 2.0), outH, false, 1);
+        cols.configure(0, srcW, fullW, (int) Math.rint((fullW - outW) / 2.0), outW, flip, BYTE_TO_UNIT);
     }
 
     private void grayscale(SplittableRandom rng, int plane) {

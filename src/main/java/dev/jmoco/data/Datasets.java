@@ -11,18 +11,29 @@ public final class Datasets {
 
     private Datasets() {}
 
+    /** {@link #open(String, Path, String, int)} at the images' own size. */
+    public static Dataset open(String kind, Path dir, String split) throws IOException {
+        return open(kind, dir, split, 0);
+    }
+
     /**
      * Opens split "train" or "test" of a data set: "fashion-mnist" and "mnist" (IDX files), "cifar10" and
-     * "cifar100" (binary files), "folder" (3-channel images of one common size, normalised with statistics
-     * computed from the images; see {@link #openFolder} for other channel counts or resizing).
+     * "cifar100" (binary files), "folder" (3-channel images decoded from their files when a batch needs them,
+     * normalised with statistics computed from a sample of them; see {@link #openFolder} for other channel
+     * counts). {@code imageSize} is the side of a folder's views (0: the images' common size); the other kinds
+     * have one size and refuse another.
      */
-    public static Dataset open(String kind, Path dir, String split) throws IOException {
+    public static Dataset open(String kind, Path dir, String split, int imageSize) throws IOException {
+        boolean folder = kind.toLowerCase(Locale.ROOT).equals("folder");
+        if (imageSize != 0 && !folder)
+            throw new IllegalArgumentException("an image size (" + imageSize + ") is for image folders; dataset "
+                    + dev.jmoco.io.Json.visible(kind) + " has one size");
         return switch (kind.toLowerCase(Locale.ROOT)) {
             case "fashion-mnist" -> IdxReader.read(dir, split, "fashion-mnist", 10, Normalization.FASHION_MNIST);
             case "mnist" -> IdxReader.read(dir, split, "mnist", 10, Normalization.MNIST);
             case "cifar10" -> CifarReader.cifar10(dir, split);
             case "cifar100" -> CifarReader.cifar100(dir, split);
-            case "folder" -> openFolder(dir, split, 3, 0, null);
+            case "folder" -> openFolder(dir, split, 3, imageSize, null);
             default -> throw new IllegalArgumentException("unknown dataset '" + dev.jmoco.io.Json.visible(kind) + "' (expected " + KINDS + ")");
         };
     }
@@ -36,7 +47,8 @@ public final class Datasets {
      */
     public static Dataset openTest(String kind, Path dir, Dataset train) throws IOException {
         Dataset test = kind.toLowerCase(Locale.ROOT).equals("folder")
-                ? ImageFolderReader.read(dir, "test", train.channels(), 0, train.normalization(), train.classNames())
+                ? ImageFolderReader.read(dir, "test", train.channels(), train.resizes() ? train.height() : 0,
+                        train.normalization(), train.classNames())
                 : open(kind, dir, "test");
         if (test.channels() != train.channels() || test.height() != train.height() || test.width() != train.width())
             throw new DatasetFormatException(dir, "test images are " + test.channels() + "x" + test.height() + "x"
@@ -46,8 +58,8 @@ public final class Datasets {
     }
 
     /**
-     * Opens an image folder (see {@link ImageFolderReader}) as {@code channels} channels, resized to
-     * size x size (0: keep the common size), normalised with {@code normalization} or, when null, with the
+     * Opens an image folder (see {@link ImageFolderReader}) as {@code channels} channels, cropped and resized
+     * to size x size (0: keep the common size), normalised with {@code normalization} or, when null, with the
      * statistics of the images themselves (use {@link Normalization#IMAGENET} for photographs and the
      * training split's statistics for the test split).
      */

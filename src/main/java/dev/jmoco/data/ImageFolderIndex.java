@@ -11,7 +11,8 @@ import java.util.stream.Stream;
 
 /**
  * The image files of a folder of class sub-folders, listed without reading them: DIR/SPLIT/CLASS/*.png|jpg|jpeg,
- * or DIR/CLASS/* when DIR has no SPLIT folder. As torchvision's ImageFolder: classes are the sub-folder names
+ * or DIR/CLASS/* when DIR has no SPLIT folder; the split "test" is DIR/val when DIR/test is missing (ImageNet's
+ * layout: train/ and val/). As torchvision's ImageFolder: classes are the sub-folder names
  * sorted (or, for a split compared with a training split, that split's classes, matched by name), files in
  * name order within each class. Memory is a path and a label per file, whatever the images' sizes.
  *
@@ -20,7 +21,7 @@ import java.util.stream.Stream;
  * named like an image that is not a regular file (a folder, a FIFO, which would block the reader, a device,
  * a link loop), with a message naming it: nothing is skipped silently.
  *
- * @param name    the data set's name: DIR's, with "-SPLIT" when the split folder exists
+ * @param name    the data set's name: DIR's, with "-" and the split folder's name when it exists
  * @param classes class names; label i is classes[i]
  * @param files   the image files, class by class
  * @param labels  each file's label
@@ -47,7 +48,8 @@ public record ImageFolderIndex(String name, List<String> classes, List<Path> fil
     public static ImageFolderIndex of(Path dir, String split, List<String> classes) throws IOException {
         if (!Files.isDirectory(dir)) throw new DatasetFormatException(dir, "missing folder of class sub-folders");
         Path base = dir.toRealPath();
-        Path root = Files.isDirectory(dir.resolve(split)) ? dir.resolve(split) : dir;
+        Path root = Files.isDirectory(dir.resolve(split)) ? dir.resolve(split)
+                : split.equals("test") && Files.isDirectory(dir.resolve("val")) ? dir.resolve("val") : dir;
         List<Path> classFolders;
         try (Stream<Path> s = Files.list(root)) {
             classFolders = s.filter(Files::isDirectory).sorted().toList();
@@ -76,8 +78,47 @@ public record ImageFolderIndex(String name, List<String> classes, List<Path> fil
             }
         }
         if (files.isEmpty()) throw new DatasetFormatException(root, "no .png, .jpg or .jpeg images in its class folders");
-        String name = dir.getFileName() + (root.equals(dir) ? "" : "-" + split);
+        String name = dir.getFileName() + (root.equals(dir) ? "" : "-" + root.getFileName());
         return new ImageFolderIndex(name, classNames, files, labels.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /**
+     * The images to embed or list, all of label 0 (class "images"): a folder's image files at any depth, in path
+     * order (links followed inside it only, as for a data folder); one image file; or a list, a text file of
+     * one path per line (relative to the list's folder; blank lines and lines starting with # skipped).
+     *
+     * @throws DatasetFormatException naming the folder, or the list and the line, at fault
+     */
+    public static ImageFolderIndex ofImages(Path input) throws IOException {
+        List<Path> files = new ArrayList<>();
+        if (Files.isDirectory(input)) {
+            Path base = input.toRealPath();
+            try (Stream<Path> s = Files.walk(input)) {
+                for (Path f : s.filter(p -> !p.equals(input) && namedLikeImage(p)).sorted().toList()) {
+                    requireImageFile(base, f);
+                    files.add(f);
+                }
+            }
+            if (files.isEmpty()) throw new DatasetFormatException(input, "no .png, .jpg or .jpeg images in it");
+        } else if (namedLikeImage(input)) {
+            files.add(input);
+        } else {
+            if (!Files.isRegularFile(input))
+                throw new DatasetFormatException(input, "is neither a folder of images, an image nor a list of them");
+            List<String> lines = Files.readAllLines(input);
+            Path folder = input.toAbsolutePath().getParent();
+            for (int i = 0; i < lines.size(); i++) {
+                String line = lines.get(i).strip();
+                if (line.isEmpty() || line.startsWith("#")) continue;
+                Path f = folder.resolve(line);
+                if (!namedLikeImage(f) || !Files.isRegularFile(f))
+                    throw new DatasetFormatException(input, "line " + (i + 1) + ": " + f + (namedLikeImage(f)
+                            ? " is not a readable file" : " is not named .png, .jpg or .jpeg"));
+                files.add(f);
+            }
+            if (files.isEmpty()) throw new DatasetFormatException(input, "lists no images");
+        }
+        return new ImageFolderIndex(input.getFileName().toString(), List.of("images"), files, new int[files.size()]);
     }
 
     private static boolean namedLikeImage(Path p) {

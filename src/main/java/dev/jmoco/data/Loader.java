@@ -50,7 +50,7 @@ public final class Loader implements AutoCloseable {
 
     private Loader(Builder b) {
         this.data = b.data;
-        this.recipe = b.recipe;
+        this.recipe = b.recipe != null ? b.recipe : b.data.evaluationRecipe();
         this.viewCount = b.views;
         this.batchSize = b.batchSize;
         this.threads = b.threads;
@@ -161,19 +161,21 @@ public final class Loader implements AutoCloseable {
         maxWaitNanos = Math.max(maxWaitNanos, nanos);
     }
 
-    /** Fills samples [from, to) of {@code batch}, whose samples start at {@code start} of {@code order}. */
-    private void fill(Batch batch, int[] order, int start, int from, int to) {
+    /**
+     * Fills samples [from, to) of {@code batch}, whose samples start at {@code start} of {@code order}. An image
+     * in a file is decoded here, on the worker, once for all its views.
+     */
+    private void fill(Batch batch, int[] order, int start, int from, int to) throws DatasetFormatException {
         Augmenter aug = augmenters.get();
-        byte[] pixels = data.pixels();
-        int imageSize = data.imageSize();
         for (int s = from; s < to; s++) {
             int idx = order[start + s];
             sampleCheck.accept(idx);
             batch.labels()[s] = data.label(idx);
             batch.indices()[s] = idx;
+            Dataset.Source src = data.source(idx);
             for (int v = 0; v < viewCount; v++)
-                aug.augment(pixels, idx * imageSize, SampleRandom.forView(seed, batch.epoch(), idx, v),
-                        batch.view(v), s * sampleLength);
+                aug.augment(src.pixels(), src.offset(), src.height(), src.width(),
+                        SampleRandom.forView(seed, batch.epoch(), idx, v), batch.view(v), s * sampleLength);
         }
     }
 
@@ -271,7 +273,7 @@ public final class Loader implements AutoCloseable {
     /** Settings of a {@link Loader}. */
     public static final class Builder {
         private final Dataset data;
-        private AugmentationRecipe recipe = AugmentationRecipe.none();
+        private AugmentationRecipe recipe;
         private int views = 1, batchSize = 256, threads = Runtime.getRuntime().availableProcessors(), depth = 3;
         private boolean dropLast, shuffle;
         private long seed;
@@ -281,6 +283,7 @@ public final class Loader implements AutoCloseable {
             this.data = data;
         }
 
+        /** The views' recipe (default: the data set's {@link Dataset#evaluationRecipe()}). */
         public Builder recipe(AugmentationRecipe recipe) { this.recipe = recipe; return this; }
 
         /** Views per sample: 2 for MoCo's query and key, 1 for evaluation. */

@@ -1,6 +1,8 @@
 package dev.jmoco.data;
 
+import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Per-channel normalisation applied last by every augmentation recipe: x' = (x - mean[c]) / std[c] on pixel
@@ -80,26 +82,35 @@ public record Normalization(float[] mean, float[] std) {
         throw new IllegalArgumentException("cannot adapt a " + mean.length + "-channel normalisation to " + channels);
     }
 
-    /** Per-channel mean and standard deviation of the pixels (in [0, 1]) of a whole data set, in double. */
-    public static Normalization compute(Dataset data) {
+    /**
+     * Per-channel mean and standard deviation of the pixels (in [0, 1]) of a data set, in double: of every
+     * image in memory, or, for a set in files, of {@link Dataset#STATISTICS_SAMPLE} images spread evenly over
+     * it (decoded in parallel; the views evaluation sees: {@link Dataset#image}).
+     *
+     * @throws DatasetFormatException naming a sampled file that cannot be decoded
+     */
+    public static Normalization compute(Dataset data) throws DatasetFormatException {
         int c = data.channels(), plane = data.height() * data.width();
-        long[] sum = new long[c];
-        long[] sumSq = new long[c];
-        byte[] pixels = data.pixels();
-        for (int i = 0; i < data.size(); i++) {
-            int base = i * data.imageSize();
-            for (int ch = 0; ch < c; ch++) {
-                long s = 0, q = 0;
-                for (int p = base + ch * plane, end = p + plane; p < end; p++) {
-                    int v = pixels[p] & 0xFF;
-                    s += v;
-                    q += v * v;
+        int n = data.inFiles() ? Math.min(data.size(), Dataset.STATISTICS_SAMPLE) : data.size();
+        long[][] perImage = new long[n][];
+        try {
+            IntStream range = IntStream.range(0, n);
+            (data.inFiles() ? range.parallel() : range).forEach(i -> {
+                int index = (int) ((long) i * data.size() / n);
+                if (data.inFiles()) {
+                    perImage[i] = sums(data.image(index), 0, c, plane); // decoding fails unchecked, see below
+                } else {
+                    Dataset.Source s = data.memorySource(index);
+                    perImage[i] = sums(s.pixels(), s.offset(), c, plane);
                 }
-                sum[ch] += s;
-                sumSq[ch] += q;
-            }
+            });
+        } catch (UncheckedIOException e) {
+            throw (DatasetFormatException) e.getCause();
         }
-        double count = (double) data.size() * plane;
+        long[] sum = new long[c], sumSq = new long[c];
+        for (long[] s : perImage)
+            for (int ch = 0; ch < c; ch++) { sum[ch] += s[ch]; sumSq[ch] += s[c + ch]; }
+        double count = (double) n * plane;
         double[] mean = new double[c], std = new double[c];
         for (int ch = 0; ch < c; ch++) {
             double m = sum[ch] / count;
@@ -109,6 +120,22 @@ public record Normalization(float[] mean, float[] std) {
             std[ch] = var > 0 ? Math.sqrt(var) / 255 : 1;
         }
         return of(mean, std);
+    }
+
+    /** Per channel of one CHW image at img[base ..]: the sums of its values, then of their squares. */
+    private static long[] sums(byte[] img, int base, int channels, int plane) {
+        long[] out = new long[2 * channels];
+        for (int ch = 0; ch < channels; ch++) {
+            long s = 0, q = 0;
+            for (int p = base + ch * plane, end = p + plane; p < end; p++) {
+                int v = img[p] & 0xFF;
+                s += v;
+                q += v * v;
+            }
+            out[ch] = s;
+            out[channels + ch] = q;
+        }
+        return out;
     }
 
     @Override public boolean equals(Object o) {

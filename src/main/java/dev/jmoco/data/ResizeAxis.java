@@ -22,8 +22,20 @@ final class ResizeAxis {
      * every weight (1/255 turns bytes into [0, 1] for free).
      */
     void configure(int inStart, int inSize, int outSize, boolean reversed, float gain) {
-        if (inSize <= 0 || outSize <= 0) throw new IllegalArgumentException("sizes must be > 0: " + inSize + " -> " + outSize);
-        double scale = (double) inSize / outSize;
+        configure(inStart, inSize, outSize, 0, outSize, reversed, gain);
+    }
+
+    /**
+     * As above for outputs [first, first + outSize) of a resize of the input onto {@code fullOut} positions: a
+     * resize followed by a crop (torchvision's Resize then CenterCrop), computing only the kept outputs.
+     */
+    void configure(int inStart, int inSize, int fullOut, int first, int outSize, boolean reversed, float gain) {
+        if (inSize <= 0 || outSize <= 0 || fullOut <= 0)
+            throw new IllegalArgumentException("sizes must be > 0: " + inSize + " -> " + fullOut);
+        if (first < 0 || first + outSize > fullOut)
+            throw new IllegalArgumentException("outputs [" + first + ", " + (first + outSize) + ") outside [0, "
+                    + fullOut + ")");
+        double scale = (double) inSize / fullOut;
         double filterScale = Math.max(scale, 1.0);
         double support = filterScale; // the triangle's radius is 1 input pixel, widened when shrinking
         this.outSize = outSize;
@@ -31,7 +43,7 @@ final class ResizeAxis {
         if (start.length < outSize) { start = new int[outSize]; count = new int[outSize]; }
         if (weights.length < outSize * taps) weights = new float[outSize * taps];
         for (int o = 0; o < outSize; o++) {
-            double center = (o + 0.5) * scale;
+            double center = (first + o + 0.5) * scale;
             int min = Math.max((int) (center - support + 0.5), 0);
             int max = Math.min((int) (center + support + 0.5), inSize);
             int slot = reversed ? outSize - 1 - o : o;

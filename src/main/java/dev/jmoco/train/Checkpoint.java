@@ -1,6 +1,7 @@
 package dev.jmoco.train;
 
 import dev.jmoco.autograd.ParameterArena;
+import dev.jmoco.data.Normalization;
 import dev.jmoco.optim.Sgd;
 import dev.jmoco.backend.Buffer;
 import dev.jmoco.io.Json;
@@ -43,7 +44,7 @@ final class Checkpoint {
     static final String FILE = "checkpoint.safetensors", JSON = "checkpoint.json";
     static final String FORMAT = "format", FORMAT_VALUE = "jmoco-checkpoint-1", ARCHITECTURE = "architecture",
             EPOCH = "epoch", GLOBAL_STEP = "global_step", SEED = "seed", WALL = "wall_s", CONFIG = "config.",
-            HISTORY = "history", CLASSES = "classes";
+            HISTORY = "history", CLASSES = "classes", NORMALIZATION = "normalization";
     static final String Q = "encoder_q.", K = "encoder_k.", MOMENTUM = "optimizer.momentum.", QUEUE = "queue",
             QUEUE_PTR = "queue_ptr", BANK = "memory_bank";
 
@@ -53,7 +54,7 @@ final class Checkpoint {
      */
     record State(TrainConfig config, String architecture, int epoch, long globalStep, double wallSeconds,
                  EpochProgress progress, ParameterArena query, ParameterArena key, Sgd sgd, KeyQueue queue,
-                 MemoryBank bank, List<EpochResult> history, List<String> classes) {}
+                 MemoryBank bank, List<EpochResult> history, List<String> classes, Normalization normalization) {}
 
     /**
      * How far the epoch in progress got: its steps, the sums of their loss and accuracies (for the epoch's
@@ -107,6 +108,7 @@ final class Checkpoint {
         s.progress().write(metadata);
         metadata.put(HISTORY, JsonText.of(s.history().stream().map(EpochResult::toMap).toList()));
         if (!s.classes().isEmpty()) metadata.put(CLASSES, JsonText.of(s.classes()));
+        metadata.put(NORMALIZATION, normalizationJson(s.normalization()));
         metadata.putAll(configMetadata(s.config()));
         Map<String, Object> config = s.config().asMap();
         Safetensors.write(dir.resolve(FILE), tensors, metadata);
@@ -157,6 +159,41 @@ final class Checkpoint {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": checkpoint field " + HISTORY + ": " + e.getMessage(), e);
         }
+    }
+
+    /** {"mean": [...], "std": [...]}: what the encoder's inputs were normalised with (embed applies it to images). */
+    static String normalizationJson(Normalization n) {
+        List<Double> mean = new ArrayList<>(), std = new ArrayList<>();
+        for (int c = 0; c < n.channels(); c++) { mean.add((double) n.mean(c)); std.add((double) n.std(c)); }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mean", mean);
+        m.put("std", std);
+        return JsonText.of(m);
+    }
+
+    /**
+     * The normalisation a checkpoint records; null for checkpoints older than this field.
+     *
+     * @throws IllegalArgumentException naming the file and the field when it does not parse
+     */
+    static Normalization normalization(Path file, Map<String, String> metadata) {
+        String text = metadata.get(NORMALIZATION);
+        if (text == null) return null;
+        try {
+            if (Json.parse(text) instanceof Map<?, ?> m && m.get("mean") instanceof List<?> mean
+                    && m.get("std") instanceof List<?> std && mean.size() == std.size()) {
+                double[] ms = new double[mean.size()], ss = new double[std.size()];
+                for (int c = 0; c < ms.length; c++) {
+                    ms[c] = ((Number) mean.get(c)).doubleValue();
+                    ss[c] = ((Number) std.get(c)).doubleValue();
+                }
+                return Normalization.of(ms, ss);
+            }
+        } catch (IllegalArgumentException | ClassCastException e) {
+            // named below
+        }
+        throw new IllegalArgumentException(file + ": checkpoint field " + NORMALIZATION
+                + " is not {\"mean\": [...], \"std\": [...]} of one length");
     }
 
     /** The class names of the training split a checkpoint records; empty when its data set has none. */

@@ -31,6 +31,7 @@ import java.util.function.Consumer;
  * @param arch        the encoder family; null: the one a jmoco checkpoint records
  * @param dataset     data set kind (see {@code Datasets.open})
  * @param dataDir     its folder
+ * @param imageSize   an image folder's view side (0: the images' own size; see {@code Datasets.open})
  * @param limitTrain  first n training images (0: all)
  * @param limitTest   first n test images (0: all)
  * @param knnK        kNN neighbours
@@ -43,7 +44,7 @@ import java.util.function.Consumer;
  * @param workers     loader threads (0: one per core)
  */
 public record CheckpointEvaluation(String protocol, Path checkpoint, String arch, String dataset, Path dataDir,
-                                   int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
+                                   int imageSize, int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
                                    String probe, String device, int workers) {
 
     public CheckpointEvaluation {
@@ -62,7 +63,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
     /** {@link #run()}, telling {@code progress} what it does: each encoding pass and each linear epoch, timed. */
     public Map<String, Object> run(Consumer<String> progress) throws IOException {
         String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);
-        Dataset fullTrain = Datasets.open(dataset, dataDir, "train");
+        Dataset fullTrain = Datasets.open(dataset, dataDir, "train", imageSize);
         Dataset train = limit(fullTrain, limitTrain);
         Dataset test = limit(Datasets.openTest(dataset, dataDir, fullTrain), limitTest);
         Map<String, Object> out = new LinkedHashMap<>();
@@ -129,7 +130,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
     public static Map<String, String> trainedOn(Path checkpoint) throws IOException {
         Map<String, String> metadata = Safetensors.readMetadata(checkpoint);
         Map<String, String> out = new LinkedHashMap<>();
-        for (String key : List.of("dataset", "data_dir")) {
+        for (String key : List.of("dataset", "data_dir", "image_size")) {
             String v = metadata.get(Checkpoint.CONFIG + key);
             if (v != null) out.put(key, v);
         }

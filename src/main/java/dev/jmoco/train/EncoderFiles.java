@@ -2,6 +2,7 @@ package dev.jmoco.train;
 
 import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.backend.Backend;
+import dev.jmoco.data.Normalization;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.nn.Architecture;
 import dev.jmoco.nn.Encoder;
@@ -49,6 +50,25 @@ public final class EncoderFiles {
         } catch (RuntimeException e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /**
+     * The normalisation of the training images that a jmoco checkpoint records, or null (a plain state dict,
+     * or a checkpoint older than the field).
+     */
+    public static Normalization recordedNormalization(Path checkpoint) throws IOException {
+        return Checkpoint.normalization(checkpoint, Safetensors.readMetadata(checkpoint));
+    }
+
+    /** The side of a folder's views a jmoco checkpoint was trained at; 0 when none (or not recorded). */
+    public static int recordedImageSize(Path checkpoint) throws IOException {
+        String v = Safetensors.readMetadata(checkpoint).get(Checkpoint.CONFIG + "image_size");
+        try {
+            return v == null ? 0 : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(checkpoint + ": checkpoint field " + Checkpoint.CONFIG
+                    + "image_size is not an integer: " + dev.jmoco.io.Json.visible(v));
         }
     }
 

@@ -24,9 +24,9 @@ public final class PixelBaselines {
     private PixelBaselines() {}
 
     /** Runs both baselines; the map holds "pixels_unit" and "pixels_standardised" accuracies and the sizes. */
-    public static Map<String, Object> run(String dataset, Path dataDir, int limitTrain, int limitTest, int knnK,
-                                          float knnT, String device, int workers) throws IOException {
-        Dataset fullTrain = Datasets.open(dataset, dataDir, "train");
+    public static Map<String, Object> run(String dataset, Path dataDir, int imageSize, int limitTrain, int limitTest,
+                                          int knnK, float knnT, String device, int workers) throws IOException {
+        Dataset fullTrain = Datasets.open(dataset, dataDir, "train", imageSize);
         Dataset train = raw(fullTrain, limitTrain);
         Dataset test = raw(Datasets.openTest(dataset, dataDir, fullTrain), limitTest);
         FeatureSet trainPixels = Features.collect(train, FeatureExtractor.PIXELS, workers);

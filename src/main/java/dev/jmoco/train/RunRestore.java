@@ -37,6 +37,7 @@ final class RunRestore {
         same(file, "queue", was.queue(), config.queue());
         same(file, "seed", was.seed(), config.seed());
         same(file, "dataset", was.dataset(), config.dataset());
+        same(file, "image-size", was.imageSize(), config.imageSize());
         same(file, "limit-train", was.limitTrain(), config.limitTrain());
         same(file, "bn-splits", was.bnSplits(), config.bnSplits());
         same(file, "symmetric", was.symmetric(), config.symmetric());

@@ -41,6 +41,10 @@ public final class TrainSettings {
             "fashion-mnist, mnist, cifar10, cifar100, folder", v -> v.isBlank() ? "dataset is not set" : null));
     public static final Setting<Path> DATA_DIR = add(new Setting<>(Path.class, "data_dir", "--data-dir", "DIR",
             FASHION_MNIST_DIR, "Folder of the data set's files.", Path::of, Path::toString, v -> null));
+    public static final Setting<Integer> IMAGE_SIZE = add(integer("image_size", "--image-size", "N", 0,
+            "Image folders: side of the training crops and of the\nevaluation centre crops (0: the images' own size,\n"
+                    + "which they must share).",
+            v -> v >= 0 && v <= 4096 ? null : "image-size must be in [0, 4096] (0: the images' own), got " + v));
     public static final Setting<Integer> LIMIT_TRAIN = add(integer("limit_train", "--limit-train", "N", 0,
             "Train on the first N images only (0: all); they are also the kNN bank.",
             v -> v >= 0 ? null : "limit-train must be >= 0 (0: all), got " + v));

@@ -307,7 +307,7 @@ public final class Trainer implements AutoCloseable {
         try {
             Checkpoint.write(config.outDir(), new Checkpoint.State(config, run.architecture.id(), epochsDone,
                     globalStep(), wallSeconds(), progress, run.query, run.key, run.sgd, queue(), bank(), history,
-                    run.train.classNames()));
+                    run.train.classNames(), run.train.normalization()));
         } catch (NonFiniteStateException e) {
             throw diverged("the state became non-finite (" + e.getMessage() + ")", e);
         }

@@ -55,7 +55,7 @@ final class TrainingRun implements AutoCloseable {
      */
     TrainingRun(TrainConfig config) throws IOException {
         this.config = config;
-        Dataset full = Datasets.open(config.dataset(), config.dataDir(), "train");
+        Dataset full = Datasets.open(config.dataset(), config.dataDir(), "train", config.imageSize());
         this.train = config.limitTrain() > 0 ? full.subset(config.limitTrain()) : full;
         if (config.batch() > train.size())
             throw new IllegalArgumentException("batch " + config.batch() + " is larger than the data set: "

@@ -6,12 +6,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+import javax.imageio.ImageIO;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -219,5 +222,61 @@ class EmbedCommandTest {
         } finally {
             Files.delete(many);
         }
+    }
+
+    /**
+     * Image files: grey PNGs (exact to decode) embed as the tensor of the same pixels normalised by hand with the
+     * statistics the checkpoint records (Fashion-MNIST's), in the folder's path order or the list's order.
+     */
+    @Test
+    void imageFilesEmbedAsTheirPixelsNormalisedWithTheCheckpointsStatistics() throws IOException {
+        Path folder = dir.resolve("pngs");
+        int n = 3;
+        float[] normalised = new float[n * 28 * 28];
+        SplittableRandom r = new SplittableRandom(11);
+        for (int i = 0; i < n; i++) {
+            BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+            for (int y = 0; y < 28; y++)
+                for (int x = 0; x < 28; x++) {
+                    int v = r.nextInt(256);
+                    img.getRaster().setSample(x, y, 0, v);
+                    normalised[i * 784 + y * 28 + x] = (float) ((v / 255.0 - 0.2860) / 0.3530);
+                }
+            Path f = folder.resolve("sub" + (i % 2) + "/img" + i + ".png");
+            Files.createDirectories(f.getParent());
+            assertTrue(ImageIO.write(img, "png", f.toFile()));
+        }
+        Path tensor = dir.resolve("by-hand.safetensors");
+        Safetensors.write(tensor, Map.of("images", Safetensors.Tensor.of(normalised, n, 1, 28, 28)), Map.of());
+        float[] expected = embedded(tensor, "by-hand.out.safetensors").tensors().get("features").data();
+        int dimension = expected.length / n;
+
+        Safetensors.Contents fromFolder = embedded(folder, "folder.out.safetensors");
+        // path order: sub0/img0, sub0/img2, sub1/img1
+        int[] rowOf = {0, 2, 1};
+        float[] got = fromFolder.tensors().get("features").data();
+        for (int i = 0; i < n; i++)
+            Tolerance.assertClose("image " + i, Arrays.copyOfRange(expected, i * dimension,
+                    (i + 1) * dimension), Arrays.copyOfRange(got, rowOf[i] * dimension,
+                    (rowOf[i] + 1) * dimension), 1e-5, 1e-4);
+        assertTrue(fromFolder.metadata().get("files").contains("sub0/img2.png"), fromFolder.metadata().toString());
+
+        Path list = Files.writeString(dir.resolve("list.txt"), "# two of them\npngs/sub1/img1.png\n\npngs/sub0/img0.png\n");
+        float[] listed = embedded(list, "list.out.safetensors").tensors().get("features").data();
+        Tolerance.assertClose("first listed", Arrays.copyOfRange(expected, dimension, 2 * dimension),
+                Arrays.copyOfRange(listed, 0, dimension), 1e-5, 1e-4);
+        Files.writeString(list, "pngs/sub1/missing.png\n");
+        CliRun missing = CliRun.of("embed", "--checkpoint", checkpoint.toString(), "--input", list.toString(),
+                "--output", dir.resolve("m.safetensors").toString(), "--device", "cpu");
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains(list + ": line 1: ") && missing.err().contains("missing.png"), missing.err());
+    }
+
+    private static Safetensors.Contents embedded(Path in, String name) throws IOException {
+        Path out = dir.resolve(name);
+        CliRun r = CliRun.of("embed", "--checkpoint", checkpoint.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--device", "cpu", "--workers", "2");
+        assertEquals(0, r.code(), r.err());
+        return Safetensors.read(out);
     }
 }

@@ -15,7 +15,7 @@ class ProgressBarTest {
 
     private long now = 1_000;
     private final StringWriter text = new StringWriter();
-    private final ProgressBar bar = new ProgressBar(new PrintWriter(text), 3, 100, () -> now);
+    private final ProgressBar bar = new ProgressBar(new PrintWriter(text), 3, 100, true, () -> now);
 
     /** The last line drawn (after the last carriage return), trailing padding removed. */
     private String shown() {
@@ -38,6 +38,15 @@ class ProgressBarTest {
         bar.onStep(2, 5, 10, STATS, 1000, 0.1);
         // 15 steps (1.5 s) and two epoch ends (2 x 30 s) left: 61.5 s, shown rounded.
         assertTrue(shown().contains("ETA 1:02") && !shown().contains("kNN"), shown());
+    }
+
+    @Test
+    void withoutTheMonitorTheBarNamesOnlyTheCheckpoint() {
+        ProgressBar noKnn = new ProgressBar(new PrintWriter(text), 1, 100, false, () -> now);
+        noKnn.onStep(1, 5, 10, STATS, 1000, 0.1);
+        assertTrue(shown().endsWith("ETA 0:01"), shown());
+        noKnn.onStep(1, 10, 10, STATS, 1000, 0.1);
+        assertTrue(shown().endsWith("(epoch end: checkpoint...)") && !shown().contains("kNN"), shown());
     }
 
     @Test

@@ -88,20 +88,34 @@ class ImageFolderReaderTest {
         assertEquals(mean / 12 / 255, d.normalization().mean(0), 1e-6);
     }
 
-    @Test void resizesToTheRequestedSize() throws IOException {
+    @Test void aSizeMakesEvaluationViewsCentreCropsOfTheResizedImage() throws IOException {
         // a constant image stays constant under any resize; a JPEG of a constant colour decodes exactly
         BufferedImage img = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < 30; y++) for (int x = 0; x < 40; x++) img.setRGB(x, y, 0x808080);
         save(img, "jpg", "a", "big.jpg");
         save(rgb(8, 8, 0), "png", "b", "small.png");
         Dataset d = Datasets.openFolder(dir, "train", 3, 16, null);
+        assertTrue(d.inFiles() && d.resizes());
         assertEquals(16, d.height());
         assertEquals(16, d.width());
         for (int c = 0; c < 3; c++) assertEquals(0x80, d.pixel(0, c, 7, 9), 1);
-        // upscaling 8 -> 16 is bilinear with half-pixel centres: output 2 maps to 1.25, between the centres
-        // of pixels 0 (0.5) and 1 (1.5): 0.25 in[0] + 0.75 in[1]
-        assertEquals(Math.round(0.25 * red(0, 0) + 0.75 * red(1, 0)), d.pixel(1, 0, 0, 2));
-        assertEquals(Math.round(0.75 * red(3, 0) + 0.25 * red(4, 0)), d.pixel(1, 0, 0, 7));
+        // 8 x 8 -> shorter side round(16 x 256 / 224) = 18, centre crop 16 from offset 1: view pixel (y, x) is
+        // pixel (y + 1, x + 1) of the bilinear upscale (half-pixel centres, clamped edges)
+        for (int y : new int[] {0, 5, 15})
+            for (int x : new int[] {0, 2, 7, 15})
+                assertEquals(Math.round(upscaled(y + 1, x + 1)), d.pixel(1, 0, y, x), "red at " + y + "," + x);
+    }
+
+    /** Red of rgb(8, 8, 0) upscaled bilinearly to 18 x 18, at (y, x). */
+    private static double upscaled(int y, int x) {
+        double sy = (y + 0.5) * 8 / 18 - 0.5, sx = (x + 0.5) * 8 / 18 - 0.5;
+        int y0 = (int) Math.floor(sy), x0 = (int) Math.floor(sx);
+        double fy = sy - y0, fx = sx - x0, v = 0;
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++)
+                v += (a == 0 ? 1 - fy : fy) * (b == 0 ? 1 - fx : fx)
+                        * red(Math.clamp(x0 + b, 0, 7), Math.clamp(y0 + a, 0, 7));
+        return v;
     }
 
     @Test void differentSizeWithoutResizeNamesTheImage() throws IOException {

@@ -88,7 +88,7 @@ class LoaderTest {
         }
     }
 
-    @Test void viewsAreTheAugmentationsOfTheirSamples() {
+    @Test void viewsAreTheAugmentationsOfTheirSamples() throws DatasetFormatException {
         Dataset data = synthetic(50, 3, 10);
         AugmentationRecipe recipe = AugmentationRecipe.v2(8);
         try (Loader loader = Loader.builder(data).training(recipe, 99).batchSize(16).threads(2).build()) {
