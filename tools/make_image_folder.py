@@ -3,10 +3,10 @@
 jmoco on image folders: DIR/train/CLASS/*.jpg and DIR/val/CLASS/*.jpg.
 
     /usr/bin/python3 tools/make_image_folder.py DIR --train 1000 [--val 200] [--classes 10]
-        [--min-side 48] [--max-side 160] [--png-every 10] [--seed 0]
+        [--min-side 48] [--max-side 160] [--size WxH] [--png-every 10] [--seed 0]
 
 Each class has its own mean colour and stripe direction, so a backbone can learn something; sizes are drawn
-uniformly in [min-side, max-side] per side (aspect ratios up to max/min), JPEG qualities 70-95 with 4:2:0 or
+uniformly in [min-side, max-side] per side (aspect ratios up to max/min), or all W x H with --size, JPEG qualities 70-95 with 4:2:0 or
 4:4:4 chroma subsampling, every png-every-th file a PNG. Needs python3-pil and numpy. Deterministic for a seed.
 """
 import argparse
@@ -30,7 +30,10 @@ def write(root, count, classes, args, rng):
         os.makedirs(os.path.join(root, f"class{c:03d}"), exist_ok=True)
     for i in range(count):
         label = i % classes
-        w, h = (int(rng.integers(args.min_side, args.max_side + 1)) for _ in range(2))
+        if args.size:
+            w, h = (int(v) for v in args.size.split("x"))
+        else:
+            w, h = (int(rng.integers(args.min_side, args.max_side + 1)) for _ in range(2))
         img = image(rng, label, classes, w, h)
         folder = os.path.join(root, f"class{label:03d}")
         if args.png_every and i % args.png_every == 0:
@@ -48,6 +51,7 @@ def main():
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--min-side", type=int, default=48)
     p.add_argument("--max-side", type=int, default=160)
+    p.add_argument("--size", help="every image W x H (e.g. 500x375, ImageNet's typical photo)")
     p.add_argument("--png-every", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()

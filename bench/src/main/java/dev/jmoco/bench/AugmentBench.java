@@ -3,6 +3,7 @@ package dev.jmoco.bench;
 import dev.jmoco.data.AugmentationRecipe;
 import dev.jmoco.data.Augmenter;
 import dev.jmoco.data.Dataset;
+import dev.jmoco.data.DatasetFormatException;
 import dev.jmoco.data.Normalization;
 import dev.jmoco.data.SampleRandom;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -57,7 +58,7 @@ public class AugmentBench {
     }
 
     @Benchmark
-    public float[] augmentOneView() {
+    public float[] augmentOneView() throws DatasetFormatException {
         int i = next++ % IMAGES;
         augmenter.augment(data, i, SampleRandom.forView(1, next / IMAGES, i, 0), out, 0);
         return out;
