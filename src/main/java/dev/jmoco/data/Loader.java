@@ -9,6 +9,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
 
 /**
@@ -44,6 +45,9 @@ public final class Loader implements AutoCloseable {
     private final String threadPrefix;
     private final ThreadLocal<Augmenter> augmenters;
     private final IntConsumer sampleCheck;
+    private final boolean skipUndecodable;
+    private final AtomicLong skipped = new AtomicLong();
+    private volatile String firstSkipped;
     private final ArrayDeque<Batch> free = new ArrayDeque<>();
     private int buffersAllocated;
     private long waitedBatches, waitedNanos, maxWaitNanos;
@@ -59,6 +63,7 @@ public final class Loader implements AutoCloseable {
         this.shuffle = b.shuffle;
         this.seed = b.seed;
         this.sampleCheck = b.sampleCheck;
+        this.skipUndecodable = b.skipUndecodable;
         this.outH = recipe.outputHeight(data.height());
         this.outW = recipe.outputWidth(data.width());
         this.sampleLength = data.channels() * outH * outW;
@@ -170,14 +175,52 @@ public final class Loader implements AutoCloseable {
         for (int s = from; s < to; s++) {
             int idx = order[start + s];
             sampleCheck.accept(idx);
+            Dataset.Source src;
+            try {
+                src = data.source(idx);
+            } catch (DatasetFormatException e) {
+                if (!skipUndecodable) throw e;
+                int[] used = {idx};
+                src = standIn(idx, e, used);
+                idx = used[0];
+            }
             batch.labels()[s] = data.label(idx);
             batch.indices()[s] = idx;
-            Dataset.Source src = data.source(idx);
             for (int v = 0; v < viewCount; v++)
                 aug.augment(src.pixels(), src.offset(), src.height(), src.width(),
                         SampleRandom.forView(seed, batch.epoch(), idx, v), batch.view(v), s * sampleLength);
         }
     }
+
+    /**
+     * The image that stands in for {@code idx}, which failed with {@code failure}: the next one in data set
+     * order that decodes (its index is left in used[0], its label goes with it). Every failure is counted.
+     *
+     * @throws DatasetFormatException the first failure, when no image of the set decodes
+     */
+    private Dataset.Source standIn(int idx, DatasetFormatException failure, int[] used) throws DatasetFormatException {
+        DatasetFormatException e = failure;
+        for (int k = 1; k <= data.size(); k++) {
+            skipped.incrementAndGet();
+            if (firstSkipped == null) firstSkipped = e.getMessage();
+            if (k == data.size()) break;
+            int j = (idx + k) % data.size();
+            try {
+                Dataset.Source src = data.source(j);
+                used[0] = j;
+                return src;
+            } catch (DatasetFormatException again) {
+                e = again;
+            }
+        }
+        throw failure;
+    }
+
+    /** Images that could not be decoded and were replaced so far, over all epochs (see Builder#skipUndecodable). */
+    public long skippedImages() { return skipped.get(); }
+
+    /** The first such failure's message (it names the file), or null when none. */
+    public String firstSkipped() { return firstSkipped; }
 
     /** The consumer's waiting: number of batches, total and worst wait. */
     public record WaitStats(long batches, long totalNanos, long maxNanos) {
@@ -278,6 +321,7 @@ public final class Loader implements AutoCloseable {
         private boolean dropLast, shuffle;
         private long seed;
         private IntConsumer sampleCheck = index -> {};
+        private boolean skipUndecodable;
 
         private Builder(Dataset data) {
             this.data = data;
@@ -304,6 +348,12 @@ public final class Loader implements AutoCloseable {
 
         /** Batches prepared ahead of the consumer, 1..8 (default 3). */
         public Builder depth(int depth) { this.depth = depth; return this; }
+
+        /**
+         * What an image that cannot be decoded does: fail its batch, naming the file (false, the default), or
+         * be replaced by the next image in data set order that decodes, and counted ({@link #skippedImages}).
+         */
+        public Builder skipUndecodable(boolean skip) { this.skipUndecodable = skip; return this; }
 
         /** Runs in the worker before each sample is prepared; tests inject failures with it. */
         Builder sampleCheck(IntConsumer check) { this.sampleCheck = check; return this; }

@@ -18,10 +18,12 @@ import java.util.Map;
  *                        from the metrics.csv of a checkpoint older than the epoch history)
  * @param seconds         its wall time, kNN included
  * @param wallSeconds     training wall time from the start of the run (over resumes) to its end
+ * @param skippedImages   images that could not be decoded and were replaced in it ({@code --skip-bad-images};
+ *                        a resumed epoch counts from the resume; 0 in checkpoints older than the field)
  */
 public record EpochResult(int epoch, long globalStep, double meanLoss, double meanAcc1, double meanAcc5, double lr,
                           double imagesPerSecond, double knnAccuracy, double knnSeconds, double seconds,
-                          double wallSeconds) {
+                          double wallSeconds, long skippedImages) {
 
     /** The fields by name, NaN as is (the checkpoint's epoch history; JSON writes NaN as null). */
     Map<String, Object> toMap() {
@@ -37,6 +39,7 @@ public record EpochResult(int epoch, long globalStep, double meanLoss, double me
         m.put("knn_s", knnSeconds);
         m.put("seconds", seconds);
         m.put("wall_s", wallSeconds);
+        m.put("skipped_images", skippedImages);
         return m;
     }
 
@@ -48,7 +51,8 @@ public record EpochResult(int epoch, long globalStep, double meanLoss, double me
     static EpochResult fromMap(Map<?, ?> m) {
         return new EpochResult((int) whole(m, "epoch"), whole(m, "global_step"), number(m, "loss"),
                 number(m, "acc1"), number(m, "acc5"), number(m, "lr"), number(m, "images_per_s"),
-                number(m, "knn_acc"), number(m, "knn_s"), number(m, "seconds"), number(m, "wall_s"));
+                number(m, "knn_acc"), number(m, "knn_s"), number(m, "seconds"), number(m, "wall_s"),
+                m.containsKey("skipped_images") ? whole(m, "skipped_images") : 0);
     }
 
     private static double number(Map<?, ?> m, String key) {

@@ -6,12 +6,15 @@ import dev.jmoco.data.Loader;
 /** An epoch of training: its batches, and its steps so far with the sums of their loss and accuracies. */
 final class EpochTally {
     final Loader.Epoch batches;
-    private final long start;
+    private final Loader loader;
+    private final long start, skippedBefore;
     private int steps;
     private double lossSum, acc1Sum, acc5Sum, lastLr;
 
     /** Epoch {@code epoch} (0-based) from where {@code p} left it (NONE: from its start). */
     EpochTally(Loader loader, int epoch, Checkpoint.EpochProgress p) {
+        this.loader = loader;
+        skippedBefore = loader.skippedImages();
         batches = loader.epoch(epoch, p.steps());
         steps = p.steps();
         lossSum = p.lossSum();
@@ -42,7 +45,7 @@ final class EpochTally {
     EpochResult result(int epoch, long globalStep, double imagesPerSecond, double knn, double knnSeconds,
                        double wallSeconds) {
         return new EpochResult(epoch, globalStep, lossSum / steps, acc1Sum / steps, acc5Sum / steps, lastLr,
-                imagesPerSecond, knn, knnSeconds, seconds(), wallSeconds);
+                imagesPerSecond, knn, knnSeconds, seconds(), wallSeconds, loader.skippedImages() - skippedBefore);
     }
 
     private double seconds() { return (System.nanoTime() - start) / 1e9; }

@@ -114,7 +114,7 @@ final class MetricsLog implements AutoCloseable {
         return new EpochResult(Integer.parseInt(f[1]), Long.parseLong(f[2]), Double.parseDouble(f[3]),
                 Double.parseDouble(f[4]), Double.parseDouble(f[5]), Double.parseDouble(f[6]),
                 Double.parseDouble(f[7]), f[8].isEmpty() ? Double.NaN : Double.parseDouble(f[8]), Double.NaN,
-                Double.NaN, Double.parseDouble(f[9]));
+                Double.NaN, Double.parseDouble(f[9]), 0);
     }
 
     @Override public void close() throws IOException { out.close(); }

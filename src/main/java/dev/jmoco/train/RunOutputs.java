@@ -64,8 +64,8 @@ final class RunOutputs implements AutoCloseable {
 
     /**
      * summary.json: final loss, last kNN accuracy, mean throughput, wall time (kNN included) and the part of it
-     * the kNN monitor took (both over resumes), epochs, the kNN curve as [epoch, accuracy] pairs, and the
-     * settings.
+     * the kNN monitor took (both over resumes), the images that could not be decoded and were replaced
+     * (--skip-bad-images), epochs, the kNN curve as [epoch, accuracy] pairs, and the settings.
      */
     private Map<String, Object> summary(List<EpochResult> history) {
         EpochResult last = history.getLast();
@@ -81,6 +81,7 @@ final class RunOutputs implements AutoCloseable {
                 .filter(Double::isFinite).average().orElse(Double.NaN));
         m.put("wall_s", last.wallSeconds());
         m.put("knn_s", history.stream().mapToDouble(EpochResult::knnSeconds).filter(Double::isFinite).sum());
+        m.put("skipped_images", history.stream().mapToLong(EpochResult::skippedImages).sum());
         m.put("architecture", run.architecture.id());
         m.put("parameters", run.architecture.parameterCount());
         m.put("device", run.backend.name());

@@ -56,6 +56,8 @@ public final class TrainConfig {
     public Path dataDir() { return get(DATA_DIR); }
     /** Side of a folder's views (0: the images' own size). */
     public int imageSize() { return get(IMAGE_SIZE); }
+    /** Whether an undecodable training image is replaced and counted rather than stopping the run. */
+    public boolean skipBadImages() { return get(SKIP_BAD_IMAGES); }
     public int limitTrain() { return get(LIMIT_TRAIN); }
     public int limitTest() { return get(LIMIT_TEST); }
     public String arch() { return get(ARCH); }
@@ -185,6 +187,7 @@ public final class TrainConfig {
         public Builder dataset(String v) { return set(DATASET, v); }
         public Builder dataDir(Path v) { return set(DATA_DIR, v); }
         public Builder imageSize(int v) { return set(IMAGE_SIZE, v); }
+        public Builder skipBadImages(boolean v) { return set(SKIP_BAD_IMAGES, v); }
         public Builder limitTrain(int v) { return set(LIMIT_TRAIN, v); }
         public Builder limitTest(int v) { return set(LIMIT_TEST, v); }
         public Builder arch(String v) { return set(ARCH, v); }

@@ -45,6 +45,10 @@ public final class TrainSettings {
             "Image folders: side of the training crops and of the\nevaluation centre crops (0: the images' own size,\n"
                     + "which they must share).",
             v -> v >= 0 && v <= 4096 ? null : "image-size must be in [0, 4096] (0: the images' own), got " + v));
+    public static final Setting<Boolean> SKIP_BAD_IMAGES = add(new Setting<>(Boolean.class, "skip_bad_images",
+            "--skip-bad-images", "BOOL", false, "Image folders: replace an image that cannot be decoded\nby the next "
+            + "one that can, and count it (stderr, summary.json);\nfalse: the run stops, naming it.",
+            Boolean::parseBoolean, v -> v, v -> null));
     public static final Setting<Integer> LIMIT_TRAIN = add(integer("limit_train", "--limit-train", "N", 0,
             "Train on the first N images only (0: all); they are also the kNN bank.",
             v -> v >= 0 ? null : "limit-train must be >= 0 (0: all), got " + v));

@@ -332,6 +332,9 @@ public final class Trainer implements AutoCloseable {
             outputs.epoch(r, history);
         });
         for (TrainListener l : listeners) l.onEpoch(epoch, r.meanLoss(), r.knnAccuracy(), r.seconds());
+        if (r.skippedImages() > 0) // --skip-bad-images: said, not hidden (after the epoch's line, on a line of its own)
+            System.err.println("jmoco: epoch " + epoch + ": " + r.skippedImages() + " image(s) could not be decoded "
+                    + "and were replaced by the next ones that could; the first: " + run.loader.firstSkipped());
     }
 
     /** Marks the trainer unusable and says where and why, and what was kept. */

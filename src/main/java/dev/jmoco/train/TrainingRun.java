@@ -88,7 +88,8 @@ final class TrainingRun implements AutoCloseable {
             s = new Sgd(q, (float) config.scaledLr(), (float) config.sgdMomentum(), (float) config.weightDecay());
             int bankSize = config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0;
             c = ContrastiveStep.create(config.mocoConfig(bankSize), architecture::trainingForward, q, k, s);
-            Loader.Builder lb = Loader.builder(train).training(recipe(config), config.seed()).batchSize(config.batch());
+            Loader.Builder lb = Loader.builder(train).training(recipe(config), config.seed()).batchSize(config.batch())
+                    .skipUndecodable(config.skipBadImages());
             if (config.workers() > 0) lb.threads(config.workers());
             l = lb.build();
             int[] shape = {config.batch(), train.channels(), l.viewHeight(), l.viewWidth()};

@@ -105,6 +105,25 @@ class FolderDatasetTest {
         }
     }
 
+    @Test void withSkippingAnUndecodableImageIsReplacedByTheNextAndCounted() throws IOException {
+        writeFolder();
+        Dataset data = Datasets.open("folder", dir, "train", 16);
+        Path bad = data.file(2);
+        Files.write(bad, Arrays.copyOf(Files.readAllBytes(bad), 300)); // truncated after opening
+        try (Loader loader = Loader.builder(data).batchSize(SIZES.length).threads(2).skipUndecodable(true).build()) {
+            for (int epoch = 0; epoch < 2; epoch++)
+                try (Loader.Epoch e = loader.epoch(epoch); Batch b = e.next()) {
+                    // in order: sample 2 is image 3, with its label, in place of the truncated file
+                    assertArrayEquals(new int[] {0, 1, 3, 3, 4, 5}, b.indices());
+                    assertEquals(data.label(3), b.labels()[2]);
+                    assertArrayEquals(Arrays.copyOfRange(b.view(0), 3 * 768, 4 * 768),
+                            Arrays.copyOfRange(b.view(0), 2 * 768, 3 * 768));
+                }
+            assertEquals(2, loader.skippedImages(), "counted each time it is met");
+            assertTrue(loader.firstSkipped().startsWith(bad + ": "), loader.firstSkipped());
+        }
+    }
+
     @Test void withoutASizeImagesMustShareTheFirstOnesAndTheOptionIsNamed() throws IOException {
         writeFolder();
         var e = assertThrows(DatasetFormatException.class, () -> Datasets.open("folder", dir, "train", 0));

@@ -24,6 +24,7 @@ class TrainSettingsTest {
         ex("dataset", "cifar10", " ", "dataset is not set");
         ex("data_dir", "/x y", null, null);
         ex("image_size", "224", "-1", "image-size must be in [0, 4096] (0: the images' own), got -1");
+        ex("skip_bad_images", "true", null, null);
         ex("limit_train", "100", "-1", "limit-train must be >= 0 (0: all), got -1");
         ex("limit_test", "100", "-1", "limit-test must be >= 0 (0: all), got -1");
         ex("arch", "resnet18", "vgg", "unknown arch 'vgg' (small, resnet18, resnet50)");
