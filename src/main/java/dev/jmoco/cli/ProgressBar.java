@@ -75,6 +75,14 @@ final class ProgressBar implements TrainListener {
         lastLength = 0;
     }
 
+    /** Ends the line in progress, if any, so that a message that follows starts on a line of its own. */
+    void endLine() {
+        if (lastLength == 0) return;
+        out.println();
+        out.flush();
+        lastLength = 0;
+    }
+
     private void draw(String line) {
         // Pad with spaces so a shorter line fully covers the previous one.
         out.print("\r" + line + " ".repeat(Math.max(0, lastLength - line.length())));

@@ -52,8 +52,14 @@ final class TrainCommand implements Callable<Integer> {
                     resume != null ? "resuming at epoch " + (trainer.epochsDone() + 1) + ":" : "training",
                     trainer.architecture(), config.dataset(), config.dataDir(), trainer.stepsPerEpoch() * config.batch(),
                     trainer.stepsPerEpoch(), config.device(), outDir);
-            trainer.addListener(new ProgressBar(err, config.epochs(), config.batch(), config.knnEvery() > 0));
-            EpochResult last = trainer.train();
+            ProgressBar bar = new ProgressBar(err, config.epochs(), config.batch(), config.knnEvery() > 0);
+            trainer.addListener(bar);
+            EpochResult last;
+            try {
+                last = trainer.train();
+            } finally {
+                bar.endLine(); // an error or the stop message goes below the bar, not onto it
+            }
             if (trainer.stopped()) {
                 err.printf(Locale.ROOT, "jmoco: stopped at epoch %d, step %d of the run: checkpoint written to %s; "
                         + "continue with: jmoco train --resume %s%n", trainer.epochsDone() + 1, trainer.globalStep(),

@@ -50,6 +50,16 @@ class ProgressBarTest {
     }
 
     @Test
+    void endLineStartsAFreshLineOnlyAfterABar() {
+        ProgressBar b = new ProgressBar(new PrintWriter(text), 1, 100, true, () -> now);
+        b.endLine();
+        assertEquals("", text.toString(), "nothing drawn: nothing to end");
+        b.onStep(1, 5, 10, STATS, 1000, 0.1);
+        b.endLine();
+        assertTrue(text.toString().endsWith("\n") && text.toString().contains("5/10"), text.toString());
+    }
+
+    @Test
     void durationsRound() {
         assertEquals("0:59", ProgressBar.duration(59.4));
         assertEquals("1:00:00", ProgressBar.duration(3600));
