@@ -44,8 +44,18 @@ class GaussianBlurTest {
     }
 
     @Test void matchesADirectConvolutionWithReflectPadding() {
-        int c = 3, h = 7, w = 9, k = 5, half = 2;
-        double sigma = 1.3;
+        check(3, 7, 9, 5, 1.3);
+    }
+
+    /** A small sigma in a wide kernel (MoCo v2 at 224 px: 23 taps, sigma from 0.1): the skipped taps change nothing. */
+    @Test void aSmallSigmaInAWideKernelMatchesTheFullConvolution() {
+        check(2, 30, 31, 23, 0.1);
+        check(1, 30, 31, 23, 0.6);
+        check(1, 30, 31, 23, 2.0);
+    }
+
+    private static void check(int c, int h, int w, int k, double sigma) {
+        int half = k / 2;
         float[] img = new float[c * h * w];
         SplittableRandom rng = new SplittableRandom(9);
         for (int i = 0; i < img.length; i++) img[i] = (float) rng.nextDouble();
@@ -68,7 +78,8 @@ class GaussianBlurTest {
         float[] out = new float[img.length + 4];
         System.arraycopy(img, 0, out, 4, img.length); // at an offset
         blur.apply(out, 4, c, h, w);
-        assertClose("blur", expected, java.util.Arrays.copyOfRange(out, 4, out.length), 1e-6, 1e-5);
+        assertClose("blur k " + k + " sigma " + sigma, expected, java.util.Arrays.copyOfRange(out, 4, out.length),
+                1e-6, 1e-5);
     }
 
     /** Reflect without repeating the edge, written out for one bounce. */
