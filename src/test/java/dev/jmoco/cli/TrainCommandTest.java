@@ -120,4 +120,46 @@ class TrainCommandTest {
         assertNotEquals(0, r.code());
         assertTrue(r.err().contains("batch 32") && r.err().contains("20 training images"), r.err());
     }
+
+    /**
+     * An image folder end to end, as a user trains on their own images: JPEGs and PNGs of several sizes in
+     * train/ and val/ class folders (javax.imageio's encoders), {@code train --image-size}, then {@code eval
+     * linear} on val/ and {@code embed} of val/'s files, both at the checkpoint's size and normalisation.
+     */
+    @Test
+    void anImageFolderOfManySizesTrainsEvaluatesAndEmbeds(@TempDir Path dir) throws IOException {
+        java.util.Random r = new java.util.Random(3);
+        for (String split : List.of("train", "val"))
+            for (int i = 0; i < (split.equals("train") ? 24 : 8); i++) {
+                int w = 20 + r.nextInt(40), h = 20 + r.nextInt(40);
+                BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+                int base = i % 2 == 0 ? 0x402010 : 0x1040a0; // two classes of different colours
+                for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) img.setRGB(x, y, base + r.nextInt(0x202020));
+                Path f = dir.resolve("data/" + split + "/c" + (i % 2) + "/" + i + (i % 3 == 0 ? ".png" : ".jpg"));
+                Files.createDirectories(f.getParent());
+                assertTrue(ImageIO.write(img, i % 3 == 0 ? "png" : "jpg", f.toFile()));
+            }
+        Path data = dir.resolve("data"), run = dir.resolve("run");
+        CliRun train = CliRun.of("train", "--dataset", "folder", "--data-dir", data.toString(), "--image-size", "16",
+                "--epochs", "1", "--batch", "8", "--queue", "16", "--bn-splits", "2", "--knn-k", "4", "--device",
+                "cpu", "--workers", "2", "--out", run.toString());
+        assertEquals(0, train.code(), train.err());
+        assertTrue(train.err().contains("on folder (" + data + "), 24 images, 3 steps/epoch"), train.err());
+        Map<String, Object> json = JsonFiles.parse(run.resolve("checkpoint.json"));
+        assertEquals(16L, ((Map<?, ?>) json.get("config")).get("image_size"));
+        Path checkpoint = run.resolve("checkpoint.safetensors");
+
+        CliRun eval = CliRun.of("eval", "linear", "--checkpoint", checkpoint.toString(), "--epochs", "2",
+                "--device", "cpu");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("on 8 test images of folder"), eval.out());
+
+        Path out = dir.resolve("val.safetensors");
+        CliRun embed = CliRun.of("embed", "--checkpoint", checkpoint.toString(), "--input",
+                data.resolve("val").toString(), "--output", out.toString(), "--device", "cpu");
+        assertEquals(0, embed.code(), embed.err());
+        Safetensors.Contents e = Safetensors.read(out);
+        assertEquals(8, e.tensors().get("projections").shape()[0]);
+        assertTrue(e.metadata().get("files").contains("c1/7.jpg"), e.metadata().get("files"));
+    }
 }
