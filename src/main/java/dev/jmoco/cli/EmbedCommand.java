@@ -185,15 +185,11 @@ final class EmbedCommand implements Callable<Integer> {
                     + "dict, or a checkpoint older than the field): give --normalization imagenet, cifar10, cifar100, "
                     + "fashion-mnist or mnist");
         }
-        return switch (normalization.toLowerCase(Locale.ROOT)) {
-            case "imagenet" -> Normalization.IMAGENET;
-            case "cifar10" -> Normalization.CIFAR10;
-            case "cifar100" -> Normalization.CIFAR100;
-            case "fashion-mnist" -> Normalization.FASHION_MNIST;
-            case "mnist" -> Normalization.MNIST;
-            default -> throw new IllegalArgumentException("--normalization must be imagenet, cifar10, cifar100, "
-                    + "fashion-mnist or mnist, got " + Json.visible(normalization));
-        };
+        try {
+            return Normalization.named(normalization);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--normalization: " + e.getMessage(), e);
+        }
     }
 
     private Embedding allocate(Encoder encoder, int n, List<Path> files) {

@@ -1,6 +1,7 @@
 package dev.jmoco.cli;
 
 import dev.jmoco.train.CheckpointEvaluation;
+import dev.jmoco.train.EncoderFiles;
 import dev.jmoco.train.PixelBaselines;
 import dev.jmoco.train.TrainSettings;
 import picocli.CommandLine.Command;
@@ -83,7 +84,7 @@ final class EvalCommand implements Callable<Integer> {
                 : dataset.equals("fashion-mnist") ? TrainSettings.FASHION_MNIST_DIR : null;
         if (dir == null) throw new IllegalArgumentException("--data-dir is required for dataset " + dataset);
         int size = imageSize != null ? imageSize
-                : dataset.equals(trained.get("dataset")) ? Integer.parseInt(trained.getOrDefault("image_size", "0")) : 0;
+                : dataset.equals(trained.get("dataset")) ? EncoderFiles.recordedImageSize(checkpoint) : 0;
         if (protocol.equals("pixels")) {
             Map<String, Object> result = PixelBaselines.run(dataset, dir, size, limitTrain, limitTest, knnK, knnT, device,
                     workers);

@@ -25,6 +25,8 @@ public final class Dataset {
     private final byte[] pixels;
     private final List<Path> files;
     private final boolean resizes;
+    /** The evaluation views {@link #image} makes of a resizing set, one augmenter (scratch space) per thread. */
+    private final ThreadLocal<Augmenter> evalViews;
     private final int[] labels;
     private final int size;
     private final int channels;
@@ -107,6 +109,8 @@ public final class Dataset {
         this.pixels = pixels;
         this.files = files;
         this.resizes = resizes;
+        this.evalViews = ThreadLocal.withInitial(() -> new Augmenter(evaluationRecipe(), channels, height, width,
+                Normalization.IDENTITY.forChannels(channels)));
         this.labels = labels;
         this.size = size;
         this.channels = channels;
@@ -194,10 +198,8 @@ public final class Dataset {
             throw new UncheckedIOException(e);
         }
         if (!resizes) return src.pixels();
-        Augmenter eval = new Augmenter(evaluationRecipe(), channels, height, width,
-                Normalization.IDENTITY.forChannels(channels));
         float[] view = new float[imageSize()];
-        eval.augment(src.pixels(), 0, src.height(), src.width(), new SplittableRandom(0), view, 0);
+        evalViews.get().augment(src.pixels(), 0, src.height(), src.width(), new SplittableRandom(0), view, 0);
         byte[] out = new byte[view.length];
         for (int i = 0; i < view.length; i++) out[i] = (byte) Math.max(0, Math.min(255, Math.round(view[i] * 255)));
         return out;

@@ -1,5 +1,7 @@
 package dev.jmoco.data;
 
+import dev.jmoco.io.Json;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -27,14 +29,14 @@ public final class Datasets {
         boolean folder = kind.toLowerCase(Locale.ROOT).equals("folder");
         if (imageSize != 0 && !folder)
             throw new IllegalArgumentException("an image size (" + imageSize + ") is for image folders; dataset "
-                    + dev.jmoco.io.Json.visible(kind) + " has one size");
+                    + Json.visible(kind) + " has one size");
         return switch (kind.toLowerCase(Locale.ROOT)) {
             case "fashion-mnist" -> IdxReader.read(dir, split, "fashion-mnist", 10, Normalization.FASHION_MNIST);
             case "mnist" -> IdxReader.read(dir, split, "mnist", 10, Normalization.MNIST);
             case "cifar10" -> CifarReader.cifar10(dir, split);
             case "cifar100" -> CifarReader.cifar100(dir, split);
             case "folder" -> openFolder(dir, split, 3, imageSize, null);
-            default -> throw new IllegalArgumentException("unknown dataset '" + dev.jmoco.io.Json.visible(kind) + "' (expected " + KINDS + ")");
+            default -> throw new IllegalArgumentException("unknown dataset '" + Json.visible(kind) + "' (expected " + KINDS + ")");
         };
     }
 

@@ -180,9 +180,9 @@ public final class Loader implements AutoCloseable {
                 src = data.source(idx);
             } catch (DatasetFormatException e) {
                 if (!skipUndecodable) throw e;
-                int[] used = {idx};
-                src = standIn(idx, e, used);
-                idx = used[0];
+                StandIn in = standIn(idx, e);
+                idx = in.index();
+                src = in.source();
             }
             batch.labels()[s] = data.label(idx);
             batch.indices()[s] = idx;
@@ -194,11 +194,11 @@ public final class Loader implements AutoCloseable {
 
     /**
      * The image that stands in for {@code idx}, which failed with {@code failure}: the next one in data set
-     * order that decodes (its index is left in used[0], its label goes with it). Every failure is counted.
+     * order that decodes (its label goes with it). Every failure is counted.
      *
      * @throws DatasetFormatException the first failure, when no image of the set decodes
      */
-    private Dataset.Source standIn(int idx, DatasetFormatException failure, int[] used) throws DatasetFormatException {
+    private StandIn standIn(int idx, DatasetFormatException failure) throws DatasetFormatException {
         DatasetFormatException e = failure;
         for (int k = 1; k <= data.size(); k++) {
             skipped.incrementAndGet();
@@ -206,15 +206,16 @@ public final class Loader implements AutoCloseable {
             if (k == data.size()) break;
             int j = (idx + k) % data.size();
             try {
-                Dataset.Source src = data.source(j);
-                used[0] = j;
-                return src;
+                return new StandIn(j, data.source(j));
             } catch (DatasetFormatException again) {
                 e = again;
             }
         }
         throw failure;
     }
+
+    /** An image in place of one that could not be decoded: its index and its bytes. */
+    private record StandIn(int index, Dataset.Source source) {}
 
     /** Images that could not be decoded and were replaced so far, over all epochs (see Builder#skipUndecodable). */
     public long skippedImages() { return skipped.get(); }

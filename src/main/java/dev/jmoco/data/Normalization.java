@@ -1,7 +1,10 @@
 package dev.jmoco.data;
 
+import dev.jmoco.io.Json;
+
 import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.stream.IntStream;
 
 /**
@@ -35,6 +38,19 @@ public record Normalization(float[] mean, float[] std) {
         std = std.clone();
     }
 
+    /** The statistics of a data set by name: imagenet, cifar10, cifar100, fashion-mnist, mnist. */
+    public static Normalization named(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "imagenet" -> IMAGENET;
+            case "cifar10" -> CIFAR10;
+            case "cifar100" -> CIFAR100;
+            case "fashion-mnist" -> FASHION_MNIST;
+            case "mnist" -> MNIST;
+            default -> throw new IllegalArgumentException("unknown normalisation '" + Json.visible(name)
+                    + "' (imagenet, cifar10, cifar100, fashion-mnist, mnist)");
+        };
+    }
+
     public static Normalization of(double[] mean, double[] std) {
         float[] m = new float[mean.length], s = new float[std.length];
         for (int i = 0; i < m.length; i++) m[i] = (float) mean[i];
@@ -57,7 +73,7 @@ public record Normalization(float[] mean, float[] std) {
 
     private static String joined(float[] v) {
         StringBuilder b = new StringBuilder();
-        for (float f : v) b.append(b.isEmpty() ? "" : ",").append(String.format(java.util.Locale.ROOT, "%.4f", f));
+        for (float f : v) b.append(b.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "%.4f", f));
         return b.toString();
     }
 

@@ -130,7 +130,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
     public static Map<String, String> trainedOn(Path checkpoint) throws IOException {
         Map<String, String> metadata = Safetensors.readMetadata(checkpoint);
         Map<String, String> out = new LinkedHashMap<>();
-        for (String key : List.of("dataset", "data_dir", "image_size")) {
+        for (String key : List.of("dataset", "data_dir")) {
             String v = metadata.get(Checkpoint.CONFIG + key);
             if (v != null) out.put(key, v);
         }

@@ -3,6 +3,7 @@ package dev.jmoco.train;
 import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.data.Normalization;
+import dev.jmoco.io.Json;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.nn.Architecture;
 import dev.jmoco.nn.Encoder;
@@ -68,7 +69,7 @@ public final class EncoderFiles {
             return v == null ? 0 : Integer.parseInt(v);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(checkpoint + ": checkpoint field " + Checkpoint.CONFIG
-                    + "image_size is not an integer: " + dev.jmoco.io.Json.visible(v));
+                    + "image_size is not an integer: " + Json.visible(v));
         }
     }
 
