@@ -3,7 +3,7 @@
 # network: everything comes from the bundle native-tests/package.sh built. Run from the repository root:
 #   OUT=/some/folder native-tests/run-gpu.sh [--dry-run] [BUNDLE]     # BUNDLE: dist/gpu.tar.gz (default) or dist/gpu
 # Parts (each under `timeout`, each logged to $OUT/NAME.log; a failed part is reported and the next one runs):
-#   nvidia-smi, devices, conformance (JUnit, JMOCO_REQUIRE_CUDA=1), cuda-tests, train-cuda, train-cpu + curves,
+#   nvidia-smi, devices, conformance (JUnit, JMOCO_REQUIRE_CUDA=1), cuda-tests, nccl, train-cuda, train-cpu + curves,
 #   jmh-targets, jmh-infonce, jmh-moco, torch-peer, jmh-gemm, jmh-conv, ratios, profile (most important first: a part that
 #   would outlive the budget is cut). The whole run is held under TOTAL_S seconds (default 520; the device session is
 #   15 minutes including start-up). --dry-run: only what needs no GPU (bundle check, the runtime's version,
@@ -98,10 +98,10 @@ if ! command -v nvidia-smi >/dev/null 2>&1 || [ -z "$libcuda" ]; then
   exit 3
 fi
 
-# --- cuBLAS 13 and cuDNN 9 from PyTorch's Python packages (the backend binds them when found) -------------
+# --- cuBLAS 13, cuDNN 9 and NCCL 2 from PyTorch's Python packages (bound when found; NCCL under nvidia/nccl/lib)
 # (nvrtc and nvJitLink too: cuDNN's runtime-compiled engines load them.)
 libdirs=$(timeout 60 find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o \( -name 'libcudnn.so.9*' -o -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' \
-  -o -name 'libnvrtc.so.13*' -o -name 'libnvJitLink.so.13*' \) \
+  -o -name 'libnvrtc.so.13*' -o -name 'libnvJitLink.so.13*' -o -name 'libnccl.so.2*' \) \
   -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')
 export LD_LIBRARY_PATH="${libdirs}${LD_LIBRARY_PATH:-}"
 say "libraries: LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-<none found>}"
@@ -112,14 +112,16 @@ PY=${PY:-python3}
 part nvidia-smi 20 nvidia-smi
 part devices 30 "${JMOCO[@]}" devices
 # Every op against the CPU backend on cuda, cuda:kernels and cuda:portable (ConformanceBackends; with the
-# InfoNCE-by-rows test, which uses the same targets), then the CUDA package's own tests: cuBLAS/cuDNN bindings
-# (must load here), the TF32 GEMM, the options. One JVM per class (junit-classes.sh): a sticky CUDA error then
-# costs one class, not the rest.
+# InfoNCE-by-rows test, which uses the same targets), then the CUDA package's own tests: cuBLAS/cuDNN/NCCL
+# bindings (must load here), the TF32 GEMM, the options; then NCCL's collectives on the GPU (one rank). One JVM
+# per class (junit-classes.sh): a sticky CUDA error then costs one class, not the rest.
 export PYTHON="$PY"
 JMOCO_REQUIRE_CUDA=1 part conformance 150 native-tests/junit-classes.sh "$B" "$OUT/junit" \
   dev.jmoco.backend.conformance dev.jmoco.backend.gpu.InfoNceRowsTest
 JMOCO_REQUIRE_CUDA=1 JMOCO_REQUIRE_CUDA_LIBRARIES=1 part cuda-tests 60 native-tests/junit-classes.sh "$B" \
   "$OUT/junit-cuda" dev.jmoco.backend.cuda dev.jmoco.backend.cuda.libraries
+JMOCO_REQUIRE_CUDA=1 JMOCO_REQUIRE_CUDA_LIBRARIES=1 part nccl 30 native-tests/junit-classes.sh "$B" \
+  "$OUT/junit-nccl" dev.jmoco.dist.NcclCollectiveGpuTest
 
 train=(train --dataset fashion-mnist --data-dir "$B/data/fashion-mnist" --limit-train 512 --batch 64
        --queue 256 --epochs 2 --log-every 1 --knn-every 0 --seed 1)

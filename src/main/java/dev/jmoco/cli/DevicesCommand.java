@@ -2,6 +2,7 @@ package dev.jmoco.cli;
 
 import dev.jmoco.backend.BackendProvider;
 import dev.jmoco.backend.Backends;
+import dev.jmoco.dist.Collectives;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -35,6 +36,8 @@ final class DevicesCommand implements Callable<Integer> {
             out.println();
             for (String line : lines) out.println(line);
         }
+        out.println();
+        for (String line : Collectives.describe()) out.println(line);
         out.flush();
         return 0;
     }

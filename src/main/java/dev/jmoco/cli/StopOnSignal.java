@@ -22,22 +22,24 @@ final class StopOnSignal implements AutoCloseable {
 
     /**
      * Installs the handlers: {@code stop} on the first signal, halting with the signal's exit code (128 + its
-     * number, as a shell reports it) on the second, after one line on {@code err}.
+     * number, as a shell reports it) on the second, after one line on {@code err} that starts with
+     * {@code who} ("rank 1 of 4: " in a data-parallel job, else empty).
      */
-    StopOnSignal(Runnable stop, PrintWriter err, String keptWhere) {
+    StopOnSignal(Runnable stop, PrintWriter err, String who, String keptWhere) {
         for (String name : SIGNALS) {
             Signal signal = new Signal(name);
             previous.put(signal, Signal.handle(signal, s -> {
                 if (received != null) {
                     err.println();
-                    err.println("jmoco: stopped at once; " + keptWhere);
+                    err.println("jmoco: " + who + "stopped at once; " + keptWhere);
                     err.flush();
                     Runtime.getRuntime().halt(exitCode(s));
                 }
                 received = s.getName();
                 err.println();
-                err.println("jmoco: SIG" + s.getName() + ": stopping after this step with a checkpoint (again to stop "
-                        + "at once)");
+                err.println("jmoco: " + who + "SIG" + s.getName() + ": stopping after this step with a checkpoint"
+                        + (who.isEmpty() ? "" : " when every rank gets there (an MPI runtime sends it when a rank has "
+                        + "ended; " + keptWhere + ")") + " (again to stop at once)");
                 err.flush();
                 stop.run();
             }));

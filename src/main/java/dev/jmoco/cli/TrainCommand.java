@@ -1,5 +1,7 @@
 package dev.jmoco.cli;
 
+import dev.jmoco.dist.Collective;
+import dev.jmoco.dist.Collectives;
 import dev.jmoco.train.EpochResult;
 import dev.jmoco.train.TrainConfig;
 import dev.jmoco.train.Trainer;
@@ -17,6 +19,10 @@ import java.util.concurrent.Callable;
  * {@code jmoco train}: a thin layer over {@link Trainer}. Every option is optional: a new run starts from
  * {@link TrainConfig}'s Fashion-MNIST defaults, a resumed one from the settings saved in its checkpoint, and
  * the options given on the command line replace those.
+ *
+ * <p>Under mpirun or srun it is one rank of a data-parallel job ({@link Collectives#open}): rank 0 shows the
+ * progress and writes the files; an error on any rank is said on one line by that rank, which then ends the
+ * whole job (MPI_Abort), so that no rank waits forever for it.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, modelTransformer = TrainOptions.class, sortOptions = false,
         description = {"Pre-train an encoder with MoCo (or the end-to-end / memory-bank baselines).",
@@ -44,14 +50,38 @@ final class TrainCommand implements Callable<Integer> {
         Path outDir = out != null ? out : resume != null ? resume : Path.of("runs", probe.dataset() + "-" + probe.arch());
         TrainConfig config = b.outDir(outDir).build();
         PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
-        try (Trainer trainer = resume != null ? Trainer.resume(config, resume, overwrite)
-                : Trainer.start(config, overwrite);
-             StopOnSignal signals = new StopOnSignal(trainer::requestStop, err, "the last checkpoint in " + outDir
-                     + " is kept")) {
-            err.printf(Locale.ROOT, "jmoco: %s %s on %s (%s), %d images, %d steps/epoch, device %s, out %s%n",
+        Collective job = Collectives.open();
+        int code;
+        try {
+            code = train(config, outDir, job, err, stdout);
+        } catch (Exception | Error e) {
+            if (!job.distributed()) throw e;
+            err.println("jmoco: rank " + job.rank() + " of " + job.size() + ": " + Main.oneLine(e) + "; ending the job");
+            err.flush();
+            job.abort(1); // does not return: the MPI runtime ends every rank
+            throw e;
+        }
+        job.close();
+        return code;
+    }
+
+    private int train(TrainConfig config, Path outDir, Collective job, PrintWriter err, PrintWriter stdout)
+            throws Exception {
+        boolean leads = job.rank() == 0;
+        String kept = "the last checkpoint in " + outDir + " is kept";
+        try (Trainer trainer = resume != null ? Trainer.resume(config, resume, overwrite, job)
+                : Trainer.start(config, overwrite, job);
+             StopOnSignal signals = new StopOnSignal(trainer::requestStop, err, job.distributed()
+                     ? "rank " + job.rank() + " of " + job.size() + ": " : "", kept)) {
+            if (!leads) {
+                trainer.train();
+                return trainer.stopped() ? (signals.exitCode() != 0 ? signals.exitCode() : 130) : 0;
+            }
+            err.printf(Locale.ROOT, "jmoco: %s %s on %s (%s), %d images, %d steps/epoch, device %s, %sout %s%n",
                     resume != null ? "resuming at epoch " + (trainer.epochsDone() + 1) + ":" : "training",
                     trainer.architecture(), config.dataset(), config.dataDir(), trainer.stepsPerEpoch() * config.batch(),
-                    trainer.stepsPerEpoch(), config.device(), outDir);
+                    trainer.stepsPerEpoch(), config.device(), job.distributed() ? job.size() + " ranks over "
+                            + job.name() + " (batch " + config.batch() / job.size() + " each), " : "", outDir);
             ProgressBar bar = new ProgressBar(err, config.epochs(), config.batch(), config.knnEvery() > 0);
             trainer.addListener(bar);
             EpochResult last;
@@ -60,6 +90,10 @@ final class TrainCommand implements Callable<Integer> {
             } finally {
                 bar.endLine(); // an error or the stop message goes below the bar, not onto it
             }
+            if (job.distributed())
+                err.print("jmoco: collectives per step on rank 0 (" + trainer.collectiveName() + "):\n"
+                        + trainer.collectiveTally().perStep(trainer.stepsThisSession()).indent(2));
+            err.flush();
             if (trainer.stopped()) {
                 err.printf(Locale.ROOT, "jmoco: stopped at epoch %d, step %d of the run: checkpoint written to %s; "
                         + "continue with: jmoco train --resume %s%n", trainer.epochsDone() + 1, trainer.globalStep(),

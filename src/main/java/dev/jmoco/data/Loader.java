@@ -18,6 +18,10 @@ import java.util.function.IntConsumer;
  * shuffling); sample i's view v is augmented with the generator of (seed, epoch, i, v), so batches are the
  * same for any thread count and after a resume.
  *
+ * <p>Sharded ({@link Builder#shard}, a data-parallel job of N ranks): the epoch's batches are those of one
+ * process with a batch of N x {@code batchSize}, and rank r's share of each is its samples r, r + N, r + 2N, ...
+ * (what PyTorch's DistributedSampler gives rank r of the same permutation), with the same augmentations.
+ *
  * <p>Flow: {@link #epoch} returns an iterator that keeps {@code depth} batches in preparation beyond the one
  * the consumer holds. Each batch is split into chunks of samples that the workers take in FIFO order, so the
  * earliest batch is finished first. Buffers are recycled: a batch's {@link Batch#close()} returns it to a
@@ -37,7 +41,7 @@ public final class Loader implements AutoCloseable {
 
     private final Dataset data;
     private final AugmentationRecipe recipe;
-    private final int viewCount, batchSize, threads, depth;
+    private final int viewCount, batchSize, threads, depth, rank, ranks;
     private final boolean dropLast, shuffle;
     private final long seed;
     private final int outH, outW, sampleLength;
@@ -57,6 +61,8 @@ public final class Loader implements AutoCloseable {
         this.recipe = b.recipe != null ? b.recipe : b.data.evaluationRecipe();
         this.viewCount = b.views;
         this.batchSize = b.batchSize;
+        this.rank = b.rank;
+        this.ranks = b.ranks;
         this.threads = b.threads;
         this.depth = b.depth;
         this.dropLast = b.dropLast;
@@ -84,10 +90,10 @@ public final class Loader implements AutoCloseable {
 
     public Dataset dataset() { return data; }
 
-    /** Batches per epoch: floor(n / batch) with drop-last, else ceil(n / batch). */
+    /** Batches per epoch: floor(n / batch) with drop-last, else ceil(n / batch); batch over all ranks. */
     public int batchesPerEpoch() {
-        int n = data.size();
-        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
+        int n = data.size(), global = batchSize * ranks;
+        return dropLast ? n / global : (n + global - 1) / global;
     }
 
     public int batchSize() { return batchSize; }
@@ -167,13 +173,14 @@ public final class Loader implements AutoCloseable {
     }
 
     /**
-     * Fills samples [from, to) of {@code batch}, whose samples start at {@code start} of {@code order}. An image
-     * in a file is decoded here, on the worker, once for all its views.
+     * Fills samples [from, to) of {@code batch}, whose global batch starts at {@code start} of {@code order}
+     * (this rank's sample s is its sample rank + ranks x s). An image in a file is decoded here, on the worker,
+     * once for all its views.
      */
     private void fill(Batch batch, int[] order, int start, int from, int to) throws DatasetFormatException {
         Augmenter aug = augmenters.get();
         for (int s = from; s < to; s++) {
-            int idx = order[start + s];
+            int idx = order[start + rank + ranks * s];
             sampleCheck.accept(idx);
             Dataset.Source src;
             try {
@@ -288,8 +295,8 @@ public final class Loader implements AutoCloseable {
 
         private void submit() {
             int index = nextToSubmit++;
-            int start = index * batchSize;
-            int size = Math.min(batchSize, data.size() - start);
+            int start = index * batchSize * ranks;
+            int size = Math.min(batchSize, data.size() - start); // sharded loaders drop the last batch: never short
             int chunk = Math.max(MIN_CHUNK, (size + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD));
             int chunks = (size + chunk - 1) / chunk;
             Batch b = takeBuffer();
@@ -319,6 +326,7 @@ public final class Loader implements AutoCloseable {
         private final Dataset data;
         private AugmentationRecipe recipe;
         private int views = 1, batchSize = 256, threads = Runtime.getRuntime().availableProcessors(), depth = 3;
+        private int rank, ranks = 1;
         private boolean dropLast, shuffle;
         private long seed;
         private IntConsumer sampleCheck = index -> {};
@@ -356,6 +364,16 @@ public final class Loader implements AutoCloseable {
          */
         public Builder skipUndecodable(boolean skip) { this.skipUndecodable = skip; return this; }
 
+        /**
+         * Loads rank {@code rank}'s share of each batch of a job of {@code ranks} ranks: {@link #batchSize} is then
+         * the share, of a global batch {@code ranks} times as large. Needs drop-last (training).
+         */
+        public Builder shard(int rank, int ranks) {
+            this.rank = rank;
+            this.ranks = ranks;
+            return this;
+        }
+
         /** Runs in the worker before each sample is prepared; tests inject failures with it. */
         Builder sampleCheck(IntConsumer check) { this.sampleCheck = check; return this; }
 
@@ -367,9 +385,14 @@ public final class Loader implements AutoCloseable {
         public Loader build() {
             if (views < 1) throw new IllegalArgumentException("views must be >= 1: " + views);
             if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1: " + batchSize);
-            if (dropLast && batchSize > data.size())
-                throw new IllegalArgumentException("batch size " + batchSize + " is larger than the data set ("
-                        + data.size() + " images of " + data.name() + "): an epoch would have no batch");
+            if (ranks < 1 || rank < 0 || rank >= ranks)
+                throw new IllegalArgumentException("shard: rank " + rank + " is not one of " + ranks + " ranks");
+            if (ranks > 1 && !dropLast)
+                throw new IllegalArgumentException("shard: a sharded loader must drop the last batch (its shares "
+                        + "would differ in size)");
+            if (dropLast && (long) batchSize * ranks > data.size())
+                throw new IllegalArgumentException("batch size " + (long) batchSize * ranks + " is larger than the "
+                        + "data set (" + data.size() + " images of " + data.name() + "): an epoch would have no batch");
             if (threads < 1) throw new IllegalArgumentException("threads must be >= 1: " + threads);
             if (depth < 1 || depth > 8) throw new IllegalArgumentException("depth must be in [1, 8]: " + depth);
             return new Loader(this);

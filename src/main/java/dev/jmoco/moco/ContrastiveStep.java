@@ -6,10 +6,15 @@ import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.optim.Sgd;
 import dev.jmoco.autograd.Tape;
 import dev.jmoco.autograd.Tensor;
+import dev.jmoco.backend.Buffer;
+import dev.jmoco.dist.Collective;
+import dev.jmoco.dist.SingleProcess;
 import dev.jmoco.trace.Trace;
 import dev.jmoco.trace.Work;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * One training step of a contrastive mechanism: forward of both views, InfoNCE, backward, SGD on f_q, and the
@@ -23,6 +28,15 @@ import java.util.Arrays;
  * and the run continues exactly as if uninterrupted (the random choices depend on the step number only).
  *
  * <p>After a step, f_q's arena still holds that step's gradients (zeroed at the start of the next backward).
+ *
+ * <h2>Data parallel (several ranks, {@link #distributeOver})</h2>
+ * As facebookresearch/moco's DistributedDataParallel version: each rank steps on its share of the global batch
+ * (rank r holds the batch's samples r, r + N, r + 2N, ..., as a DistributedSampler gives them); after backward
+ * the gradients are averaged over the ranks in one all-reduce (with the batch-norm running statistics, so the
+ * ranks stay identical; they are a mean over BN groups, which averaging extends over the ranks); the loss and
+ * accuracies are averaged, so every rank sees the same numbers and stops at the same step. MoCo shuffles the
+ * key encoder's batch across ranks ({@link MocoStep}). Rank r's BN group s (of S per rank) holds the global
+ * batch's samples i with i mod NS = r + N s: N ranks with S BN splits are one process with N x S splits.
  */
 public abstract sealed class ContrastiveStep implements AutoCloseable
         permits MocoStep, EndToEndStep, MemoryBankStep {
@@ -31,6 +45,7 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
     final ParameterArena query;
     final Sgd sgd;
     private StepRandom random;
+    private Collective collective = new SingleProcess();
     private long steps;
 
     ContrastiveStep(MocoConfig config, MocoEncoder encoder, ParameterArena query, Sgd sgd) {
@@ -74,7 +89,7 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
         if (n % config.bnSplits() != 0)
             throw new IllegalArgumentException("moco: batch of " + n + " is not a multiple of the " + config.bnSplits()
                     + " BN splits");
-        Loss.Stats stats = run(viewQ, viewK, indices, steps);
+        Loss.Stats stats = averagedOverRanks(run(viewQ, viewK, indices, steps));
         double bound = lossBound(n);
         // float rounding of the fused sums: a little slack on both ends
         if (stats.loss() < -1e-3 || stats.loss() > bound * (1 + 1e-4) + 1e-3)
@@ -102,6 +117,22 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
         this.steps = steps;
     }
 
+    /**
+     * Steps as one rank of a data-parallel job over {@code collective} (default: one process). MoCo only: the
+     * end-to-end mechanism's keys carry gradients through f_q, so their negatives would have to be gathered with
+     * their gradients, and the memory bank would need every rank's features and indices to stay identical;
+     * neither is done, so both are refused here.
+     */
+    public void distributeOver(Collective collective) {
+        if (collective.distributed() && !(this instanceof MocoStep))
+            throw new IllegalArgumentException("moco: the " + config.mechanism().cliName() + " mechanism runs in one "
+                    + "process only (its negatives are not gathered across ranks); start it without mpirun, or use moco");
+        this.collective = collective;
+    }
+
+    /** The job this step is a rank of. */
+    public Collective collective() { return collective; }
+
     /** Replaces the source of random choices (tests replaying PyTorch's; default: seeded by the config). */
     public void useRandom(StepRandom random) { this.random = random; }
 
@@ -119,7 +150,7 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
         }
     }
 
-    private Tensor encode(ParameterArena params, Tensor x) {
+    final Tensor encode(ParameterArena params, Tensor x) {
         Tensor f = encoder.forward(params, x, config.bnSplits());
         if (f.rank() != 2 || f.dim(0) != x.dim(0) || f.dim(1) != config.dim())
             throw new IllegalArgumentException("moco: encoder output " + Arrays.toString(f.shape()) + " is not [batch "
@@ -138,7 +169,10 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
         }
     }
 
-    /** Zeroes f_q's gradients, back-propagates from the losses (all roots of the tape), and steps SGD on f_q. */
+    /**
+     * Zeroes f_q's gradients, back-propagates from the losses (all roots of the tape), averages the gradients
+     * over the ranks (with the running statistics: {@link #averagedBuffers}), and steps SGD on f_q.
+     */
     final void backwardAndUpdate(Tape tape, Loss... losses) {
         query.zeroGrad();
         Tensor[] roots = new Tensor[losses.length];
@@ -146,10 +180,32 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
         try (Trace.Scope phase = Trace.scope("backward", "phase")) {
             tape.backward(roots);
         }
+        if (collective.distributed())
+            try (Trace.Scope phase = Trace.scope("gradient all-reduce", "phase")) {
+                collective.allReduceMean(averagedBuffers());
+            }
         try (Trace.Scope update = Trace.scope("SGD", "update")) {
             sgd.step();
             update.work(Work.streaming(5.0 * query.data().size())); // param, grad, velocity read; param, velocity written
         }
+    }
+
+    /**
+     * What the ranks average after backward, in one call: f_q's gradients and its BN running statistics (MoCo
+     * adds f_k's running statistics).
+     */
+    List<Buffer> averagedBuffers() {
+        List<Buffer> b = new ArrayList<>(List.of(query.grad()));
+        if (query.state() != null) b.add(query.state());
+        return b;
+    }
+
+    /** The step's statistics as the mean over the ranks (each rank's are the mean over its equal share). */
+    private Loss.Stats averagedOverRanks(Loss.Stats local) {
+        if (!collective.distributed()) return local;
+        double[] sums = collective.sum(new double[] {local.loss(), local.acc1(), local.acc5()});
+        int n = collective.size();
+        return new Loss.Stats(sums[0] / n, sums[1] / n, sums[2] / n);
     }
 
     /** The statistics of the step's losses, read with one download each: losses add, accuracies average. */

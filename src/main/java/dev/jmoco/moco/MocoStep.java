@@ -6,6 +6,11 @@ import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.optim.Sgd;
 import dev.jmoco.autograd.Tape;
 import dev.jmoco.autograd.Tensor;
+import dev.jmoco.backend.Buffer;
+import dev.jmoco.dist.Collective;
+import dev.jmoco.trace.Trace;
+
+import java.util.List;
 
 /**
  * MoCo (v1 and v2 alike: they differ in the encoder's head and the augmentation, outside this class): a queue
@@ -28,6 +33,15 @@ import dev.jmoco.autograd.Tensor;
  * Symmetric: one momentum update, then k2 = f_k(x_k), k1 = f_k(x_q) (each key pass with its own shuffle),
  * q1 = f_q(x_q), q2 = f_q(x_k), loss = InfoNCE(q1, k2) + InfoNCE(q2, k1) against the same queue,
  * and k1 then k2 enqueued (the reference's {@code torch.cat([k1, k2])}); 2n keys must fit in the queue.
+ *
+ * <h2>Shuffle-BN across ranks</h2>
+ * With N ranks (as {@code _batch_shuffle_ddp} and {@code _batch_unshuffle_ddp}): x_k of the global batch B = N n
+ * is all-gathered; the permutation of the step is the same on every rank (drawn from the seed and step number,
+ * so nothing needs broadcasting); rank r encodes the shuffled rows r, r + N, ... with BN over its own n
+ * samples; the keys are all-gathered and unshuffled, and every rank takes its own samples' keys for the loss
+ * and enqueues all B in the global batch's order, so every queue stays the same. (Shuffled rows strided, not
+ * in blocks as the reference's {@code view(num_gpus, -1)}: both are uniform shuffles, and strided ones make
+ * rank r's BN groups exactly those of one process with N x S splits.)
  */
 public final class MocoStep extends ContrastiveStep {
     private final ParameterArena key;
@@ -51,7 +65,7 @@ public final class MocoStep extends ContrastiveStep {
 
     @Override
     Loss.Stats run(Tensor viewQ, Tensor viewK, int[] indices, long step) {
-        int n = viewQ.dim(0), enqueued = config.symmetric() ? 2 * n : n;
+        int ranks = collective().size(), n = viewQ.dim(0) * ranks, enqueued = config.symmetric() ? 2 * n : n;
         if (enqueued > queue.capacity())
             throw new IllegalArgumentException("moco: " + enqueued + " keys per step (batch " + n
                     + (config.symmetric() ? ", symmetric" : "") + ") exceed the queue size " + queue.capacity());
@@ -61,27 +75,74 @@ public final class MocoStep extends ContrastiveStep {
             // Keys first, each in a scope that frees the key encoder's activations on return: the query
             // encoder's forward and backward then never share memory with them (the result is the same in
             // either order: f_k has no gradient and every random choice depends on the step number only).
-            Tensor k2 = keys(viewK, random().permutation(step, 0, n));
-            Tensor k1 = config.symmetric() ? keys(viewQ, random().permutation(step, 1, n)) : null;
+            Keys k2 = keys(viewK, random().permutation(step, 0, n));
+            Keys k1 = config.symmetric() ? keys(viewQ, random().permutation(step, 1, n)) : null;
             Tensor q1 = embed(query, viewQ);
-            Loss loss12 = Ops.infoNce(q1, k2, queue.keys(), t);
+            Loss loss12 = Ops.infoNce(q1, k2.own(), queue.keys(), t);
             if (!config.symmetric()) {
                 backwardAndUpdate(tape, loss12);
-                queue.enqueue(k2);
+                queue.enqueue(k2.all());
                 return combine(loss12);
             }
             Tensor q2 = embed(query, viewK);
-            Loss loss21 = Ops.infoNce(q2, k1, queue.keys(), t);
+            Loss loss21 = Ops.infoNce(q2, k1.own(), queue.keys(), t);
             backwardAndUpdate(tape, loss12, loss21);
-            queue.enqueue(k1);
-            queue.enqueue(k2);
+            queue.enqueue(k1.all());
+            queue.enqueue(k2.all());
             return combine(loss12, loss21);
         }
     }
 
-    /** normalize(f_k(x)) with shuffle-BN, computed without keeping f_k's activations. */
-    private Tensor keys(Tensor x, int[] permutation) {
-        return Tape.detached(() -> embedShuffled(key, x, permutation));
+    /** A step's keys: those of this rank's samples (for its loss) and of the global batch (for the queue). */
+    private record Keys(Tensor own, Tensor all) {}
+
+    /**
+     * normalize(f_k(x)) with shuffle-BN (across the ranks when there are several) by {@code permutation} of the
+     * global batch, computed without keeping f_k's activations.
+     */
+    private Keys keys(Tensor x, int[] permutation) {
+        Collective c = collective();
+        if (!c.distributed()) {
+            Tensor k = Tape.detached(() -> embedShuffled(key, x, permutation));
+            return new Keys(k, k);
+        }
+        Tensor all = Tape.detached(() -> embedShuffledAcrossRanks(x, permutation, c));
+        int[] own = new int[x.dim(0)];
+        for (int j = 0; j < own.length; j++) own[j] = c.rank() + c.size() * j;
+        return new Keys(Ops.gatherRows(all, own), all);
+    }
+
+    /**
+     * The keys [B, dim] of the global batch in its order, rank r having encoded the shuffled rows r, r + N, ...
+     * Gathered buffers hold rank r's row j at r n + j, the global batch's row r + N j.
+     */
+    private Tensor embedShuffledAcrossRanks(Tensor x, int[] permutation, Collective c) {
+        int ranks = c.size(), n = x.dim(0);
+        int[] shape = x.shape();
+        shape[0] = n * ranks;
+        try (Trace.Scope phase = Trace.scope("key encoder forward", "phase");
+             Tensor gathered = Tensor.allocate(x.backend(), shape)) {
+            c.allGather(x.data(), gathered.data());
+            int[] mine = new int[n];
+            for (int j = 0; j < n; j++) mine[j] = gatheredRow(permutation[c.rank() + ranks * j], ranks, n);
+            Tensor k = encode(key, Ops.gatherRows(gathered, mine));
+            try (Tensor keys = Tensor.allocate(x.backend(), n * ranks, k.dim(1))) {
+                c.allGather(k.data(), keys.data());
+                int[] inverse = StepRandom.inverse(permutation), inOrder = new int[n * ranks];
+                for (int i = 0; i < inOrder.length; i++) inOrder[i] = gatheredRow(inverse[i], ranks, n);
+                return Ops.gatherRows(keys, inOrder);
+            }
+        }
+    }
+
+    /** Where row {@code i} of the global batch sits in an all-gather of N ranks' n rows each. */
+    private static int gatheredRow(int i, int ranks, int n) { return (i % ranks) * n + i / ranks; }
+
+    @Override
+    List<Buffer> averagedBuffers() {
+        List<Buffer> b = super.averagedBuffers();
+        if (key.state() != null) b.add(key.state());
+        return b;
     }
 
     @Override

@@ -44,7 +44,8 @@ final class Checkpoint {
     static final String FILE = "checkpoint.safetensors", JSON = "checkpoint.json";
     static final String FORMAT = "format", FORMAT_VALUE = "jmoco-checkpoint-1", ARCHITECTURE = "architecture",
             EPOCH = "epoch", GLOBAL_STEP = "global_step", SEED = "seed", WALL = "wall_s", CONFIG = "config.",
-            HISTORY = "history", CLASSES = "classes", NORMALIZATION = "normalization";
+            HISTORY = "history", CLASSES = "classes", NORMALIZATION = "normalization",
+            RANKS = "ranks";
     static final String Q = "encoder_q.", K = "encoder_k.", MOMENTUM = "optimizer.momentum.", QUEUE = "queue",
             QUEUE_PTR = "queue_ptr", BANK = "memory_bank";
 
@@ -54,7 +55,8 @@ final class Checkpoint {
      */
     record State(TrainConfig config, String architecture, int epoch, long globalStep, double wallSeconds,
                  EpochProgress progress, ParameterArena query, ParameterArena key, Sgd sgd, KeyQueue queue,
-                 MemoryBank bank, List<EpochResult> history, List<String> classes, Normalization normalization) {}
+                 MemoryBank bank, List<EpochResult> history, List<String> classes, Normalization normalization,
+                 int ranks) {}
 
     /**
      * How far the epoch in progress got: its steps, the sums of their loss and accuracies (for the epoch's
@@ -109,6 +111,7 @@ final class Checkpoint {
         metadata.put(HISTORY, JsonText.of(s.history().stream().map(EpochResult::toMap).toList()));
         if (!s.classes().isEmpty()) metadata.put(CLASSES, JsonText.of(s.classes()));
         metadata.put(NORMALIZATION, normalizationJson(s.normalization()));
+        metadata.put(RANKS, Integer.toString(s.ranks()));
         metadata.putAll(configMetadata(s.config()));
         Map<String, Object> config = s.config().asMap();
         Safetensors.write(dir.resolve(FILE), tensors, metadata);
@@ -286,7 +289,7 @@ final class Checkpoint {
      * the fuzz tests use this).
      */
     record Saved(String architecture, TrainConfig config, int epoch, long globalStep, EpochProgress progress,
-                 List<EpochResult> history, List<String> classes, double wallSeconds) {
+                 List<EpochResult> history, List<String> classes, double wallSeconds, int ranks) {
 
         /** @throws IllegalArgumentException naming {@code file} and the field that is missing, malformed or inconsistent */
         static Saved parse(Path file, Map<String, String> metadata, Path outDir) {
@@ -308,8 +311,11 @@ final class Checkpoint {
                 throw new IllegalArgumentException(file + ": checkpoint field " + HISTORY + " holds "
                         + history.size() + " epochs, its field " + EPOCH + " says " + epoch);
             double wall = metadata.containsKey(WALL) ? doubleField(file, metadata, WALL) : 0;
+            int ranks = metadata.containsKey(RANKS) ? intField(file, metadata, RANKS) : 1; // before data-parallel runs
+            if (ranks < 1)
+                throw new IllegalArgumentException(file + ": checkpoint field " + RANKS + " " + ranks + " must be >= 1");
             return new Saved(architecture, config, epoch, step, progress, history, Checkpoint.classes(file, metadata),
-                    wall);
+                    wall, ranks);
         }
     }
 

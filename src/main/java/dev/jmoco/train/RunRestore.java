@@ -31,6 +31,11 @@ final class RunRestore {
         if (!run.architecture.id().equals(saved.architecture()))
             throw new IllegalArgumentException("cannot resume " + file + ": it holds architecture "
                     + saved.architecture() + ", this run is configured for " + run.architecture.id());
+        if (saved.ranks() != run.ranks())
+            throw new IllegalArgumentException("cannot resume " + file + ": it was written by a run of " + saved.ranks()
+                    + (saved.ranks() == 1 ? " process" : " ranks") + ", this one has " + run.ranks() + "; resume it on "
+                    + (saved.ranks() == 1 ? "one process (without mpirun)" : saved.ranks() + " ranks (mpirun -np "
+                    + saved.ranks() + ")") + ", so that it continues exactly");
         TrainConfig was = saved.config();
         same(file, "mechanism", was.mechanism().cliName(), config.mechanism().cliName());
         same(file, "batch", was.batch(), config.batch());

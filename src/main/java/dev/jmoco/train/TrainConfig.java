@@ -1,5 +1,6 @@
 package dev.jmoco.train;
 
+import dev.jmoco.dist.Collectives;
 import dev.jmoco.io.Json;
 import dev.jmoco.moco.Mechanism;
 import dev.jmoco.moco.MocoConfig;
@@ -92,6 +93,9 @@ public final class TrainConfig {
     public long seed() { return get(SEED); }
     public int workers() { return get(WORKERS); }
     public String device() { return get(DEVICE); }
+
+    /** What carries a data-parallel run's collectives (see {@link TrainSettings#COLLECTIVE}). */
+    public Collectives.Transport collective() { return Collectives.Transport.parse(get(COLLECTIVE)); }
     public int logEvery() { return get(LOG_EVERY); }
     public double checkpointMinutes() { return get(CHECKPOINT_MINUTES); }
     /** Where checkpoints and metrics go (null: nowhere, e.g. an embedded run). */
@@ -219,6 +223,8 @@ public final class TrainConfig {
         public Builder seed(long v) { return set(SEED, v); }
         public Builder workers(int v) { return set(WORKERS, v); }
         public Builder device(String v) { return set(DEVICE, v); }
+
+        public Builder collective(String v) { return set(COLLECTIVE, v); }
         public Builder logEvery(int v) { return set(LOG_EVERY, v); }
         public Builder checkpointMinutes(double v) { return set(CHECKPOINT_MINUTES, v); }
         public Builder outDir(Path v) { outDir = v; return this; }

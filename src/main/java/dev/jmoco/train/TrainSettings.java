@@ -122,6 +122,9 @@ public final class TrainSettings {
             "Loader threads (0: one per core).", v -> v >= 0 ? null : "workers must be >= 0 (0: one per core), got " + v));
     public static final Setting<String> DEVICE = add(string("device", "--device", "D", "auto", String.join("\n",
             DEVICE_HELP_1, DEVICE_HELP_2, DEVICE_HELP_3), v -> v.isBlank() ? "device is not set" : null));
+    public static final Setting<String> COLLECTIVE = add(string("collective", "--collective", "C", "auto",
+            "Under mpirun/srun: what carries gradients and keys:\nauto (NCCL on CUDA where every rank has it, else MPI),"
+                    + "\nmpi (host memory), nccl.", oneOf("collective", "auto", "mpi", "nccl")));
     public static final Setting<Integer> LOG_EVERY = add(integer("log_every", "--log-every", "N", 10,
             "A metrics.csv row every N steps.", v -> v >= 1 ? null : "log-every must be >= 1, got " + v));
     public static final Setting<Double> CHECKPOINT_MINUTES = add(real("checkpoint_minutes", "--checkpoint-minutes",

@@ -4,6 +4,9 @@ import dev.jmoco.autograd.Loss;
 import dev.jmoco.autograd.NonFiniteLossException;
 import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.data.Batch;
+import dev.jmoco.dist.Collective;
+import dev.jmoco.dist.CollectiveTally;
+import dev.jmoco.dist.SingleProcess;
 import dev.jmoco.io.Safetensors;
 import dev.jmoco.moco.KeyQueue;
 import dev.jmoco.moco.LossOutOfRangeException;
@@ -49,6 +52,12 @@ import java.util.Objects;
  * write unless told to overwrite. The checkpoint records the finished epochs, so after a kill at any point
  * resume rebuilds metrics.csv, summary.json and curves.png from it. {@link #requestStop} (Ctrl-C in the CLI)
  * ends {@link #train} after the current step with a mid-epoch checkpoint.
+ *
+ * <h2>Data parallel</h2> Started with a {@link Collective} of N ranks (every rank builds its trainer with the
+ * same config), the trainer is one rank of the job: {@code batch} is the global batch, split evenly; every rank
+ * steps in lockstep and holds the same weights and queue; rank 0 alone claims the output folder, writes the
+ * checkpoint and the metrics, and runs the kNN monitor; a stop asked on any rank stops every rank after the
+ * same step. A checkpoint records N, and resumes on N ranks only. The caller owns the collective.
  */
 public final class Trainer implements AutoCloseable {
     private final TrainConfig config;
@@ -65,6 +74,7 @@ public final class Trainer implements AutoCloseable {
     private EpochTally current;         // the epoch in progress, or null between epochs
     private EpochTally tally;           // the latest epoch, in progress or just finished (for messages)
     private Checkpoint.EpochProgress resumedProgress = Checkpoint.EpochProgress.NONE; // of a mid-epoch checkpoint
+    private long sessionSteps;
     private long lastSave = System.nanoTime(), savedStep = -1;  // when and at which global step it last saved
     private volatile boolean stopRequested;
     private boolean stopped;
@@ -88,8 +98,13 @@ public final class Trainer implements AutoCloseable {
      * @throws IllegalStateException    if another run holds the output folder
      */
     public static Trainer start(TrainConfig config, boolean overwrite) throws IOException {
-        return open(config, null, t -> {
-            if (config.outDir() == null) return;
+        return start(config, overwrite, new SingleProcess());
+    }
+
+    /** {@link #start(TrainConfig, boolean)} as one rank of {@code job} (see the class comment). */
+    public static Trainer start(TrainConfig config, boolean overwrite, Collective job) throws IOException {
+        return open(config, null, job, t -> {
+            if (config.outDir() == null || !t.run.leads()) return;
             t.folders.add(RunFolder.claim(config.outDir(), true, overwrite));
             if (!overwrite && Files.exists(config.outDir().resolve(Checkpoint.FILE)))
                 throw new IllegalArgumentException(config.outDir() + " already holds a checkpoint: resume it "
@@ -101,12 +116,12 @@ public final class Trainer implements AutoCloseable {
      * Assembles the run (data, model, backend: what can fail on bad settings, before anything is written),
      * claims its folders, restores {@code saved} (resume) and opens its output files.
      */
-    private static Trainer open(TrainConfig config, Path saved, Claim claim) throws IOException {
-        Trainer t = new Trainer(new TrainingRun(config));
+    private static Trainer open(TrainConfig config, Path saved, Collective job, Claim claim) throws IOException {
+        Trainer t = new Trainer(new TrainingRun(config, job));
         try {
             claim.run(t);
             if (saved != null) t.restore(RunRestore.restore(t.run, saved, Checkpoint.read(saved)));
-            if (config.outDir() != null) t.outputs = RunOutputs.open(t.run, saved == null ? null
+            if (t.writes()) t.outputs = RunOutputs.open(t.run, saved == null ? null
                     : saved.resolve(MetricsLog.FILE), t.globalStep(), t.history);
         } catch (IOException | RuntimeException e) {
             t.close();
@@ -139,8 +154,14 @@ public final class Trainer implements AutoCloseable {
      * trainer's life; an output folder other than {@code dir} must be new or empty unless {@code overwrite}.
      */
     public static Trainer resume(TrainConfig config, Path dir, boolean overwrite) throws IOException {
+        return resume(config, dir, overwrite, new SingleProcess());
+    }
+
+    /** {@link #resume(TrainConfig, Path, boolean)} as one rank of {@code job}, of as many ranks as the saved run. */
+    public static Trainer resume(TrainConfig config, Path dir, boolean overwrite, Collective job) throws IOException {
         Checkpoint.requireFile(dir); // named before the data set is read
-        return open(config, dir, t -> {
+        return open(config, dir, job, t -> {
+            if (!t.run.leads()) return; // the other ranks only read the checkpoint
             t.folders.add(RunFolder.claim(dir, false, false));
             Path out = config.outDir();
             if (out != null && !sameFolder(dir, out)) t.folders.add(RunFolder.claim(out, true, overwrite));
@@ -172,6 +193,21 @@ public final class Trainer implements AutoCloseable {
 
     /** The memory bank, or null for the other mechanisms. */
     public MemoryBank bank() { return run.bank(); }
+
+    /** The job this trainer is a rank of (one process unless started with another). */
+    public Collective collective() { return run.job; }
+
+    /** What the steps communicate over: the job's collective, or NCCL's over it. */
+    public String collectiveName() { return run.collective.name(); }
+
+    /** Calls, bytes and time of each collective operation this rank ran so far (this session). */
+    public CollectiveTally collectiveTally() { return run.collective.tally(); }
+
+    /** Steps run by this trainer (this session; {@link #globalStep} counts over resumes). */
+    public long stepsThisSession() { return sessionSteps; }
+
+    /** Whether this rank writes the run's files: rank 0, with an output folder. */
+    private boolean writes() { return config.outDir() != null && run.leads(); }
 
     /** Epochs finished. */
     public int epochsDone() { return epochsDone; }
@@ -226,7 +262,7 @@ public final class Trainer implements AutoCloseable {
     public boolean stopped() { return stopped; }
 
     private void stopMidEpoch() {
-        if (config.outDir() != null && savedStep != globalStep())
+        if (writes() && savedStep != globalStep())
             io(() -> saveCheckpoint(current.progress()));
         stopped = true;
     }
@@ -265,7 +301,10 @@ public final class Trainer implements AutoCloseable {
         } catch (LossOutOfRangeException e) {
             throw diverged("the " + e.getMessage(), e);
         }
+        // a stop asked on one rank (its Ctrl-C, a signal) stops all of them after this same step
+        if (run.job.distributed() && run.job.any(stopRequested)) stopRequested = true;
         trainNanos += System.nanoTime() - t0;
+        sessionSteps++;
         current.add(stats, lr);
         int stepInEpoch = current.steps();
         double imagesPerSecond = current.imagesPerSecond(config.batch());
@@ -307,7 +346,7 @@ public final class Trainer implements AutoCloseable {
         try {
             Checkpoint.write(config.outDir(), new Checkpoint.State(config, run.architecture.id(), epochsDone,
                     globalStep(), wallSeconds(), progress, run.query, run.key, run.sgd, queue(), bank(), history,
-                    run.train.classNames(), run.train.normalization()));
+                    run.train.classNames(), run.train.normalization(), run.ranks()));
         } catch (NonFiniteStateException e) {
             throw diverged("the state became non-finite (" + e.getMessage() + ")", e);
         }
@@ -320,7 +359,8 @@ public final class Trainer implements AutoCloseable {
         EpochTally done = current;
         current = null;
         int epoch = ++epochsDone;
-        boolean knnDue = config.knnEvery() > 0 && (epoch % config.knnEvery() == 0 || epoch == config.epochs());
+        boolean knnDue = config.knnEvery() > 0 && (epoch % config.knnEvery() == 0 || epoch == config.epochs())
+                && run.leads(); // rank 0's: every rank holds the same f_q
         long t0 = System.nanoTime();
         double knn = knnDue ? knnAccuracy() : Double.NaN;
         long knnNanos = System.nanoTime() - t0;

@@ -9,6 +9,9 @@ import dev.jmoco.data.AugmentationRecipe;
 import dev.jmoco.data.Dataset;
 import dev.jmoco.data.Datasets;
 import dev.jmoco.data.Loader;
+import dev.jmoco.dist.Collective;
+import dev.jmoco.dist.Collectives;
+import dev.jmoco.dist.Launch;
 import dev.jmoco.eval.FeatureExtractor;
 import dev.jmoco.eval.KnnMonitor;
 import dev.jmoco.moco.ContrastiveStep;
@@ -34,6 +37,11 @@ import java.io.UncheckedIOException;
  * copy of f_q), SGD with the linearly scaled, scheduled learning rate, the mechanism's step and dictionary, a
  * loader of two augmented views per image on background threads, and the device tensors the views go to. It
  * holds no progress: {@link Trainer} runs it.
+ *
+ * <p>As one rank of a data-parallel job ({@code job} of N ranks): the global batch {@code config.batch()} is
+ * split evenly, this rank loading its share of each; the step averages over {@link #collective} (NCCL on the
+ * GPUs when the job asks for it or may use it, else the job's own); each rank takes the GPU of its local rank
+ * when the device names none.
  */
 final class TrainingRun implements AutoCloseable {
     final TrainConfig config;
@@ -47,14 +55,21 @@ final class TrainingRun implements AutoCloseable {
     final Loader loader;
     final LearningRateSchedule schedule;
     final Tensor viewQ, viewK;
+    /** The job this run is a rank of (the caller's), and what the step communicates over (it, or NCCL's). */
+    final Collective job, collective;
+    private final Collective ownCollective; // opened here (NCCL over the job), closed here; else null
     private Dataset test; // opened once, when the kNN monitor first needs it
 
     /**
      * Checks the settings against the data set and builds every part (what can fail on bad settings, before
      * anything is written); on failure, releases what was built.
      */
-    TrainingRun(TrainConfig config) throws IOException {
+    TrainingRun(TrainConfig config, Collective job) throws IOException {
         this.config = config;
+        this.job = job;
+        if (config.batch() % job.size() != 0)
+            throw new IllegalArgumentException("batch " + config.batch() + " (the global batch) does not split evenly "
+                    + "over " + job.size() + " ranks");
         Dataset full = Datasets.open(config.dataset(), config.dataDir(), "train", config.imageSize());
         this.train = config.limitTrain() > 0 ? full.subset(config.limitTrain()) : full;
         if (config.batch() > train.size())
@@ -72,7 +87,8 @@ final class TrainingRun implements AutoCloseable {
         };
         this.architecture = Encoders.create(config.arch(), stem, train.channels(), config.head(), config.dim(),
                 config.decay());
-        this.backend = Backends.create(config.device());
+        this.backend = Backends.create(job.distributed() ? Launch.current().device(config.device()) : config.device());
+        Collective own = null;
         ParameterArena q = null, k = null;
         Sgd s = null;
         ContrastiveStep c = null;
@@ -88,15 +104,18 @@ final class TrainingRun implements AutoCloseable {
             s = new Sgd(q, (float) config.scaledLr(), (float) config.sgdMomentum(), (float) config.weightDecay());
             int bankSize = config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0;
             c = ContrastiveStep.create(config.mocoConfig(bankSize), architecture::trainingForward, q, k, s);
-            Loader.Builder lb = Loader.builder(train).training(recipe(config), config.seed()).batchSize(config.batch())
-                    .skipUndecodable(config.skipBadImages());
+            if (job.distributed()) own = Collectives.onDevice(job, backend, config.collective(), System.err);
+            c.distributeOver(own != null ? own : job);
+            int share = config.batch() / job.size();
+            Loader.Builder lb = Loader.builder(train).training(recipe(config), config.seed()).batchSize(share)
+                    .shard(job.rank(), job.size()).skipUndecodable(config.skipBadImages());
             if (config.workers() > 0) lb.threads(config.workers());
             l = lb.build();
-            int[] shape = {config.batch(), train.channels(), l.viewHeight(), l.viewWidth()};
+            int[] shape = {share, train.channels(), l.viewHeight(), l.viewWidth()};
             vq = Tensor.allocate(backend, shape);
             vk = Tensor.allocate(backend, shape);
         } catch (RuntimeException e) {
-            for (AutoCloseable r : new AutoCloseable[] {vk, vq, l, c, s, k, q, backend})
+            for (AutoCloseable r : new AutoCloseable[] {vk, vq, l, c, own, s, k, q, backend})
                 if (r != null) try { r.close(); } catch (Exception suppressed) { e.addSuppressed(suppressed); }
             throw e;
         }
@@ -108,8 +127,16 @@ final class TrainingRun implements AutoCloseable {
         this.loader = l;
         this.viewQ = vq;
         this.viewK = vk;
+        this.ownCollective = own;
+        this.collective = own != null ? own : job;
         this.schedule = schedule(config);
     }
+
+    /** The number of ranks of the job (1 for a single process). */
+    int ranks() { return job.size(); }
+
+    /** Whether this rank writes the run's files and runs the kNN monitor (rank 0). */
+    boolean leads() { return job.rank() == 0; }
 
     /** The MoCo queue, or null for the other mechanisms. */
     KeyQueue queue() { return step instanceof MocoStep m ? m.queue() : null; }
@@ -161,6 +188,7 @@ final class TrainingRun implements AutoCloseable {
         viewQ.close();
         viewK.close();
         step.close();
+        if (ownCollective != null) ownCollective.close();
         sgd.close();
         if (key != null) key.close();
         query.close();

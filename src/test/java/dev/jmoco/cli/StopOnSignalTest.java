@@ -54,7 +54,7 @@ class StopOnSignalTest {
     public static final class Waiter {
         public static void main(String[] args) throws InterruptedException {
             PrintWriter err = new PrintWriter(System.err, true);
-            try (StopOnSignal s = new StopOnSignal(() -> System.out.println("stop requested"), err,
+            try (StopOnSignal s = new StopOnSignal(() -> System.out.println("stop requested"), err, "",
                     "the last checkpoint is kept")) {
                 System.out.println("ready");
                 Thread.sleep(Long.MAX_VALUE);

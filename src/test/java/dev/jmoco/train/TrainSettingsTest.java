@@ -56,6 +56,7 @@ class TrainSettingsTest {
         ex("seed", "-5", null, null);
         ex("workers", "2", "-1", "workers must be >= 0 (0: one per core), got -1");
         ex("device", "opencl:cpu", " ", "device is not set");
+        ex("collective", "mpi", "gloo", "unknown collective 'gloo' (auto, mpi, nccl)");
         ex("log_every", "1", "0", "log-every must be >= 1, got 0");
         ex("checkpoint_minutes", "0.5", "-1", "checkpoint-minutes must be >= 0 (0: at epoch ends only), got -1.0");
     }

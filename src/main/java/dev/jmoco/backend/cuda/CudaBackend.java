@@ -258,6 +258,19 @@ public final class CudaBackend extends KernelBackend<CudaBuffer> {
     /** The device this backend runs on. */
     public CudaDevice device() { return device; }
 
+    /**
+     * The raw CUstream that every op is queued on (and cuBLAS/cuDNN are bound to), for a library bound through
+     * the foreign function API that must queue on it too (NCCL), so its work is ordered with the ops'.
+     */
+    public long streamHandle() { return stream.handle(); }
+
+    /**
+     * The raw device address of {@code b}'s first float (its offset included), for such a library.
+     *
+     * @throws IllegalArgumentException for a buffer of another backend, naming it
+     */
+    public long deviceAddress(Buffer b) { return own("deviceAddress", b).address(); }
+
     /** Makes the context current on the calling thread (a CUDA context is per thread; the cost is a compare). */
     private void bind() {
         Thread t = Thread.currentThread();
