@@ -25,7 +25,7 @@ public final class MpiCollective implements Collective {
     private final int rank, size;
     private final String name;
     private final CollectiveTally tally = new CollectiveTally();
-    private final Arena arena = Arena.ofShared();
+    private Arena arena = Arena.ofConfined(); // the staging memory's, replaced when it grows
     private MemorySegment staging = MemorySegment.NULL;
     private float[] host = new float[0];
     private boolean closed;
@@ -175,7 +175,11 @@ public final class MpiCollective implements Collective {
 
     /** Off-heap memory for {@code floats} floats and a Java array as large, grown as needed. */
     private MemorySegment stage(long floats) {
-        if (staging.byteSize() < 4 * floats) staging = arena.allocate(JAVA_FLOAT, floats);
+        if (staging.byteSize() < 4 * floats) {
+            arena.close(); // the smaller one goes back at once: x_k's gather can be hundreds of MB
+            arena = Arena.ofConfined();
+            staging = arena.allocate(JAVA_FLOAT, floats);
+        }
         if (host.length < floats) host = new float[(int) floats];
         return staging;
     }

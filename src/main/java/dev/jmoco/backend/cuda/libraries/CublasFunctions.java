@@ -84,12 +84,7 @@ final class CublasFunctions {
 
     /** "CUBLAS_STATUS_NAME (code)", for messages. */
     String statusText(int status) {
-        try {
-            return NativeLibrary.cString((MemorySegment) getStatusName.invokeExact(status), "status")
-                    + " (" + status + ")";
-        } catch (Throwable t) {
-            throw NativeCalls.rethrow(t);
-        }
+        return NativeLibrary.statusText(getStatusName, status);
     }
 
     /** Throws an IllegalStateException "{@code call} failed: CUBLAS_STATUS_... (code)" unless success. */

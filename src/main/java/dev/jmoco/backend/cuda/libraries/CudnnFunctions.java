@@ -152,12 +152,7 @@ final class CudnnFunctions {
 
     /** "CUDNN_STATUS_NAME (code)", for messages. */
     String statusText(int status) {
-        try {
-            return NativeLibrary.cString((MemorySegment) getErrorString.invokeExact(status), "status")
-                    + " (" + status + ")";
-        } catch (Throwable t) {
-            throw NativeCalls.rethrow(t);
-        }
+        return NativeLibrary.statusText(getErrorString, status);
     }
 
     /**

@@ -94,6 +94,18 @@ final class NativeLibrary {
         return new CudaLibraryUnavailable(what + " not used: " + reason);
     }
 
+    /**
+     * "text (code)" for a library's status code, from its {@code const char *name(status)} function
+     * (cublasGetStatusName, cudnnGetErrorString, ncclGetErrorString), for messages.
+     */
+    static String statusText(MethodHandle statusString, int status) {
+        try {
+            return cString((MemorySegment) statusString.invokeExact(status), "status") + " (" + status + ")";
+        } catch (Throwable t) {
+            throw NativeCalls.rethrow(t);
+        }
+    }
+
     /** The C string at {@code address} (a library's status text), or {@code fallback} for a null pointer. */
     static String cString(MemorySegment address, String fallback) {
         if (address.equals(MemorySegment.NULL)) return fallback;

@@ -124,12 +124,7 @@ final class NcclFunctions {
 
     /** "ncclGetErrorString's text (code)", for messages. */
     String statusText(int status) {
-        try {
-            return NativeLibrary.cString((MemorySegment) getErrorString.invokeExact(status), "status")
-                    + " (" + status + ")";
-        } catch (Throwable t) {
-            throw NativeCalls.rethrow(t);
-        }
+        return NativeLibrary.statusText(getErrorString, status);
     }
 
     /** Throws an IllegalStateException "{@code call} failed: text (code)" unless success. */
