@@ -41,6 +41,18 @@ public final class Backends {
     }
 
     /**
+     * {@code device} with "auto" replaced by the backend it would create ("auto:tf32" on a GPU machine:
+     * "cuda:tf32"), for what depends on the backend before it exists (a rank's GPU); any other value as is.
+     */
+    public static String resolve(String device) {
+        String name = device.contains(":") ? device.substring(0, device.indexOf(':')) : device;
+        if (!name.equals("auto")) return device;
+        for (BackendProvider p : providers())
+            if (availability(p, "").available()) return p.name() + device.substring(name.length());
+        return device;
+    }
+
+    /**
      * Creates the backend named by a {@code --device} value: "auto", "cpu", or "name[:option]".
      *
      * @throws IllegalArgumentException naming the known backends if none matches, or saying why the named

@@ -87,6 +87,7 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (RankZeroOnly.skip("embed", spec.commandLine().getErr())) return 0;
         requireWritable();
         boolean tensors = input.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors");
         String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);

@@ -75,6 +75,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (RankZeroOnly.skip("eval", spec.commandLine().getErr())) return 0;
         PrintWriter stdout = spec.commandLine().getOut();
         Map<String, String> trained = checkpoint == null ? Map.of() : CheckpointEvaluation.trainedOn(checkpoint);
         String dataset = this.dataset != null ? this.dataset : trained.getOrDefault("dataset", "fashion-mnist");

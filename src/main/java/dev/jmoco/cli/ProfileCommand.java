@@ -38,6 +38,7 @@ final class ProfileCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (RankZeroOnly.skip("profile", spec.commandLine().getErr())) return 0;
         if (steps < 1 || warmup < 0)
             throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0, got " + steps + " and " + warmup);
         TrainOptions.requireDataDir(spec);

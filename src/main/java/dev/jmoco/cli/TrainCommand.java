@@ -96,8 +96,9 @@ final class TrainCommand implements Callable<Integer> {
             err.flush();
             if (trainer.stopped()) {
                 err.printf(Locale.ROOT, "jmoco: stopped at epoch %d, step %d of the run: checkpoint written to %s; "
-                        + "continue with: jmoco train --resume %s%n", trainer.epochsDone() + 1, trainer.globalStep(),
-                        outDir.resolve("checkpoint.safetensors"), outDir);
+                        + "continue with: %sjmoco train --resume %s%n", trainer.epochsDone() + 1, trainer.globalStep(),
+                        outDir.resolve("checkpoint.safetensors"), job.distributed() ? "mpirun -np " + job.size() + " " : "",
+                        outDir);
                 err.flush();
                 return signals.exitCode() != 0 ? signals.exitCode() : 130;
             }

@@ -9,11 +9,12 @@ import java.util.Map;
  * size themselves are MPI's ({@code MPI_Comm_rank}, {@code MPI_Comm_size}); this only decides whether to start
  * MPI at all, and which GPU of its machine a rank takes.
  *
- * @param launcher the variable that gave it away ("OMPI_COMM_WORLD_SIZE=2"), or null when started directly
- * @param ranks    the job's size as the launcher declared it, 0 when it does not say (PMIx), 1 when direct
+ * @param launcher  the variable that gave it away ("OMPI_COMM_WORLD_SIZE=2"), or null when started directly
+ * @param ranks     the job's size as the launcher declared it, 0 when it does not say (PMIx), 1 when direct
+ * @param rank      this process's rank as the launcher declared it (0 when direct or unsaid)
  * @param localRank the rank among the job's processes on this machine (0 when direct)
  */
-public record Launch(String launcher, int ranks, int localRank) {
+public record Launch(String launcher, int ranks, int rank, int localRank) {
 
     /** This process's launch. */
     public static Launch current() { return of(System.getenv()); }
@@ -21,10 +22,12 @@ public record Launch(String launcher, int ranks, int localRank) {
     /** The launch that {@code env} describes. */
     static Launch of(Map<String, String> env) {
         int local = firstInt(env, 0, "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID", "PMI_LOCAL_RANK");
+        int rank = firstInt(env, 0, "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID");
         for (String name : new String[] {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
-            if (env.containsKey(name)) return new Launch(name + "=" + env.get(name), firstInt(env, 0, name), local);
-        if (env.containsKey("PMIX_RANK")) return new Launch("PMIX_RANK=" + env.get("PMIX_RANK"), 0, local);
-        return new Launch(null, 1, 0);
+            if (env.containsKey(name))
+                return new Launch(name + "=" + env.get(name), firstInt(env, 0, name), rank, local);
+        if (env.containsKey("PMIX_RANK")) return new Launch("PMIX_RANK=" + env.get("PMIX_RANK"), 0, rank, local);
+        return new Launch(null, 1, 0, 0);
     }
 
     /** Whether an MPI launcher started this process (even as a job of one rank). */

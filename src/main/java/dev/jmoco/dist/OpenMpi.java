@@ -21,8 +21,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * call becomes a Java exception with MPI's message instead of an abort without one.
  */
 final class OpenMpi {
-    /** Sonames looked for: Open MPI 4 (Debian's libopenmpi3) and 5. */
-    static final List<String> SONAMES = List.of("libmpi.so.40");
+    /**
+     * Sonames looked for: Open MPI 4 (Debian's libopenmpi3) and 5; the system property {@code jmoco.mpi.library}
+     * names another (a build of one's own, or a missing one in tests).
+     */
+    static final List<String> SONAMES = List.of(System.getProperty("jmoco.mpi.library", "libmpi.so.40"));
     /** MPI_IN_PLACE in Open MPI's mpi.h: {@code ((void *) 1)}. */
     static final MemorySegment IN_PLACE = MemorySegment.ofAddress(1);
     /** MPI_THREAD_FUNNELED: only the thread that initialised MPI calls it (the training loop's). */

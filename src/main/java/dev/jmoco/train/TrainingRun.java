@@ -87,7 +87,8 @@ final class TrainingRun implements AutoCloseable {
         };
         this.architecture = Encoders.create(config.arch(), stem, train.channels(), config.head(), config.dim(),
                 config.decay());
-        this.backend = Backends.create(job.distributed() ? Launch.current().device(config.device()) : config.device());
+        this.backend = Backends.create(job.distributed() ? Launch.current().device(Backends.resolve(config.device()))
+                : config.device());
         Collective own = null;
         ParameterArena q = null, k = null;
         Sgd s = null;

@@ -21,17 +21,21 @@ class LaunchTest {
 
     @Test
     void mpirunSlurmAndPmixAreRecognised() {
-        Launch ompi = Launch.of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "3"));
+        Launch ompi = Launch.of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_RANK", "3",
+                "OMPI_COMM_WORLD_LOCAL_RANK", "3"));
         assertTrue(ompi.byLauncher());
         assertEquals(4, ompi.ranks());
+        assertEquals(3, ompi.rank());
         assertEquals(3, ompi.localRank());
         assertEquals("OMPI_COMM_WORLD_SIZE=4", ompi.launcher());
-        Launch slurm = Launch.of(Map.of("SLURM_NTASKS", "16", "SLURM_LOCALID", "5"));
+        Launch slurm = Launch.of(Map.of("SLURM_NTASKS", "16", "SLURM_PROCID", "13", "SLURM_LOCALID", "5"));
         assertEquals(16, slurm.ranks());
+        assertEquals(13, slurm.rank());
         assertEquals(5, slurm.localRank());
         Launch pmix = Launch.of(Map.of("PMIX_RANK", "2"));
         assertTrue(pmix.byLauncher());
         assertEquals(0, pmix.ranks(), "PMIx alone does not say the size: MPI does");
+        assertEquals(2, pmix.rank());
     }
 
     @Test
