@@ -1,5 +1,6 @@
 package dev.jmoco.cli;
 
+import dev.jmoco.eval.FineTune;
 import dev.jmoco.train.CheckpointEvaluation;
 import dev.jmoco.train.EncoderFiles;
 import dev.jmoco.train.PixelBaselines;
@@ -17,19 +18,26 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code jmoco eval knn|linear}: accuracy of a saved backbone on a data set's test split; prints and writes it. */
+/**
+ * {@code jmoco eval knn|linear|finetune|pixels}: accuracy of a saved backbone on a data set's test split; prints
+ * and writes it (with the label subset, when a fraction of the labels was used).
+ */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Evaluate a checkpoint's backbone: knn (weighted kNN, k 200, t 0.1) or linear (frozen "
                 + "backbone, linear classifier on standardised features, SGD with a cosine schedule; --probe paper: "
-                + "MoCo's protocol); or pixels "
+                + "MoCo's protocol); finetune (the whole backbone trained with a new classifier, BN in training mode, "
+                + "backbone lr x --backbone-lr-scale, crops and flips; --scratch: from a random initialisation, the "
+                + "supervised baseline); or pixels "
                 + "(the same kNN on raw pixels, unit-normalised and standardised: the baselines, no checkpoint).",
+                "--label-fraction F: only a seeded, class-balanced fraction F of the training labels (1% and 10% as "
+                        + "in CPC v2 and SimCLR); the subset is written beside the result (.subset.json).",
                 "Prints the test accuracy and writes it as JSON beside the checkpoint (or to --out; pixels: only to "
                         + "--out). Progress (encoding passes, linear epochs) goes to stderr."})
 final class EvalCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "knn|linear|pixels", description = "The protocol.")
+    @Parameters(index = "0", paramLabel = "knn|linear|finetune|pixels", description = "The protocol.")
     String protocol;
     @Option(names = "--checkpoint", paramLabel = "FILE",
             description = "A jmoco checkpoint.safetensors or a torchvision-named state dict.")
@@ -56,10 +64,28 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--knn-t", paramLabel = "T", defaultValue = "0.1", description = "kNN temperature (${DEFAULT-VALUE}).")
     float knnT;
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "20",
-            description = "Linear: classifier epochs (${DEFAULT-VALUE}).")
+            description = "Linear and finetune: epochs (${DEFAULT-VALUE}).")
     int epochs;
-    @Option(names = "--lr", paramLabel = "LR", defaultValue = "0.1", description = "Linear: base lr (${DEFAULT-VALUE}).")
+    @Option(names = "--lr", paramLabel = "LR", defaultValue = "0.1",
+            description = "Linear and finetune: the classifier's base lr, cosine to 0 (${DEFAULT-VALUE}).")
     double lr;
+    @Option(names = "--label-fraction", paramLabel = "F", defaultValue = "1",
+            description = "knn, linear, finetune: train on a class-balanced fraction of the labels, in (0, 1] "
+                    + "(${DEFAULT-VALUE}: all).")
+    double labelFraction;
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
+            description = "Seed of the label subset, the classifier's initialisation and the shuffles (${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--backbone-lr-scale", paramLabel = "X", defaultValue = "0.1",
+            description = "Finetune: the backbone's lr as a fraction of --lr (${DEFAULT-VALUE}).")
+    double backboneLrScale;
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "256", description = "Finetune: batch (${DEFAULT-VALUE}).")
+    int batch;
+    @Option(names = "--wd", paramLabel = "WD", defaultValue = "5e-4",
+            description = "Finetune: weight decay on weights (${DEFAULT-VALUE}).")
+    float weightDecay;
+    @Option(names = "--scratch", description = "Finetune: from a random initialisation of --arch (no checkpoint).")
+    boolean scratch;
     @Option(names = "--probe", paramLabel = "jmoco|paper", defaultValue = "jmoco", description = {"Linear: jmoco "
             + "(standardised features, cosine lr from --lr over --epochs) or paper (MoCo's protocol: 100 epochs, "
             + "lr 30 x0.1 at epochs 60 and 80, raw features; --epochs and --lr unused).", "Default: ${DEFAULT-VALUE}."})
@@ -98,18 +124,38 @@ final class EvalCommand implements Callable<Integer> {
             stdout.flush();
             return 0;
         }
-        if (checkpoint == null) throw new IllegalArgumentException("eval " + protocol + " needs --checkpoint FILE");
-        Map<String, Object> result = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, size, limitTrain,
-                limitTest, knnK, knnT, epochs, lr, probe, device, workers).run(line -> {
+        if (scratch && !protocol.equals("finetune"))
+            throw new IllegalArgumentException("--scratch is for eval finetune (the supervised baseline)");
+        if (scratch && checkpoint != null)
+            throw new IllegalArgumentException("--scratch trains from a random initialisation: give no --checkpoint");
+        if (scratch && (arch == null || out == null))
+            throw new IllegalArgumentException("eval finetune --scratch needs --arch A and --out FILE (no checkpoint "
+                    + "to write beside)");
+        if (checkpoint == null && !scratch)
+            throw new IllegalArgumentException("eval " + protocol + " needs --checkpoint FILE"
+                    + (protocol.equals("finetune") ? " (or --scratch --arch A)" : ""));
+        FineTune.Settings tuning = new FineTune.Settings(epochs, batch, lr, backboneLrScale, 0.9f, weightDecay, seed);
+        CheckpointEvaluation.Outcome outcome = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, size,
+                limitTrain, limitTest, knnK, knnT, epochs, lr, probe, device, workers, labelFraction, seed, tuning)
+                .evaluate(line -> {
                     spec.commandLine().getErr().println("jmoco: eval " + protocol + ": " + line);
                     spec.commandLine().getErr().flush();
                 });
-        Path file = out != null ? out : beside(checkpoint, ".eval-" + protocol + ".json");
-        if (Files.exists(file) && Files.isSameFile(file, checkpoint))
+        Map<String, Object> result = outcome.result();
+        String suffix = ".eval-" + protocol + (labelFraction < 1 ? "-labels" + labelFraction : "") + ".json";
+        Path file = out != null ? out : beside(checkpoint, suffix);
+        if (checkpoint != null && Files.exists(file) && Files.isSameFile(file, checkpoint))
             throw new IllegalArgumentException("--out " + file + " is the checkpoint: choose another file");
+        Path subsetFile = null;
+        if (outcome.subset() != null) {
+            subsetFile = beside(file, ".subset.json");
+            result.put("label_subset_file", subsetFile.getFileName().toString());
+            CheckpointEvaluation.writeSubset(subsetFile, outcome.subset(), dataset);
+        }
         CheckpointEvaluation.write(file, result);
-        stdout.printf(Locale.ROOT, "%s accuracy %.4f on %s test images of %s; written to %s%n", protocol,
-                (Double) result.get("accuracy"), result.get("test_images"), dataset, file);
+        stdout.printf(Locale.ROOT, "%s accuracy %.4f on %s test images of %s (%s training labels); written to %s%s%n",
+                protocol, (Double) result.get("accuracy"), result.get("test_images"), dataset, result.get("train_images"),
+                file, subsetFile == null ? "" : ", its label subset to " + subsetFile);
         stdout.flush();
         return 0;
     }

@@ -213,6 +213,26 @@ public final class Dataset {
                 height, width, numClasses, normalization, classNames);
     }
 
+    /**
+     * The images at {@code indices}, in that order (a labelled fraction of the set): in memory, their bytes
+     * copied into a set of their own; in files, the list of those files.
+     */
+    public Dataset select(int[] indices) {
+        if (indices.length == 0) throw new IllegalArgumentException(name + ": a selection needs at least 1 image");
+        int n = indices.length, length = imageSize();
+        int[] l = new int[n];
+        for (int i = 0; i < n; i++) l[i] = labels[Objects.checkIndex(indices[i], size)];
+        if (files != null) {
+            List<Path> f = new java.util.ArrayList<>(n);
+            for (int index : indices) f.add(files.get(index));
+            return new Dataset(name, pixels, List.copyOf(f), resizes, l, n, channels, height, width, numClasses,
+                    normalization, classNames);
+        }
+        byte[] p = new byte[Math.multiplyExact(n, length)];
+        for (int i = 0; i < n; i++) System.arraycopy(pixels, indices[i] * length, p, i * length, length);
+        return new Dataset(name, p, null, false, l, n, channels, height, width, numClasses, normalization, classNames);
+    }
+
     /** The same images with another normalisation. */
     public Dataset withNormalization(Normalization normalization) {
         return new Dataset(name, pixels, files, resizes, labels, size, channels, height, width, numClasses,

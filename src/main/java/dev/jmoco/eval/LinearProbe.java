@@ -186,7 +186,7 @@ public final class LinearProbe {
     }
 
     /** [top-1, top-5] of the layer on {@code test}, logits computed in chunks of rows on the backend. */
-    private static double[] testAccuracy(Backend backend, FeatureSet test, Tensor w, Tensor b, int classes) {
+    static double[] testAccuracy(Backend backend, FeatureSet test, Tensor w, Tensor b, int classes) {
         int m = test.rows(), dim = test.dim(), chunk = Math.min(m, 4096);
         long top1 = 0, top5 = 0;
         float[] features = test.features();

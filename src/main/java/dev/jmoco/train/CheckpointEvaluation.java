@@ -2,14 +2,24 @@ package dev.jmoco.train;
 
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Backends;
+import dev.jmoco.autograd.ParameterArena;
+import dev.jmoco.data.AugmentationRecipe;
 import dev.jmoco.data.Dataset;
 import dev.jmoco.data.Datasets;
+import dev.jmoco.data.LabelSubset;
+import dev.jmoco.data.Loader;
 import dev.jmoco.eval.FeatureExtractor;
 import dev.jmoco.eval.FeatureSet;
+import dev.jmoco.eval.FineTune;
 import dev.jmoco.eval.KnnMonitor;
 import dev.jmoco.eval.LinearProbe;
 import dev.jmoco.io.Safetensors;
+import dev.jmoco.nn.Architecture;
 import dev.jmoco.nn.Encoder;
+import dev.jmoco.nn.Encoders;
+import dev.jmoco.nn.HeadKind;
+import dev.jmoco.nn.Mode;
+import dev.jmoco.nn.Stem;
 import dev.jmoco.optim.CosineSchedule;
 
 import java.io.IOException;
@@ -24,10 +34,14 @@ import java.util.function.Consumer;
  * Evaluates a saved encoder's backbone on a labelled data set, the two ways the MoCo paper does: the kNN
  * monitor (cosine, weighted vote, on the training split as the bank) or the linear protocol (frozen backbone in
  * eval mode, features computed once, linear classifier trained by SGD; here on standardised features with a
- * cosine schedule, see {@link LinearProbe}). Both report top-1 accuracy on the test split.
+ * cosine schedule, see {@link LinearProbe}); and as the semi-supervised papers do: fine-tuning the whole
+ * backbone with a classifier ({@link FineTune}), from the checkpoint or, as the supervised baseline, from a
+ * random initialisation. Each may see only a seeded, class-balanced fraction of the training labels
+ * ({@link LabelSubset}). All report top-1 accuracy on the whole test split.
  *
- * @param protocol    "knn" or "linear"
- * @param checkpoint  a jmoco checkpoint or a torchvision-named state dict (safetensors)
+ * @param protocol    "knn", "linear" or "finetune"
+ * @param checkpoint  a jmoco checkpoint or a torchvision-named state dict (safetensors); null: finetune from a
+ *                    random initialisation of {@code arch} (the supervised baseline)
  * @param arch        the encoder family; null: the one a jmoco checkpoint records
  * @param dataset     data set kind (see {@code Datasets.open})
  * @param dataDir     its folder
@@ -42,17 +56,38 @@ import java.util.function.Consumer;
  *                    or "paper" (MoCo's: {@link LinearProbe.Settings#mocoDefaults}; epochs and lr unused)
  * @param device      backend
  * @param workers     loader threads (0: one per core)
+ * @param labelFraction the fraction of the training labels used, in (0, 1] (1: all)
+ * @param seed        the seed of the label subset, the classifier's initialisation and fine-tuning's shuffles
+ * @param fineTune    finetune: its settings ({@code epochs} and {@code lr} above are the linear protocol's)
  */
 public record CheckpointEvaluation(String protocol, Path checkpoint, String arch, String dataset, Path dataDir,
                                    int imageSize, int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
-                                   String probe, String device, int workers) {
+                                   String probe, String device, int workers, double labelFraction, long seed,
+                                   FineTune.Settings fineTune) {
 
     public CheckpointEvaluation {
-        if (!"knn".equals(protocol) && !"linear".equals(protocol))
-            throw new IllegalArgumentException("unknown evaluation '" + protocol + "' (knn, linear)");
+        if (!"knn".equals(protocol) && !"linear".equals(protocol) && !"finetune".equals(protocol))
+            throw new IllegalArgumentException("unknown evaluation '" + protocol + "' (knn, linear, finetune)");
         if (!"jmoco".equals(probe) && !"paper".equals(probe))
             throw new IllegalArgumentException("unknown linear probe '" + probe + "' (jmoco, paper)");
+        if (!(labelFraction > 0 && labelFraction <= 1))
+            throw new IllegalArgumentException("label fraction must be in (0, 1], got " + labelFraction);
+        if (checkpoint == null && !"finetune".equals(protocol))
+            throw new IllegalArgumentException("eval " + protocol + " needs a checkpoint");
+        if (checkpoint == null && arch == null)
+            throw new IllegalArgumentException("eval finetune from scratch needs --arch");
     }
+
+    /** The same evaluation before label fractions and fine-tuning: all labels, seed 0. */
+    public CheckpointEvaluation(String protocol, Path checkpoint, String arch, String dataset, Path dataDir,
+                                int imageSize, int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
+                                String probe, String device, int workers) {
+        this(protocol, checkpoint, arch, dataset, dataDir, imageSize, limitTrain, limitTest, knnK, knnT, epochs, lr,
+                probe, device, workers, 1, 0, FineTune.Settings.defaults());
+    }
+
+    /** What an evaluation gives: the JSON result, and the labelled subset it trained on (null: all labels). */
+    public record Outcome(Map<String, Object> result, LabelSubset subset) {}
 
     /**
      * Runs the evaluation and returns what the JSON result holds: protocol, accuracy (top-1 on the test
@@ -61,52 +96,127 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
     public Map<String, Object> run() throws IOException { return run(line -> {}); }
 
     /** {@link #run()}, telling {@code progress} what it does: each encoding pass and each linear epoch, timed. */
-    public Map<String, Object> run(Consumer<String> progress) throws IOException {
-        String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);
+    public Map<String, Object> run(Consumer<String> progress) throws IOException { return evaluate(progress).result(); }
+
+    /** {@link #run(Consumer)}, with the label subset it used. */
+    public Outcome evaluate(Consumer<String> progress) throws IOException {
         Dataset fullTrain = Datasets.open(dataset, dataDir, "train", imageSize);
-        Dataset train = limit(fullTrain, limitTrain);
+        Dataset all = limit(fullTrain, limitTrain);
+        LabelSubset subset = labelFraction < 1 ? LabelSubset.balanced(all, labelFraction, seed) : null;
+        Dataset train = subset == null ? all : subset.of(all);
+        if (subset != null)
+            progress.accept(String.format(Locale.ROOT, "%d of %d training labels (fraction %s, seed %d, per class %s)",
+                    train.size(), all.size(), labelFraction, seed, java.util.Arrays.toString(subset.perClass())));
         Dataset test = limit(Datasets.openTest(dataset, dataDir, fullTrain), limitTest);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("protocol", protocol);
         try (Backend backend = Backends.create(device)) {
-            Encoder encoder = EncoderFiles.load(checkpoint, family, backend);
-            try {
-                FeatureExtractor f = Features.backbone(encoder, train.channels(), train.height(), train.width());
-                FeatureSet trainFeatures = encode(train, "training", f, progress);
-                FeatureSet testFeatures = encode(test, "test", f, progress);
-                if (protocol.equals("knn")) {
-                    try (KnnMonitor knn = KnnMonitor.build(backend, trainFeatures, train.numClasses(),
-                            new KnnMonitor.Settings(knnK, knnT, 0))) {
-                        out.put("accuracy", knn.evaluate(testFeatures).accuracy());
-                    }
-                    out.put("k", knnK);
-                    out.put("t", (double) knnT);
-                } else {
-                    boolean paper = probe.equals("paper");
-                    LinearProbe.Settings s = paper ? LinearProbe.Settings.mocoDefaults()
-                            : LinearProbe.Settings.mocoDefaults().withEpochs(epochs)
-                                    .withSchedule(CosineSchedule.perEpoch(lr, epochs)).withStandardize(true);
-                    long start = System.nanoTime();
-                    LinearProbe.Result r = LinearProbe.run(backend, trainFeatures, testFeatures, train.numClasses(),
-                            s, e -> progress.accept(String.format(Locale.ROOT, "linear probe epoch %d/%d: loss %.4f, "
-                                    + "train accuracy %.4f (%.1f s)", e.epoch() + 1, s.epochs(), e.loss(),
-                                    e.trainAccuracy(), (System.nanoTime() - start) / 1e9)));
-                    out.put("accuracy", r.top1());
-                    out.put("top5", r.top5().orElse(Double.NaN));
-                    out.put("epochs", s.epochs());
-                    out.put("lr", paper ? s.schedule().lr(0, 0, 1) : lr);
-                    out.put("probe", probe);
-                }
-                out.put("architecture", encoder.id());
-            } finally {
-                encoder.arena().close();
-            }
+            if (protocol.equals("finetune")) fineTune(backend, train, test, out, progress);
+            else frozen(backend, train, test, out, progress);
         }
-        out.put("checkpoint", checkpoint.toString());
+        out.put("checkpoint", checkpoint == null ? "none (random initialisation)" : checkpoint.toString());
         out.put("dataset", dataset);
+        out.put("label_fraction", labelFraction);
+        out.put("seed", seed);
         out.put("train_images", train.size());
         out.put("test_images", test.size());
-        return out;
+        return new Outcome(out, subset);
+    }
+
+    /** kNN or the linear protocol on the frozen backbone's features. */
+    private void frozen(Backend backend, Dataset train, Dataset test, Map<String, Object> out,
+                        Consumer<String> progress) throws IOException {
+        String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);
+        Encoder encoder = EncoderFiles.load(checkpoint, family, backend);
+        try {
+            FeatureExtractor f = Features.backbone(encoder, train.channels(), train.height(), train.width());
+            FeatureSet trainFeatures = encode(train, "training", f, progress);
+            FeatureSet testFeatures = encode(test, "test", f, progress);
+            if (protocol.equals("knn")) {
+                try (KnnMonitor knn = KnnMonitor.build(backend, trainFeatures, train.numClasses(),
+                        new KnnMonitor.Settings(knnK, knnT, 0))) {
+                    out.put("accuracy", knn.evaluate(testFeatures).accuracy());
+                }
+                out.put("k", knnK);
+                out.put("t", (double) knnT);
+            } else {
+                boolean paper = probe.equals("paper");
+                LinearProbe.Settings s = (paper ? LinearProbe.Settings.mocoDefaults()
+                        : LinearProbe.Settings.mocoDefaults().withEpochs(epochs)
+                                .withSchedule(CosineSchedule.perEpoch(lr, epochs)).withStandardize(true))
+                        .withSeed(seed);
+                long start = System.nanoTime();
+                LinearProbe.Result r = LinearProbe.run(backend, trainFeatures, testFeatures, train.numClasses(),
+                        s, e -> progress.accept(String.format(Locale.ROOT, "linear probe epoch %d/%d: loss %.4f, "
+                                + "train accuracy %.4f (%.1f s)", e.epoch() + 1, s.epochs(), e.loss(),
+                                e.trainAccuracy(), (System.nanoTime() - start) / 1e9)));
+                out.put("accuracy", r.top1());
+                out.put("top5", r.top5().orElse(Double.NaN));
+                out.put("epochs", s.epochs());
+                out.put("lr", paper ? s.schedule().lr(0, 0, 1) : lr);
+                out.put("probe", probe);
+            }
+            out.put("architecture", encoder.id());
+        } finally {
+            encoder.arena().close();
+        }
+    }
+
+    /**
+     * Fine-tuning: the checkpoint's backbone (or a random one of {@code arch}) in a trainable arena, trained
+     * with a new classifier on crops and flips of the labelled images, then the test split in eval mode.
+     */
+    private void fineTune(Backend backend, Dataset train, Dataset test, Map<String, Object> out,
+                          Consumer<String> progress) throws IOException {
+        Architecture architecture;
+        ParameterArena params;
+        if (checkpoint != null) {
+            Encoder saved = EncoderFiles.load(checkpoint, arch != null ? arch : EncoderFiles.recordedFamily(checkpoint),
+                    backend);
+            architecture = saved.architecture();
+            try {
+                params = saved.arena().newLike(true);
+                params.copyFrom(saved.arena());
+            } finally {
+                saved.arena().close();
+            }
+        } else {
+            Stem stem = Math.max(train.height(), train.width()) <= 64 ? Stem.CIFAR : Stem.IMAGENET;
+            architecture = Encoders.create(arch, stem, train.channels(), HeadKind.V2, 128);
+            params = architecture.arenaLayout().build(backend, true);
+            architecture.initialize(params, seed);
+        }
+        FineTune.Settings s = fineTune.withSeed(seed);
+        try (params) {
+            Encoder encoder = architecture.bind(params);
+            // crops of half the image or more and flips: what the supervised baseline gets too
+            AugmentationRecipe recipe = AugmentationRecipe.v2(imageSize).withJitterP(0).withGrayscaleP(0).withBlurP(0)
+                    .withCropScaleMin(0.5).withName("crop+flip");
+            Loader.Builder lb = Loader.builder(train).recipe(recipe).views(1).shuffle(true).dropLast(false)
+                    .seed(seed).batchSize(Math.min(s.batchSize(), train.size()));
+            if (workers > 0) lb.threads(workers);
+            long start = System.nanoTime();
+            FineTune.Result r;
+            try (Loader loader = lb.build()) {
+                r = FineTune.run((x, training) -> encoder.features(x, training ? Mode.train(1) : Mode.EVAL), params,
+                        architecture.featureDim(), train.numClasses(), loader, () -> encode(test, "test",
+                                Features.backbone(encoder, test.channels(), test.height(), test.width()), progress),
+                        s, e -> progress.accept(String.format(Locale.ROOT, "fine-tune epoch %d/%d: loss %.4f, train "
+                                + "accuracy %.4f, lr %.4f (%.1f s)", e.epoch() + 1, s.epochs(), e.loss(),
+                                e.trainAccuracy(), e.learningRate(), (System.nanoTime() - start) / 1e9)));
+            }
+            out.put("accuracy", r.top1());
+            out.put("top5", r.top5().orElse(Double.NaN));
+            out.put("architecture", architecture.id());
+            out.put("from", checkpoint == null ? "scratch" : "checkpoint");
+            out.put("epochs", s.epochs());
+            out.put("lr", s.lr());
+            out.put("backbone_lr_scale", s.backboneLrScale());
+            out.put("batch", s.batchSize());
+            out.put("weight_decay", (double) s.weightDecay());
+            out.put("augmentation", recipe.name());
+            out.put("seconds", (System.nanoTime() - start) / 1e9);
+        }
     }
 
     private FeatureSet encode(Dataset d, String split, FeatureExtractor f, Consumer<String> progress) {
@@ -121,6 +231,21 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
     /** Writes {@code result} as JSON to {@code file}, atomically. */
     public static void write(Path file, Map<String, Object> result) throws IOException {
         JsonText.write(file, result);
+    }
+
+    /**
+     * Writes the label subset as JSON to {@code file}, atomically: fraction, seed, images per class and the
+     * chosen images' indices in the training split (ascending), so that it can be reused or checked.
+     */
+    public static void writeSubset(Path file, LabelSubset subset, String dataset) throws IOException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("dataset", dataset);
+        m.put("fraction", subset.fraction());
+        m.put("seed", subset.seed());
+        m.put("images", subset.size());
+        m.put("per_class", java.util.Arrays.stream(subset.perClass()).boxed().toList());
+        m.put("indices", java.util.Arrays.stream(subset.indices()).boxed().toList());
+        JsonText.write(file, m);
     }
 
     /**

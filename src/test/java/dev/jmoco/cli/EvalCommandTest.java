@@ -76,6 +76,47 @@ class EvalCommandTest {
     }
 
     @Test
+    void aLabelFractionTrainsOnItsBalancedSubsetAndWritesIt() throws IOException {
+        Path out = dir.resolve("linear-labels.json");
+        CliRun r = CliRun.of(eval("linear", "--epochs", "3", "--label-fraction", "0.25", "--seed", "4",
+                "--out", out.toString()));
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> result = JsonFiles.parse(out);
+        assertEquals(0.25, result.get("label_fraction"));
+        Map<String, Object> subset = JsonFiles.parse(dir.resolve("linear-labels.subset.json"));
+        assertEquals(result.get("train_images"), subset.get("images"));
+        assertEquals(4L, subset.get("seed"));
+        long sum = ((java.util.List<?>) subset.get("per_class")).stream().mapToLong(v -> (Long) v).sum();
+        assertEquals(subset.get("images"), sum);
+        assertEquals(sum, ((java.util.List<?>) subset.get("indices")).size());
+        assertTrue((Long) subset.get("images") > 50 && (Long) subset.get("images") < 80,
+                "a quarter of 256: " + subset.get("images"));
+        assertEquals(256L, result.get("test_images"), "the whole test split");
+    }
+
+    @Test
+    void fineTuningTrainsTheBackboneAndScratchIsItsBaseline() throws IOException {
+        Path tuned = dir.resolve("finetune.json"), scratch = dir.resolve("scratch.json");
+        // 48 steps: enough for the BN running statistics that eval mode uses to follow the tuned backbone
+        CliRun r = CliRun.of(eval("finetune", "--epochs", "6", "--batch", "32", "--out", tuned.toString()));
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> result = JsonFiles.parse(tuned);
+        assertEquals("checkpoint", result.get("from"));
+        double top1 = (Double) result.get("accuracy");
+        assertTrue(top1 > 0.2 && top1 <= 1, "10 classes, chance 0.1: " + top1);
+        for (int e = 1; e <= 6; e++)
+            assertTrue(r.err().contains("fine-tune epoch " + e + "/6: loss "), "epoch " + e + ": " + r.err());
+        CliRun s = CliRun.of("eval", "finetune", "--scratch", "--arch", "small", "--limit-train", "256",
+                "--limit-test", "256", "--device", "cpu", "--workers", "1", "--epochs", "2", "--batch", "64",
+                "--out", scratch.toString());
+        assertEquals(0, s.code(), s.err());
+        assertEquals("scratch", JsonFiles.parse(scratch).get("from"));
+        CliRun bad = CliRun.of("eval", "finetune", "--scratch", "--limit-train", "256");
+        assertNotEquals(0, bad.code());
+        assertTrue(bad.err().contains("eval finetune --scratch needs --arch A and --out FILE"), bad.err());
+    }
+
+    @Test
     void anotherArchitectureIsRejectedNamingBoth() {
         CliRun r = CliRun.of(eval("knn", "--arch", "resnet18"));
         assertNotEquals(0, r.code());
