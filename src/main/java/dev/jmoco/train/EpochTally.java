@@ -41,11 +41,17 @@ final class EpochTally {
         return new Checkpoint.EpochProgress(steps, lossSum, acc1Sum, acc5Sum, seconds());
     }
 
-    /** The finished epoch's result: the means over its steps, and the numbers the trainer measured. */
+    /** Images of this epoch that could not be decoded and were replaced (this rank's share). */
+    long skippedImages() { return loader.skippedImages() - skippedBefore; }
+
+    /**
+     * The finished epoch's result: the means over its steps, and the numbers the trainer measured;
+     * {@code skipped} the epoch's undecodable images (over every rank of a data-parallel run).
+     */
     EpochResult result(int epoch, long globalStep, double imagesPerSecond, double knn, double knnSeconds,
-                       double wallSeconds) {
+                       double wallSeconds, long skipped) {
         return new EpochResult(epoch, globalStep, lossSum / steps, acc1Sum / steps, acc5Sum / steps, lastLr,
-                imagesPerSecond, knn, knnSeconds, seconds(), wallSeconds, loader.skippedImages() - skippedBefore);
+                imagesPerSecond, knn, knnSeconds, seconds(), wallSeconds, skipped);
     }
 
     private double seconds() { return (System.nanoTime() - start) / 1e9; }

@@ -361,20 +361,23 @@ public final class Trainer implements AutoCloseable {
         int epoch = ++epochsDone;
         boolean knnDue = config.knnEvery() > 0 && (epoch % config.knnEvery() == 0 || epoch == config.epochs())
                 && run.leads(); // rank 0's: every rank holds the same f_q
+        long skipped = done.skippedImages();
+        if (run.job.distributed()) skipped = Math.round(run.job.sum(new double[] {skipped})[0]); // every rank's shard
         long t0 = System.nanoTime();
         double knn = knnDue ? knnAccuracy() : Double.NaN;
         long knnNanos = System.nanoTime() - t0;
         trainNanos += knnNanos;
-        EpochResult r = done.result(epoch, globalStep(), imagesPerSecond, knn, knnNanos / 1e9, wallSeconds());
+        EpochResult r = done.result(epoch, globalStep(), imagesPerSecond, knn, knnNanos / 1e9, wallSeconds(), skipped);
         history.add(r);
         if (outputs != null) io(() -> {
             saveCheckpoint(Checkpoint.EpochProgress.NONE); // the commit point: the other files follow from it
             outputs.epoch(r, history);
         });
         for (TrainListener l : listeners) l.onEpoch(epoch, r.meanLoss(), r.knnAccuracy(), r.seconds());
-        if (r.skippedImages() > 0) // --skip-bad-images: said, not hidden (after the epoch's line, on a line of its own)
+        if (r.skippedImages() > 0 && run.leads()) // --skip-bad-images: said, not hidden (after the epoch's line, on its own)
             System.err.println("jmoco: epoch " + epoch + ": " + r.skippedImages() + " image(s) could not be decoded "
-                    + "and were replaced by the next ones that could; the first: " + run.loader.firstSkipped());
+                    + "and were replaced by the next ones that could; the first: " + (run.loader.firstSkipped() != null
+                    ? run.loader.firstSkipped() : "in another rank's share"));
     }
 
     /** Marks the trainer unusable and says where and why, and what was kept. */
