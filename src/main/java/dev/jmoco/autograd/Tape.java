@@ -96,10 +96,12 @@ public final class Tape implements AutoCloseable {
     /**
      * Back-propagates a given gradient of {@code output} (a vector-Jacobian product; gradient checks use it).
      * Not for fused losses, whose upstream gradient is fixed at 1: pass those to {@link #backward(Tensor...)}.
+     * (Named apart from it: as an overload, {@code backward(loss1, loss2)} of two losses would silently mean
+     * this.)
      *
      * @throws IllegalArgumentException if {@code gradient}'s shape differs from {@code output}'s
      */
-    public void backward(Tensor output, Tensor gradient) {
+    public void backwardWith(Tensor output, Tensor gradient) {
         if (!Tensor.sameShape(output, gradient))
             throw new IllegalArgumentException("backward: gradient " + Checks.shape(gradient.shape())
                     + " does not match tensor " + Checks.shape(output.shape()));

@@ -164,10 +164,12 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
      */
     final Tensor embedShuffled(ParameterArena params, Tensor x, int[] permutation) {
         try (Trace.Scope phase = Trace.scope("key encoder forward", "phase")) {
-            Tensor k = encode(params, Ops.gatherRows(x, permutation));
-            return Ops.gatherRows(k, StepRandom.inverse(permutation));
+            return unshuffled(encode(params, Ops.gatherRows(x, permutation)), permutation);
         }
     }
+
+    /** Rows of {@code k}, computed from rows {@code permutation} of a batch, back in the batch's order. */
+    static Tensor unshuffled(Tensor k, int[] permutation) { return Ops.gatherRows(k, StepRandom.inverse(permutation)); }
 
     /**
      * Zeroes f_q's gradients, back-propagates from the losses (all roots of the tape), averages the gradients

@@ -95,7 +95,7 @@ final class GradientCheck {
             float[] w = new float[(int) y.size()];
             for (int i = 0; i < w.length; i++) w[i] = r.nextFloat() * 2 - 1;
             try (Tensor seed = Tensor.fromArray(backend, w, y.shape())) {
-                tape.backward(y, seed);
+                tape.backwardWith(y, seed);
             }
             double[] wd = new double[w.length];
             for (int i = 0; i < w.length; i++) wd[i] = w[i];

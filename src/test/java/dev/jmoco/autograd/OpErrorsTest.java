@@ -98,7 +98,7 @@ class OpErrorsTest {
              Tensor wrong = Tensor.fromArray(backend, new float[12], 4, 3);
              Tensor eleven = Tensor.allocate(backend, 11)) {
             Tensor y = Ops.matmul(a, b);
-            rejects(() -> rec.backward(y, wrong), "backward", "[4, 3]", "[3, 4]");
+            rejects(() -> rec.backwardWith(y, wrong), "backward", "[4, 3]", "[3, 4]");
             rejects(() -> rec.backward(y), "backward", "scalar", "[3, 4]");
             rejects(() -> a.setGrad(eleven.data(), false), "setGrad", "11", "[3, 4]");
         }

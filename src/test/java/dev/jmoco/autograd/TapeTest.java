@@ -39,7 +39,7 @@ class TapeTest {
             try (Tape tape = Tape.record()) {
                 Tensor y = Ops.l2NormalizeRows(Ops.relu(Ops.linear(x, w, null))); // norms are saved statistics
                 Tensor seed = Tape.adopt(leaf(false, 4, 3));
-                tape.backward(y, seed);
+                tape.backwardWith(y, seed);
                 assertEquals(3, tape.size());
                 assertTrue(live() > before + 4, "activations, gradients and norms are live until the tape closes");
             }
@@ -70,7 +70,7 @@ class TapeTest {
             Tensor y = Ops.relu(x);
             assertFalse(y.requiresGrad());
             assertEquals(0, tape.size());
-            assertThrows(IllegalStateException.class, () -> tape.backward(y, y));
+            assertThrows(IllegalStateException.class, () -> tape.backwardWith(y, y));
         }
     }
 
@@ -142,7 +142,7 @@ class TapeTest {
             assertSame(y.data(), flat.data());
             assertEquals(2, flat.rank());
             assertEquals(12, flat.dim(1));
-            tape.backward(flat, Tape.adopt(leaf(false, 2, 12)));
+            tape.backwardWith(flat, Tape.adopt(leaf(false, 2, 12)));
             assertSame(y.grad(), flat.grad());
         }
     }
@@ -184,7 +184,7 @@ class TapeTest {
              Tape tape = Tape.record()) {
             Loss loss = Ops.infoNce(q, k, queue, 0.2f);
             Tensor two = Tape.adopt(Tensor.fromArray(backend, new float[] {2}, 1));
-            assertThrows(IllegalStateException.class, () -> tape.backward(loss.value(), two));
+            assertThrows(IllegalStateException.class, () -> tape.backwardWith(loss.value(), two));
         }
     }
 
@@ -194,7 +194,7 @@ class TapeTest {
             Tensor y = Ops.relu(x);
             Ops.relu(unused); // recorded, but its output gets no gradient
             assertNull(x.grad());
-            tape.backward(y, Tape.adopt(Tensor.fromArray(backend, new float[] {1, 1, 1}, 3)));
+            tape.backwardWith(y, Tape.adopt(Tensor.fromArray(backend, new float[] {1, 1, 1}, 3)));
             assertNotNull(x.grad());
             assertNull(unused.grad());
         }

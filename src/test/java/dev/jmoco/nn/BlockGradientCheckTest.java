@@ -63,7 +63,7 @@ class BlockGradientCheckTest {
                 w = new double[wf.length];
                 for (int i = 0; i < wf.length; i++) w[i] = wf[i];
                 try (Tensor seed = Tensor.fromArray(backend, wf, y.shape())) {
-                    tape.backward(y, seed);
+                    tape.backwardWith(y, seed);
                 }
             }
             for (ParameterLayout.Spec s : layout.specs()) {

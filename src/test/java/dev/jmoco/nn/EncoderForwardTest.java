@@ -137,7 +137,7 @@ class EncoderForwardTest {
              Tensor seed = Tensor.fromArray(CPU.backend(), NnTesting.uniform(r, 4 * 8, 1), 4, 8);
              Tape tape = Tape.record()) {
             arena.zeroGrad();
-            tape.backward(arch.bind(arena).forward(x, Mode.train(2)), seed);
+            tape.backwardWith(arch.bind(arena).forward(x, Mode.train(2)), seed);
             for (ParameterLayout.Spec s : arch.parameters()) {
                 if (s.kind() == ParameterArena.Kind.STATE) continue;
                 float[] g = NnTesting.grad(arena, s.name());

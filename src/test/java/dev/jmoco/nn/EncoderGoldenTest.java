@@ -108,7 +108,7 @@ class EncoderGoldenTest {
             try (Tape tape = Tape.record()) {
                 Tensor features = encoder.features(x, Mode.TRAIN);
                 Tensor out = encoder.project(features, Mode.TRAIN);
-                tape.backward(out, g);
+                tape.backwardWith(out, g);
                 close("train features", f.get("train_features"), features.toArray(), t.valueAbs, t.valueRel);
                 close("train output", f.get("train_output"), out.toArray(), t.valueAbs, t.valueRel);
             }

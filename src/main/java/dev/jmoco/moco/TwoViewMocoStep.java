@@ -1,0 +1,135 @@
+package dev.jmoco.moco;
+
+import dev.jmoco.autograd.Loss;
+import dev.jmoco.autograd.Ops;
+import dev.jmoco.autograd.ParameterArena;
+import dev.jmoco.autograd.Tape;
+import dev.jmoco.autograd.Tensor;
+import dev.jmoco.optim.Sgd;
+import dev.jmoco.trace.Trace;
+
+import java.util.Arrays;
+
+/**
+ * MoCo as the dictionary of Contrastive Multiview Coding (Tian et al. 2019): two views of each image (Lab's L
+ * channel and its ab channels), one encoder per view, each with its momentum copy and its queue of keys; the
+ * query of one view is contrasted with the keys of the other.
+ *
+ * <h2>One step</h2>
+ * <ol>
+ *   <li>Both momentum updates, theta_k = m theta_k + (1 - m) theta_q, per view.</li>
+ *   <li>Without gradient: k_1 = normalize(f_k^1(x_1)) and k_2 = normalize(f_k^2(x_2)), each pass shuffled for BN
+ *       (permutation draw 0 for view 1, draw 1 for view 2) over {@code bnSplits} groups.</li>
+ *   <li>q_1 = normalize(f_q^1(x_1)), q_2 = normalize(f_q^2(x_2)); loss = InfoNCE(q_1, k_2, queue_2) +
+ *       InfoNCE(q_2, k_1, queue_1), each as MoCo's (temperature t, the positive against the other view's
+ *       queue).</li>
+ *   <li>Both query encoders' gradients zeroed, backward, SGD on each.</li>
+ *   <li>k_1 into queue_1, k_2 into queue_2.</li>
+ * </ol>
+ * The random choices depend on (seed, step) only, so {@link #resumeAt} continues a run exactly. Matched
+ * against PyTorch by {@code tools/golden/make_cmc_fixtures.py}.
+ */
+public final class TwoViewMocoStep implements AutoCloseable {
+
+    /** One view's parts: its encoder over f_q's (trainable) and f_k's arenas, f_q's SGD, and its queue. */
+    public static final class View implements AutoCloseable {
+        final MocoEncoder encoder;
+        final ParameterArena query, key;
+        final Sgd sgd;
+        final KeyQueue queue;
+
+        /** f_k starts as a copy of f_q; the queue is random unit rows seeded by {@code seed}. */
+        public View(MocoEncoder encoder, ParameterArena query, ParameterArena key, Sgd sgd, MocoConfig config, long seed) {
+            if (!query.trainable() || key.trainable())
+                throw new IllegalArgumentException("moco: a view's query arena must be trainable, its key arena not");
+            if (!key.entries().equals(query.entries()))
+                throw new IllegalArgumentException("moco: a view's key arena does not have its query arena's layout");
+            this.encoder = encoder;
+            this.query = query;
+            this.key = key;
+            this.sgd = sgd;
+            this.queue = KeyQueue.random(query.backend(), config.queueSize(), config.dim(), seed);
+        }
+
+        /** The view's dictionary (for checkpoints and inspection). */
+        public KeyQueue queue() { return queue; }
+
+        @Override public void close() { queue.close(); }
+    }
+
+    private final MocoConfig config;
+    private final View first, second;
+    private StepRandom random;
+    private long steps;
+
+    /** A step over views {@code first} (L) and {@code second} (ab); the views' arenas and Sgds stay the caller's. */
+    public TwoViewMocoStep(MocoConfig config, View first, View second) {
+        this.config = config;
+        this.first = first;
+        this.second = second;
+        this.random = StepRandom.seeded(config.seed());
+    }
+
+    /** Replaces the source of random choices (tests replaying PyTorch's). */
+    public void useRandom(StepRandom random) { this.random = random; }
+
+    /** Continues a run after {@code steps} steps. */
+    public void resumeAt(long steps) { this.steps = steps; }
+
+    public long steps() { return steps; }
+
+    /**
+     * One step on the two views [n, c_1, h, w] and [n, c_2, h, w] of the same n images; returns the summed loss
+     * and the mean accuracies of the two terms.
+     */
+    public Loss.Stats step(Tensor x1, Tensor x2) {
+        int n = x1.dim(0);
+        if (x2.dim(0) != n)
+            throw new IllegalArgumentException("moco: the two views hold " + n + " and " + x2.dim(0) + " images");
+        if (n % config.bnSplits() != 0)
+            throw new IllegalArgumentException("moco: batch of " + n + " is not a multiple of the " + config.bnSplits()
+                    + " BN splits");
+        if (n > first.queue.capacity())
+            throw new IllegalArgumentException("moco: " + n + " keys per step exceed the queue size " + first.queue.capacity());
+        first.key.ema(config.momentum(), first.query);
+        second.key.ema(config.momentum(), second.query);
+        try (Tape tape = Tape.record()) {
+            Tensor k1 = keys(first, x1, random.permutation(steps, 0, n));
+            Tensor k2 = keys(second, x2, random.permutation(steps, 1, n));
+            Tensor q1 = embed(first, first.query, x1), q2 = embed(second, second.query, x2);
+            float t = config.temperature();
+            Loss loss12 = Ops.infoNce(q1, k2, second.queue.keys(), t), loss21 = Ops.infoNce(q2, k1, first.queue.keys(), t);
+            first.query.zeroGrad();
+            second.query.zeroGrad();
+            try (Trace.Scope phase = Trace.scope("backward", "phase")) {
+                tape.backward(loss12.value(), loss21.value());
+            }
+            first.sgd.step();
+            second.sgd.step();
+            first.queue.enqueue(k1);
+            second.queue.enqueue(k2);
+            steps++;
+            return ContrastiveStep.combine(loss12, loss21);
+        }
+    }
+
+    /** A view's keys: normalize(f_k(x)) in the order {@code permutation}, back in the batch's, no activations kept. */
+    private Tensor keys(View v, Tensor x, int[] permutation) {
+        return Tape.detached(() -> ContrastiveStep.unshuffled(embed(v, v.key, Ops.gatherRows(x, permutation)), permutation));
+    }
+
+    private Tensor embed(View v, ParameterArena params, Tensor x) {
+        Tensor f = v.encoder.forward(params, x, config.bnSplits());
+        if (f.rank() != 2 || f.dim(1) != config.dim())
+            throw new IllegalArgumentException("moco: encoder output " + Arrays.toString(f.shape()) + " is not [batch, dim "
+                    + config.dim() + "]");
+        return Ops.l2NormalizeRows(f);
+    }
+
+    /** Releases both queues (the arenas and Sgds are the caller's). */
+    @Override
+    public void close() {
+        first.close();
+        second.close();
+    }
+}
