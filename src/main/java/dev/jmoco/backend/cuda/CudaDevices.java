@@ -2,12 +2,16 @@ package dev.jmoco.backend.cuda;
 
 import dev.jmoco.backend.NativeBindings;
 import jcuda.CudaException;
+import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.JCudaDriver;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * The CUDA driver and devices of this machine, probed once per JVM. Without a driver, loading JCuda's binding
@@ -19,7 +23,55 @@ public final class CudaDevices {
 
     private static Discovery cached;
 
+    /**
+     * The primary context of each device ordinal, retained once for the life of the JVM: see
+     * {@link #primaryContext}.
+     */
+    private static final RetainedOnce<CUcontext> PRIMARY_CONTEXTS = new RetainedOnce<>(ordinal -> {
+        CUdevice d = new CUdevice();
+        JCudaDriver.cuDeviceGet(d, ordinal);
+        CUcontext c = new CUcontext();
+        JCudaDriver.cuDevicePrimaryCtxRetain(c, d);
+        return c;
+    });
+
     private CudaDevices() {}
+
+    /**
+     * The primary context of device {@code ordinal} (cuInit has run), retained by the first call in this JVM
+     * and never released, so every {@link CudaBackend} of the device, one after another or side by side, runs
+     * in the same context. Releasing it when the last backend closes (one retain and one release per backend)
+     * let the usage count reach zero, and the driver then destroys the primary context: a later backend's
+     * cuDevicePrimaryCtxRetain created a new one, while the CUDA runtime inside cuBLAS and cuDNN (and its
+     * per-context state: modules loaded, the primary context it bound to) still held the old one. One retain
+     * for the process costs the context's own device memory after the last backend closes; the driver tears it
+     * down when the process exits. Each backend still frees its memory, stream, module and library handles.
+     *
+     * @throws CudaException from cuDeviceGet or cuDevicePrimaryCtxRetain (nothing retained; a later call tries
+     *                       again)
+     */
+    static CUcontext primaryContext(int ordinal) { return PRIMARY_CONTEXTS.get(ordinal); }
+
+    /**
+     * One value per device ordinal, made by {@code retain} on the first {@link #get} of that ordinal and kept
+     * for good (the primary contexts; any {@code retain} in tests). A {@code retain} that throws records nothing.
+     * Thread-safe: two backends opened at once on one device retain its context once.
+     */
+    static final class RetainedOnce<T> {
+        private final IntFunction<T> retain;
+        private final Map<Integer, T> byOrdinal = new HashMap<>();
+
+        RetainedOnce(IntFunction<T> retain) { this.retain = retain; }
+
+        synchronized T get(int ordinal) {
+            T value = byOrdinal.get(ordinal);
+            if (value == null) {
+                value = retain.apply(ordinal);
+                byOrdinal.put(ordinal, value);
+            }
+            return value;
+        }
+    }
 
     /**
      * What the driver offers, or why it offers nothing.

@@ -156,12 +156,26 @@ final class CudnnFunctions {
     }
 
     /**
-     * Whether {@code status} says this algorithm cannot run these arguments, so another one may: the
-     * CUDNN_STATUS_NOT_SUPPORTED category (3000-3999; e.g. an engine needing 16-byte aligned pointers) and
-     * CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER (2003).
+     * cudnnStatus_t categories of cuDNN 9 (cudnn_graph.h: {@code CUDNN_STATUS_CATEGORY(code)} is
+     * {@code code / 1000 * 1000}): CUDNN_STATUS_BAD_PARAM 2000 (sub-codes 2001 INVALID_VALUE, 2002 NULL_POINTER,
+     * 2003 MISALIGNED_POINTER ... 2012), CUDNN_STATUS_NOT_SUPPORTED 3000 (3001 GRAPH_PATTERN ... 3014); the
+     * others are NOT_INITIALIZED 1001-1008, INTERNAL_ERROR 4000 and EXECUTION_FAILED 5000.
+     */
+    static final int BAD_PARAM = 2000, NOT_SUPPORTED = 3000;
+
+    /**
+     * Whether {@code status}, returned by a convolution run with one algorithm, says that this algorithm
+     * refused these arguments, so another one may take them: the CUDNN_STATUS_BAD_PARAM category (2000-2999:
+     * a view whose address an algorithm cannot take, e.g. one not 16-byte aligned, comes back as plain
+     * BAD_PARAM, not only as BAD_PARAM_MISALIGNED_POINTER) and the CUDNN_STATUS_NOT_SUPPORTED category
+     * (3000-3999). Both report argument checks, which fail before the algorithm's kernels are queued, so a retry
+     * cannot apply an accumulating pass (beta 1) twice; arguments that no algorithm takes still end in an
+     * exception naming every refusal ({@link CudnnConv#reject}). INTERNAL_ERROR and EXECUTION_FAILED (and
+     * anything else) are failures, not refusals, and are thrown at once.
      */
     static boolean tryAnother(int status) {
-        return status / 1000 == 3 || status == 2003;
+        int category = status / 1000 * 1000;
+        return category == BAD_PARAM || category == NOT_SUPPORTED;
     }
 
     /** Throws an IllegalStateException "{@code call} failed: CUDNN_STATUS_... (code)" unless success. */

@@ -128,14 +128,6 @@ class CudnnLibraryTest {
     }
 
     @Test
-    void onlyNotSupportedAndMisalignedStatusesTryAnotherAlgorithm() {
-        for (int status = 3000; status <= 3013; status++) assertTrue(CudnnFunctions.tryAnother(status), "" + status);
-        assertTrue(CudnnFunctions.tryAnother(2003));
-        for (int status : new int[] {0, 1001, 1008, 2000, 2002, 2006, 4000, 4004, 5000, 5001})
-            assertEquals(false, CudnnFunctions.tryAnother(status), "" + status);
-    }
-
-    @Test
     void openWithoutGpuNamesTheFailingCallAndStatus() {
         assumeFalse(NativeLibraryAssumptions.driverPresent(), "a CUDA driver is installed: see openWithGpu");
         CudaLibraryUnavailable e = assertThrows(CudaLibraryUnavailable.class, () -> Cudnn.open(0, false));
