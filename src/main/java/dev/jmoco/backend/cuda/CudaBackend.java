@@ -18,6 +18,7 @@ import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.ByteBuffer;
@@ -27,8 +28,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The CUDA backend, through the driver API only: one device's primary context, one stream, and one module
- * loaded from the fatbin of every {@code kernels/*.cl} ({@link CudaKernels}). It implements
+ * The CUDA backend, through the driver API only: one device's primary context (retained once per JVM and
+ * shared by every backend of the device, {@link CudaDevices#primaryContext}), one blocking stream
+ * ({@link #STREAM_FLAGS}), and one module loaded from the fatbin of every {@code kernels/*.cl} ({@link CudaKernels}). It implements
  * {@link KernelRuntime}, and {@link KernelBackend}'s ops (argument checks, then the op-family classes shared
  * with OpenCL) turn each op into launches.
  * Ops only queue work: nothing waits for the device except {@link #download} and {@link #synchronize}.
@@ -44,10 +46,27 @@ import java.util.Map;
 public final class CudaBackend extends KernelBackend<CudaBuffer> {
     private static final long MAX_STAGED_BYTES = 64L << 20;
 
+    /**
+     * cuStreamCreate's flags for the backend's stream: CU_STREAM_DEFAULT (0), a blocking stream, and it must stay
+     * one. The synchronous copies, cuMemcpyHtoD in {@link #doUpload} and cuMemcpyDtoH in {@link #doDownload}, run
+     * on the legacy default stream, which waits for the work already queued on the context's blocking streams
+     * and which their later work waits for. That implicit synchronisation is all that orders those copies with
+     * the ops queued on this stream: an upload cannot overwrite pooled memory a queued kernel still reads or
+     * writes (a closed buffer's memory goes back to the pool at once), a kernel queued after an upload cannot
+     * read its destination before the copy lands (from pageable memory cuMemcpyHtoD may return once the source
+     * is staged, before the DMA to the device is done), and a download sees every queued op's result.
+     * CU_STREAM_NON_BLOCKING takes the stream out of that synchronisation: all three become silent races (stale
+     * or torn downloads, uploads under running kernels), with no error reported. A non-blocking stream would need
+     * every copy moved onto the stream (cuMemcpyHtoDAsync from held host memory, as {@link #ints} does) with a
+     * cuStreamSynchronize where the caller needs the copy finished.
+     */
+    static final int STREAM_FLAGS = CUstream_flags.CU_STREAM_DEFAULT;
+
     private final CudaDevice device;
     private final CudaOptions options;
     private final CUdevice cuDevice = new CUdevice();
-    private final CUcontext context = new CUcontext();
+    /** The device's primary context, retained once per JVM by {@link CudaDevices#primaryContext}, never released here. */
+    private final CUcontext context;
     private final CudaStream stream = new CudaStream();
     private final CUmodule module = new CUmodule();
     private final Map<String, CUfunction> functions = new HashMap<>();
@@ -69,6 +88,10 @@ public final class CudaBackend extends KernelBackend<CudaBuffer> {
      * that {@code options} allows but that cannot be used is reported once on standard error (one line, the reason) and its ops
      * fall back to the hand-written kernels.
      *
+     * <p>When a step fails (a driver call, the module load, a library that fails other than by being unavailable),
+     * what the constructor created so far is released, newest first, and the failure rethrown (a failing
+     * release is added to it as suppressed); the primary context stays retained (see {@link #context}).
+     *
      * @throws IllegalStateException naming the failing driver call, or saying this build has no CUDA kernels
      */
     public CudaBackend(CudaDevice device, CudaOptions options) {
@@ -76,36 +99,52 @@ public final class CudaBackend extends KernelBackend<CudaBuffer> {
         this.device = device;
         this.options = options;
         JCudaDriver.setExceptionsEnabled(true);
-        String call = "cuInit";
-        boolean retained = false;
+        Undo undo = new Undo();
         try {
-            JCudaDriver.cuInit(0);
-            call = "cuDeviceGet(" + device.ordinal() + ")";
-            JCudaDriver.cuDeviceGet(cuDevice, device.ordinal());
-            call = "cuDevicePrimaryCtxRetain";
-            JCudaDriver.cuDevicePrimaryCtxRetain(context, cuDevice);
-            retained = true;
-            call = "cuCtxSetCurrent";
-            JCudaDriver.cuCtxSetCurrent(context);
-            boundThread = Thread.currentThread();
-            call = "cuStreamCreate";
-            JCudaDriver.cuStreamCreate(stream, 0);
-            // The fatbin holds sm_80 and sm_90 cubins and compute_80 PTX; the driver picks the cubin of this GPU
-            // (JCuda's own PTX JIT is 12.0 and never sees nvcc 13's PTX: CONTRIBUTING.md, Known hazards).
-            call = "cuModuleLoadDataEx(" + fatbin.length + "-byte fatbin)";
-            JCudaDriver.cuModuleLoadDataEx(module, Pointer.to(fatbin), 0, new int[0], Pointer.to(new int[0]));
-            call = "cuDeviceGetAttribute";
-            maxWorkGroupSize = CudaDevices.attribute(cuDevice,
-                    CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK);
-            localMemBytes = CudaDevices.attribute(cuDevice,
-                    CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK);
-        } catch (CudaException e) {
-            if (retained) JCudaDriver.cuDevicePrimaryCtxRelease(cuDevice);
-            throw CudaError.of(call, e);
+            String call = "cuInit";
+            try {
+                JCudaDriver.cuInit(0);
+                call = "cuDeviceGet(" + device.ordinal() + ")";
+                JCudaDriver.cuDeviceGet(cuDevice, device.ordinal());
+                call = "cuDevicePrimaryCtxRetain";
+                context = CudaDevices.primaryContext(device.ordinal());
+                call = "cuCtxSetCurrent";
+                JCudaDriver.cuCtxSetCurrent(context);
+                boundThread = Thread.currentThread();
+                call = "cuStreamCreate";
+                JCudaDriver.cuStreamCreate(stream, STREAM_FLAGS); // blocking: STREAM_FLAGS says why it must be
+                undo.add(() -> JCudaDriver.cuStreamDestroy(stream));
+                // The fatbin holds sm_80 and sm_90 cubins and compute_80 PTX; the driver picks the cubin of this
+                // GPU (JCuda's own PTX JIT is 12.0 and never sees nvcc 13's PTX: CONTRIBUTING.md, Known hazards).
+                call = "cuModuleLoadDataEx(" + fatbin.length + "-byte fatbin)";
+                JCudaDriver.cuModuleLoadDataEx(module, Pointer.to(fatbin), 0, new int[0], Pointer.to(new int[0]));
+                undo.add(() -> JCudaDriver.cuModuleUnload(module));
+                call = "cuDeviceGetAttribute";
+                maxWorkGroupSize = CudaDevices.attribute(cuDevice,
+                        CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK);
+                localMemBytes = CudaDevices.attribute(cuDevice,
+                        CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK);
+            } catch (CudaException e) {
+                throw CudaError.of(call, e);
+            }
+            // Device memory and held host copies the later steps may take, then cuBLAS before cuDNN (openPaths'
+            // order; each is closed only if it opened), so they are undone cuDNN, cuBLAS, memory.
+            undo.add(() -> {
+                staging.retire();
+                pool.releaseAll();
+            });
+            undo.add(() -> { if (cublas != null) cublas.close(); });
+            undo.add(() -> { if (cudnn != null) cudnn.close(); });
+            initKernels();
+            openPaths();
+            if (options.profile()) {
+                profile = new CudaProfile(stream);
+                undo.add(profile::close);
+            }
+        } catch (RuntimeException | Error e) {
+            undo.run(e);
+            throw e;
         }
-        initKernels();
-        openPaths();
-        if (options.profile()) profile = new CudaProfile(stream);
     }
 
     /** Picks the paths {@link #options} allow and this machine has; see the class comment. */
@@ -358,7 +397,7 @@ public final class CudaBackend extends KernelBackend<CudaBuffer> {
 
     /**
      * Synchronous copy from the Java array: cuMemcpyHtoD runs on the legacy default stream, which waits for
-     * the work queued on this (blocking) stream and which later work waits for, and returns once {@code src}
+     * the work queued on this (blocking, {@link #STREAM_FLAGS}) stream and which later work waits for, and returns once {@code src}
      * has been read, so the caller may reuse it (Backend's contract: copied at call time).
      */
     @Override
@@ -428,7 +467,7 @@ public final class CudaBackend extends KernelBackend<CudaBuffer> {
             pool.releaseAll();
             JCudaDriver.cuModuleUnload(module);
             JCudaDriver.cuStreamDestroy(stream);
-            JCudaDriver.cuDevicePrimaryCtxRelease(cuDevice);
+            // The primary context is not released: it stays retained for the JVM (CudaDevices#primaryContext).
         }
     }
 
