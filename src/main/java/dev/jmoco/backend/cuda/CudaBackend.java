@@ -30,9 +30,9 @@ import java.util.Map;
 /**
  * The CUDA backend, through the driver API only: one device's primary context (retained once per JVM and
  * shared by every backend of the device, {@link CudaDevices#primaryContext}), one blocking stream
- * ({@link #STREAM_FLAGS}), and one module loaded from the fatbin of every {@code kernels/*.cl} ({@link CudaKernels}). It implements
- * {@link KernelRuntime}, and {@link KernelBackend}'s ops (argument checks, then the op-family classes shared
- * with OpenCL) turn each op into launches.
+ * ({@link #STREAM_FLAGS}), and one module loaded from the fatbin of every {@code kernels/*.cl}
+ * ({@link CudaKernels}). It implements {@link KernelRuntime}, and {@link KernelBackend}'s ops (argument checks,
+ * then the op-family classes shared with OpenCL) turn each op into launches.
  * Ops only queue work: nothing waits for the device except {@link #download} and {@link #synchronize}.
  *
  * <p>Faster paths replace some shared kernels, chosen once at construction from {@link CudaOptions}:
@@ -65,7 +65,7 @@ public final class CudaBackend extends KernelBackend<CudaBuffer> {
     private final CudaDevice device;
     private final CudaOptions options;
     private final CUdevice cuDevice = new CUdevice();
-    /** The device's primary context, retained once per JVM by {@link CudaDevices#primaryContext}, never released here. */
+    /** The device's primary context, retained once per JVM ({@link CudaDevices#primaryContext}), never released. */
     private final CUcontext context;
     private final CudaStream stream = new CudaStream();
     private final CUmodule module = new CUmodule();
@@ -397,8 +397,9 @@ public final class CudaBackend extends KernelBackend<CudaBuffer> {
 
     /**
      * Synchronous copy from the Java array: cuMemcpyHtoD runs on the legacy default stream, which waits for
-     * the work queued on this (blocking, {@link #STREAM_FLAGS}) stream and which later work waits for, and returns once {@code src}
-     * has been read, so the caller may reuse it (Backend's contract: copied at call time).
+     * the work queued on this (blocking, {@link #STREAM_FLAGS}) stream and which later work waits for, and
+     * returns once {@code src} has been read, so the caller may reuse it (Backend's contract: copied at call
+     * time).
      */
     @Override
     protected void doUpload(float[] src, int srcOffset, CudaBuffer d) {

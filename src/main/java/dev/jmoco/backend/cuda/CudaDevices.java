@@ -39,13 +39,14 @@ public final class CudaDevices {
 
     /**
      * The primary context of device {@code ordinal} (cuInit has run), retained by the first call in this JVM
-     * and never released, so every {@link CudaBackend} of the device, one after another or side by side, runs
-     * in the same context. Releasing it when the last backend closes (one retain and one release per backend)
-     * let the usage count reach zero, and the driver then destroys the primary context: a later backend's
-     * cuDevicePrimaryCtxRetain created a new one, while the CUDA runtime inside cuBLAS and cuDNN (and its
-     * per-context state: modules loaded, the primary context it bound to) still held the old one. One retain
-     * for the process costs the context's own device memory after the last backend closes; the driver tears it
-     * down when the process exits. Each backend still frees its memory, stream, module and library handles.
+     * and, on purpose, never released, so every {@link CudaBackend} of the device, one after another or side by
+     * side, runs in one context. With a retain and a release per backend, closing the last one brought the
+     * usage count to zero and the driver destroyed the primary context with all that lived in it; the next
+     * backend's retain made a new context, while the CUDA runtime inside cuBLAS and cuDNN keeps per-context
+     * state beyond a handle's life (the context it bound to, the modules of its kernels), so their next handle
+     * could run under a context that no longer exists. Holding one retain for the process costs the context's
+     * own device memory once the last backend has closed; the driver tears the context down when the process
+     * exits. Each backend still frees its own memory, stream, module and library handles.
      *
      * @throws CudaException from cuDeviceGet or cuDevicePrimaryCtxRetain (nothing retained; a later call tries
      *                       again)
