@@ -130,13 +130,14 @@ class MocoGoldenTest {
         };
     }
 
-    private static float[] data(Safetensors.Contents f, String name) {
+    /** Tensor {@code name} of a fixture (TwoViewMocoGoldenTest reads its fixture with these too). */
+    static float[] data(Safetensors.Contents f, String name) {
         Safetensors.Tensor t = f.tensors().get(name);
         if (t == null) throw new IllegalStateException("fixture has no tensor " + name);
         return t.data();
     }
 
-    private static int integer(Map<String, String> meta, String key) { return Integer.parseInt(meta.get(key)); }
+    static int integer(Map<String, String> meta, String key) { return Integer.parseInt(meta.get(key)); }
 
-    private static float number(Map<String, String> meta, String key) { return Float.parseFloat(meta.get(key)); }
+    static float number(Map<String, String> meta, String key) { return Float.parseFloat(meta.get(key)); }
 }

@@ -15,6 +15,10 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
 
+import static dev.jmoco.moco.MocoGoldenTest.data;
+import static dev.jmoco.moco.MocoGoldenTest.integer;
+import static dev.jmoco.moco.MocoGoldenTest.number;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -104,14 +108,4 @@ class TwoViewMocoGoldenTest {
                     STATE_ABS, STATE_REL);
         }
     }
-
-    private static float[] data(Safetensors.Contents f, String name) {
-        Safetensors.Tensor t = f.tensors().get(name);
-        if (t == null) throw new IllegalStateException("fixture has no tensor " + name);
-        return t.data();
-    }
-
-    private static int integer(Map<String, String> meta, String key) { return Integer.parseInt(meta.get(key)); }
-
-    private static float number(Map<String, String> meta, String key) { return Float.parseFloat(meta.get(key)); }
 }
