@@ -73,6 +73,10 @@ final class EvalCommand implements Callable<Integer> {
             description = "knn, linear, finetune: train on a class-balanced fraction of the labels, in (0, 1] "
                     + "(${DEFAULT-VALUE}: all).")
     double labelFraction;
+    @Option(names = "--label-subset", paramLabel = "FILE",
+            description = "knn, linear, finetune: train on the labels of a subset an earlier evaluation wrote "
+                    + "(its .subset.json), instead of drawing --label-fraction.")
+    Path labelSubset;
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
             description = "Seed of the label subset, the classifier's initialisation and the shuffles (${DEFAULT-VALUE}).")
     long seed;
@@ -136,18 +140,20 @@ final class EvalCommand implements Callable<Integer> {
                     + (protocol.equals("finetune") ? " (or --scratch --arch A)" : ""));
         FineTune.Settings tuning = new FineTune.Settings(epochs, batch, lr, backboneLrScale, 0.9f, weightDecay, seed);
         CheckpointEvaluation.Outcome outcome = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, size,
-                limitTrain, limitTest, knnK, knnT, epochs, lr, probe, device, workers, labelFraction, seed, tuning)
+                limitTrain, limitTest, knnK, knnT, epochs, lr, probe, device, workers, labelFraction, seed, tuning,
+                labelSubset)
                 .evaluate(line -> {
                     spec.commandLine().getErr().println("jmoco: eval " + protocol + ": " + line);
                     spec.commandLine().getErr().flush();
                 });
         Map<String, Object> result = outcome.result();
-        String suffix = ".eval-" + protocol + (labelFraction < 1 ? "-labels" + labelFraction : "") + ".json";
+        double fraction = ((Number) result.get("label_fraction")).doubleValue();
+        String suffix = ".eval-" + protocol + (fraction < 1 ? "-labels" + fraction : "") + ".json";
         Path file = out != null ? out : beside(checkpoint, suffix);
         if (checkpoint != null && Files.exists(file) && Files.isSameFile(file, checkpoint))
             throw new IllegalArgumentException("--out " + file + " is the checkpoint: choose another file");
         Path subsetFile = null;
-        if (outcome.subset() != null) {
+        if (outcome.subset() != null && labelSubset == null) { // a subset read from a file stays where it is
             subsetFile = beside(file, ".subset.json");
             result.put("label_subset_file", subsetFile.getFileName().toString());
             CheckpointEvaluation.writeSubset(subsetFile, outcome.subset(), dataset);

@@ -1,8 +1,14 @@
 package dev.jmoco.data;
 
+import dev.jmoco.io.Json;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -48,13 +54,43 @@ public record LabelSubset(double fraction, long seed, int[] indices, int[] perCl
         return new LabelSubset(fraction, seed, indices, perClass);
     }
 
+    /**
+     * The subset in {@code file}, as an evaluation wrote it beside its result (fraction, seed, indices), for a
+     * set of {@code labels}: the indices must be distinct images of the set, ascending; the counts per class are
+     * those of the set's labels.
+     *
+     * @throws IOException              if the file cannot be read
+     * @throws IllegalArgumentException naming the file and the field that is missing or wrong
+     */
+    public static LabelSubset read(Path file, int[] labels, int classes) throws IOException {
+        Object parsed;
+        try {
+            parsed = Json.parse(Files.readString(file));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": not a label subset (" + e.getMessage() + ")");
+        }
+        if (!(parsed instanceof Map<?, ?> m) || !(m.get("indices") instanceof List<?> list)
+                || !(m.get("fraction") instanceof Number fraction) || !(m.get("seed") instanceof Long seed))
+            throw new IllegalArgumentException(file + ": a label subset needs the fields fraction, seed and indices");
+        int[] indices = new int[list.size()], perClass = new int[classes];
+        for (int i = 0; i < indices.length; i++) {
+            if (!(list.get(i) instanceof Long v) || v < 0 || v >= labels.length || (i > 0 && v <= indices[i - 1]))
+                throw new IllegalArgumentException(file + ": indices[" + i + "] = " + list.get(i) + " is not an image of "
+                        + "the " + labels.length + " training images in ascending order");
+            indices[i] = (int) (long) v;
+            perClass[labels[indices[i]]]++;
+        }
+        if (indices.length == 0) throw new IllegalArgumentException(file + ": indices is empty");
+        return new LabelSubset(fraction.doubleValue(), seed, indices, perClass);
+    }
+
     /** The subset of {@code data}'s labels. */
     public static LabelSubset balanced(Dataset data, double fraction, long seed) {
         return balanced(data.labels(), data.numClasses(), fraction, seed);
     }
 
     /** The chosen images of {@code data}. */
-    public Dataset of(Dataset data) { return fraction == 1 ? data : data.select(indices); }
+    public Dataset of(Dataset data) { return indices.length == data.size() ? data : data.select(indices); }
 
     public int size() { return indices.length; }
 

@@ -59,11 +59,13 @@ import java.util.function.Consumer;
  * @param labelFraction the fraction of the training labels used, in (0, 1] (1: all)
  * @param seed        the seed of the label subset, the classifier's initialisation and fine-tuning's shuffles
  * @param fineTune    finetune: its settings ({@code epochs} and {@code lr} above are the linear protocol's)
+ * @param labelSubset a label subset written by an earlier evaluation, to train on instead of drawing one
+ *                    (null: draw {@code labelFraction} with {@code seed})
  */
 public record CheckpointEvaluation(String protocol, Path checkpoint, String arch, String dataset, Path dataDir,
                                    int imageSize, int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
                                    String probe, String device, int workers, double labelFraction, long seed,
-                                   FineTune.Settings fineTune) {
+                                   FineTune.Settings fineTune, Path labelSubset) {
 
     public CheckpointEvaluation {
         if (!"knn".equals(protocol) && !"linear".equals(protocol) && !"finetune".equals(protocol))
@@ -83,7 +85,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
                                 int imageSize, int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
                                 String probe, String device, int workers) {
         this(protocol, checkpoint, arch, dataset, dataDir, imageSize, limitTrain, limitTest, knnK, knnT, epochs, lr,
-                probe, device, workers, 1, 0, FineTune.Settings.defaults());
+                probe, device, workers, 1, 0, FineTune.Settings.defaults(), null);
     }
 
     /** What an evaluation gives: the JSON result, and the labelled subset it trained on (null: all labels). */
@@ -102,11 +104,16 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
     public Outcome evaluate(Consumer<String> progress) throws IOException {
         Dataset fullTrain = Datasets.open(dataset, dataDir, "train", imageSize);
         Dataset all = limit(fullTrain, limitTrain);
-        LabelSubset subset = labelFraction < 1 ? LabelSubset.balanced(all, labelFraction, seed) : null;
+        LabelSubset subset = labelSubset != null ? LabelSubset.read(labelSubset, all.labels(), all.numClasses())
+                : labelFraction < 1 ? LabelSubset.balanced(all, labelFraction, seed) : null;
         Dataset train = subset == null ? all : subset.of(all);
         if (subset != null)
-            progress.accept(String.format(Locale.ROOT, "%d of %d training labels (fraction %s, seed %d, per class %s)",
-                    train.size(), all.size(), labelFraction, seed, java.util.Arrays.toString(subset.perClass())));
+            progress.accept(String.format(Locale.ROOT, "%d of %d training labels (fraction %s, seed %d%s, per class %s)",
+                    train.size(), all.size(), subset.fraction(), subset.seed(),
+                    labelSubset != null ? ", from " + labelSubset : "", java.util.Arrays.toString(subset.perClass())));
+        if (protocol.equals("knn") && knnK > train.size()) // said before minutes of encoding, not after
+            throw new IllegalArgumentException("knn k " + knnK + " exceeds the " + train.size() + " labelled training "
+                    + "images of the bank; lower --knn-k");
         Dataset test = limit(Datasets.openTest(dataset, dataDir, fullTrain), limitTest);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("protocol", protocol);
@@ -116,8 +123,9 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
         }
         out.put("checkpoint", checkpoint == null ? "none (random initialisation)" : checkpoint.toString());
         out.put("dataset", dataset);
-        out.put("label_fraction", labelFraction);
+        out.put("label_fraction", subset != null ? subset.fraction() : labelFraction);
         out.put("seed", seed);
+        if (labelSubset != null) out.put("label_subset_from", labelSubset.toString());
         out.put("train_images", train.size());
         out.put("test_images", test.size());
         return new Outcome(out, subset);

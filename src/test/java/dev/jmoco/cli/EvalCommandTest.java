@@ -92,6 +92,19 @@ class EvalCommandTest {
         assertTrue((Long) subset.get("images") > 50 && (Long) subset.get("images") < 80,
                 "a quarter of 256: " + subset.get("images"));
         assertEquals(256L, result.get("test_images"), "the whole test split");
+        // the written subset trains another protocol on the very same images
+        Path knn = dir.resolve("knn-labels.json");
+        CliRun tooMany = CliRun.of(eval("knn", "--label-subset", dir.resolve("linear-labels.subset.json").toString()));
+        assertNotEquals(0, tooMany.code());
+        assertTrue(tooMany.err().contains("knn k 200 exceeds the " + result.get("train_images") + " labelled training "
+                + "images of the bank; lower --knn-k") && !tooMany.err().contains("encoding"), tooMany.err());
+        CliRun again = CliRun.of(eval("knn", "--label-subset", dir.resolve("linear-labels.subset.json").toString(),
+                "--knn-k", "20", "--out", knn.toString()));
+        assertEquals(0, again.code(), again.err());
+        Map<String, Object> reused = JsonFiles.parse(knn);
+        assertEquals(result.get("train_images"), reused.get("train_images"));
+        assertEquals(0.25, reused.get("label_fraction"));
+        assertTrue(((String) reused.get("label_subset_from")).endsWith("linear-labels.subset.json"), reused.toString());
     }
 
     @Test

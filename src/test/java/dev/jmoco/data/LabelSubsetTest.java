@@ -58,6 +58,25 @@ class LabelSubsetTest {
     }
 
     @Test
+    void aWrittenSubsetReadsBackAndBadOnesAreRefusedNamingTheField(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        LabelSubset s = LabelSubset.balanced(labels(), 4, 0.1, 9);
+        java.nio.file.Path file = dir.resolve("s.subset.json");
+        java.nio.file.Files.writeString(file, "{\"dataset\": \"toy\", \"fraction\": 0.1, \"seed\": 9, \"indices\": "
+                + Arrays.toString(s.indices()) + "}");
+        assertEquals(s, LabelSubset.read(file, labels(), 4));
+        java.nio.file.Files.writeString(file, "{\"fraction\": 0.1, \"seed\": 9, \"indices\": [3, 2]}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LabelSubset.read(file, labels(), 4));
+        assertTrue(e.getMessage().contains("indices[1] = 2") && e.getMessage().contains(file.toString()), e.getMessage());
+        java.nio.file.Files.writeString(file, "{\"fraction\": 0.1, \"seed\": 9, \"indices\": [1000]}");
+        e = assertThrows(IllegalArgumentException.class, () -> LabelSubset.read(file, labels(), 4));
+        assertTrue(e.getMessage().contains("is not an image of the 1000 training images"), e.getMessage());
+        java.nio.file.Files.writeString(file, "{\"seed\": 9}");
+        e = assertThrows(IllegalArgumentException.class, () -> LabelSubset.read(file, labels(), 4));
+        assertTrue(e.getMessage().contains("needs the fields fraction, seed and indices"), e.getMessage());
+    }
+
+    @Test
     void theSelectionHoldsTheChosenImagesAndLabels() {
         byte[] pixels = new byte[10 * 4];
         int[] labels = new int[10];
