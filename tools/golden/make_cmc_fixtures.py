@@ -21,50 +21,24 @@ grad.ab.{name}_{s}, ql./qab. (query encoders) and kl./kab. (key encoders) {name}
 import argparse
 import os
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 import make_moco_fixtures as moco
-from make_fixtures import Case, SplitBatchNorm, save_all
+from make_fixtures import Case, save_all
 
-N, HW, WIDTH, DIM, K, T, M = 8, 6, 8, 16, 64, 0.1, 0.99
-
-
-class ViewEncoder(torch.nn.Module):
-    """make_moco_fixtures.TinyEncoder with `channels` input channels."""
-
-    def __init__(self, channels, bn_splits):
-        super().__init__()
-        self.conv1 = torch.nn.Conv2d(channels, WIDTH, 3, padding=1, bias=False)
-        self.bn1 = SplitBatchNorm(WIDTH, bn_splits)
-        self.fc = torch.nn.Linear(WIDTH, DIM)
-
-    def forward(self, x):
-        return self.fc(F.relu(self.bn1(self.conv1(x))).mean(dim=(2, 3)))
+N, HW, K, T, M = moco.N, moco.HW, moco.K, moco.T, moco.M
 
 
 def make_view(case, prefix, channels, bn_splits):
-    enc = ViewEncoder(channels, bn_splits).double()
-    init = {"conv1.weight": (0.3, 0.0), "bn1.weight": (0.2, 1.0), "bn1.bias": (0.1, 0.0),
-            "fc.weight": (0.4, 0.0), "fc.bias": (0.1, 0.0)}
-    with torch.no_grad():
-        for name, p in enc.named_parameters():
-            scale, centre = init[name]
-            a = (centre + case.rng.uniform(-scale, scale, size=p.shape)).astype(np.float32)
-            case.tensors[f"{prefix}.{name}_init"] = a
-            p.copy_(torch.from_numpy(a.astype(np.float64)))
-    key = ViewEncoder(channels, bn_splits).double()
+    """make_moco_fixtures's TinyEncoder with `channels` inputs (weights stored as {prefix}.{name}_init) and its
+    momentum copy."""
+    enc = moco.make_encoder(case, bn_splits, channels, prefix)
+    key = moco.TinyEncoder(bn_splits, channels).double()
     key.load_state_dict(enc.state_dict())
     for p in key.parameters():
         p.requires_grad = False
     return enc, key
-
-
-def unit_rows(case, name, rows):
-    v = F.normalize(torch.from_numpy(case.rng.standard_normal((rows, DIM))), dim=1).numpy().astype(np.float32)
-    case.tensors[name] = v
-    return torch.from_numpy(v.astype(np.float64))
 
 
 def keys(enc_k, x, perm):
@@ -75,10 +49,10 @@ def keys(enc_k, x, perm):
 def cmc_case():
     bn_splits, steps, ptr = 2, 2, 56
     case = Case("cmc_lab", "cmc", 2300, views="lab", t=T, m=M, lr=moco.LR, momentum=moco.MOMENTUM,
-                weight_decay=moco.WD, bn_splits=bn_splits, queue_size=K, dim=DIM, steps=steps)
+                weight_decay=moco.WD, bn_splits=bn_splits, queue_size=K, dim=moco.DIM, steps=steps)
     q_l, k_l = make_view(case, "l", 1, bn_splits)
     q_ab, k_ab = make_view(case, "ab", 2, bn_splits)
-    queue_l, queue_ab = unit_rows(case, "queue_l_init", K), unit_rows(case, "queue_ab_init", K)
+    queue_l, queue_ab = moco.unit_rows(case, "queue_l_init", K), moco.unit_rows(case, "queue_ab_init", K)
     case.put("queue_ptr_init", [ptr])
     opt_l, opt_ab = moco.reference_sgd(q_l, moco.LR, moco.MOMENTUM, moco.WD), moco.reference_sgd(q_ab, moco.LR,
                                                                                                moco.MOMENTUM, moco.WD)

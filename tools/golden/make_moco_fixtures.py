@@ -45,9 +45,9 @@ T, M, LR, MOMENTUM, WD, BANK_SIZE, BANK_M = 0.1, 0.99, 0.06, 0.9, 5e-4, 32, 0.5
 
 
 class TinyEncoder(torch.nn.Module):
-    def __init__(self, bn_splits):
+    def __init__(self, bn_splits, channels=C):
         super().__init__()
-        self.conv1 = torch.nn.Conv2d(C, WIDTH, 3, padding=1, bias=False)
+        self.conv1 = torch.nn.Conv2d(channels, WIDTH, 3, padding=1, bias=False)
         self.bn1 = SplitBatchNorm(WIDTH, bn_splits)
         self.fc = torch.nn.Linear(WIDTH, DIM)
 
@@ -55,16 +55,16 @@ class TinyEncoder(torch.nn.Module):
         return self.fc(F.relu(self.bn1(self.conv1(x))).mean(dim=(2, 3)))
 
 
-def make_encoder(case, bn_splits):
-    """A float64 encoder whose initial weights are drawn in float32 and stored as q.{name}_init."""
-    enc = TinyEncoder(bn_splits).double()
+def make_encoder(case, bn_splits, channels=C, prefix="q"):
+    """A float64 encoder whose initial weights are drawn in float32 and stored as {prefix}.{name}_init."""
+    enc = TinyEncoder(bn_splits, channels).double()
     init = {"conv1.weight": (0.3, 0.0), "bn1.weight": (0.2, 1.0), "bn1.bias": (0.1, 0.0),
             "fc.weight": (0.4, 0.0), "fc.bias": (0.1, 0.0)}
     with torch.no_grad():
         for name, p in enc.named_parameters():
             scale, centre = init[name]
             a = (centre + case.rng.uniform(-scale, scale, size=p.shape)).astype(np.float32)
-            case.tensors[f"q.{name}_init"] = a
+            case.tensors[f"{prefix}.{name}_init"] = a
             p.copy_(torch.from_numpy(a.astype(np.float64)))
     return enc
 

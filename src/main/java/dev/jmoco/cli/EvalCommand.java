@@ -147,7 +147,7 @@ final class EvalCommand implements Callable<Integer> {
                     spec.commandLine().getErr().flush();
                 });
         Map<String, Object> result = outcome.result();
-        double fraction = ((Number) result.get("label_fraction")).doubleValue();
+        double fraction = outcome.subset() != null ? outcome.subset().fraction() : labelFraction;
         String suffix = ".eval-" + protocol + (fraction < 1 ? "-labels" + fraction : "") + ".json";
         Path file = out != null ? out : beside(checkpoint, suffix);
         if (checkpoint != null && Files.exists(file) && Files.isSameFile(file, checkpoint))

@@ -159,9 +159,7 @@ public final class FineTune {
     public static Result run(Backbone backbone, ParameterArena params, int featureDim, int classes, Loader train,
                              Supplier<FeatureSet> testFeatures, Settings s, Consumer<EpochStats> progress) {
         Backend backend = params.backend();
-        SplittableRandom random = new SplittableRandom(s.seed());
-        float[] weight = new float[classes * featureDim];
-        for (int i = 0; i < weight.length; i++) weight[i] = (float) (0.01 * random.nextGaussian());
+        float[] weight = LinearProbe.initialWeight(new SplittableRandom(s.seed()), classes, featureDim);
         int steps = train.batchesPerEpoch(), n = train.dataset().size();
         LearningRateSchedule schedule = CosineSchedule.perStep(s.lr(), s.epochs());
         int[] shape = {train.batchSize(), train.channels(), train.viewHeight(), train.viewWidth()};

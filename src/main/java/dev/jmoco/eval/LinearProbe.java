@@ -103,8 +103,7 @@ public final class LinearProbe {
     public static Result run(Backend backend, FeatureSet train, FeatureSet test, int classes, Settings settings,
                              Consumer<EpochStats> progress) {
         SplittableRandom random = new SplittableRandom(settings.seed());
-        float[] weight = new float[classes * train.dim()];
-        for (int i = 0; i < weight.length; i++) weight[i] = (float) (0.01 * random.nextGaussian());
+        float[] weight = initialWeight(random, classes, train.dim());
         int n = train.rows();
         IntFunction<int[]> shuffles = epoch -> {
             int[] p = new int[n];
@@ -117,6 +116,13 @@ public final class LinearProbe {
             return p;
         };
         return train(backend, train, test, classes, settings, progress, weight, new float[classes], shuffles);
+    }
+
+    /** main_lincls's fc.weight [classes, dim]: N(0, 0.01) (fine-tuning's classifier starts the same way). */
+    static float[] initialWeight(SplittableRandom random, int classes, int dim) {
+        float[] weight = new float[classes * dim];
+        for (int i = 0; i < weight.length; i++) weight[i] = (float) (0.01 * random.nextGaussian());
+        return weight;
     }
 
     /**

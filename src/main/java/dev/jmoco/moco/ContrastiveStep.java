@@ -150,7 +150,10 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
         }
     }
 
-    final Tensor encode(ParameterArena params, Tensor x) {
+    final Tensor encode(ParameterArena params, Tensor x) { return encode(encoder, params, x, config); }
+
+    /** normalize(encoder(params, x)) with BN over the configured splits, its shape checked against the dictionary's. */
+    static Tensor encode(MocoEncoder encoder, ParameterArena params, Tensor x, MocoConfig config) {
         Tensor f = encoder.forward(params, x, config.bnSplits());
         if (f.rank() != 2 || f.dim(0) != x.dim(0) || f.dim(1) != config.dim())
             throw new IllegalArgumentException("moco: encoder output " + Arrays.toString(f.shape()) + " is not [batch "

@@ -8,8 +8,6 @@ import dev.jmoco.autograd.Tensor;
 import dev.jmoco.optim.Sgd;
 import dev.jmoco.trace.Trace;
 
-import java.util.Arrays;
-
 /**
  * MoCo as the dictionary of Contrastive Multiview Coding (Tian et al. 2019): two views of each image (Lab's L
  * channel and its ab channels), one encoder per view, each with its momentum copy and its queue of keys; the
@@ -119,11 +117,7 @@ public final class TwoViewMocoStep implements AutoCloseable {
     }
 
     private Tensor embed(View v, ParameterArena params, Tensor x) {
-        Tensor f = v.encoder.forward(params, x, config.bnSplits());
-        if (f.rank() != 2 || f.dim(1) != config.dim())
-            throw new IllegalArgumentException("moco: encoder output " + Arrays.toString(f.shape()) + " is not [batch, dim "
-                    + config.dim() + "]");
-        return Ops.l2NormalizeRows(f);
+        return ContrastiveStep.encode(v.encoder, params, x, config);
     }
 
     /** Releases both queues (the arenas and Sgds are the caller's). */

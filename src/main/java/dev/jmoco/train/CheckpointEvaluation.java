@@ -189,8 +189,8 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
                 saved.arena().close();
             }
         } else {
-            Stem stem = Math.max(train.height(), train.width()) <= 64 ? Stem.CIFAR : Stem.IMAGENET;
-            architecture = Encoders.create(arch, stem, train.channels(), HeadKind.V2, 128);
+            architecture = Encoders.create(arch, Stem.forImages(train.height(), train.width()), train.channels(),
+                    HeadKind.V2, 128);
             params = architecture.arenaLayout().build(backend, true);
             architecture.initialize(params, seed);
         }

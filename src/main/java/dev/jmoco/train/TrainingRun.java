@@ -83,7 +83,7 @@ final class TrainingRun implements AutoCloseable {
         Stem stem = switch (config.stem()) {
             case "cifar" -> Stem.CIFAR;
             case "imagenet" -> Stem.IMAGENET;
-            default -> Math.max(train.height(), train.width()) <= 64 ? Stem.CIFAR : Stem.IMAGENET;
+            default -> Stem.forImages(train.height(), train.width());
         };
         this.architecture = Encoders.create(config.arch(), stem, train.channels(), config.head(), config.dim(),
                 config.decay());

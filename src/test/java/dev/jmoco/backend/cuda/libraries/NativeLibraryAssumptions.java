@@ -21,7 +21,7 @@ public final class NativeLibraryAssumptions {
                 + " (set LD_LIBRARY_PATH to a folder holding it)";
         if ("1".equals(System.getenv("JMOCO_REQUIRE_CUDA_LIBRARIES")))
             fail(reason + ", and JMOCO_REQUIRE_CUDA_LIBRARIES=1");
-        // Skipped where cuBLAS/cuDNN are not installed (CI has no NVIDIA libraries); the GPU script sets
+        // Skipped where cuBLAS/cuDNN/NCCL are not installed (CI has no NVIDIA libraries); the GPU script sets
         // JMOCO_REQUIRE_CUDA_LIBRARIES=1, so there a missing library fails above.
         abort(reason);
     }
