@@ -3,6 +3,7 @@ package dev.jmoco.cli;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Backends;
 import dev.jmoco.data.Batch;
+import dev.jmoco.data.ColorSpace;
 import dev.jmoco.data.Dataset;
 import dev.jmoco.data.ImageFolderIndex;
 import dev.jmoco.data.Loader;
@@ -12,6 +13,7 @@ import dev.jmoco.io.Safetensors;
 import dev.jmoco.nn.Encoder;
 import dev.jmoco.train.EncoderFiles;
 import dev.jmoco.train.Features;
+import dev.jmoco.train.LabEncoders;
 import dev.jmoco.train.TrainSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -81,9 +83,64 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = {TrainSettings.DEVICE_HELP_1,
             TrainSettings.DEVICE_HELP_2, TrainSettings.DEVICE_HELP_3, "Default: ${DEFAULT-VALUE}."})
     String device;
+    @Option(names = "--view", paramLabel = "l|ab|both", description = {"A checkpoint of --views lab (CMC): the "
+            + "outputs of its L encoder, its ab encoder, or both concatenated [L | ab] (default: both). Its inputs are "
+            + "colour images, or a tensor of Lab images normalised as in training."})
+    String view;
 
     /** The rows embed writes, and the image files they came from (empty for a tensor input). */
     private record Embedding(int n, int featureDim, float[] features, int dim, float[] projections, List<Path> files) {}
+
+    /**
+     * What embed runs: one encoder, or a lab checkpoint's pair (its inputs 3-channel Lab, its outputs the chosen
+     * view's or both concatenated).
+     */
+    private interface Model extends AutoCloseable {
+        int channels();
+        int featureDim();
+        int dim();
+        /** {features, projections} of images [n, c, h, w]. */
+        float[][] embed(float[] images, int[] shape);
+        ColorSpace colorSpace();
+        /** The lab view embedded (l, ab, both), or null for one encoder. */
+        String view();
+        @Override void close();
+    }
+
+    private static Model of(Encoder encoder) {
+        return new Model() {
+            public int channels() { return encoder.architecture().inChannels(); }
+            public int featureDim() { return encoder.featureDim(); }
+            public int dim() { return encoder.architecture().outputDim(); }
+            public float[][] embed(float[] images, int[] shape) { return Features.embed(encoder, images, shape); }
+            public ColorSpace colorSpace() { return ColorSpace.RGB; }
+            public String view() { return null; }
+            public void close() { encoder.arena().close(); }
+        };
+    }
+
+    private static Model of(LabEncoders lab, LabEncoders.Choice choice) {
+        return new Model() {
+            public int channels() { return 3; }
+            public int featureDim() { return lab.featureDim(choice); }
+            public int dim() { return lab.dim(choice); }
+            public float[][] embed(float[] images, int[] shape) { return lab.embed(images, shape, choice); }
+            public ColorSpace colorSpace() { return ColorSpace.LAB; }
+            public String view() { return choice.cliName(); }
+            public void close() { lab.close(); }
+        };
+    }
+
+    /** The checkpoint's encoder, or its lab pair with the chosen view. */
+    private Model load(String family, Backend backend) throws IOException {
+        boolean lab = EncoderFiles.recordedLabViews(checkpoint);
+        if (!lab && view != null)
+            throw new IllegalArgumentException("--view is for checkpoints of --views lab (CMC's L and ab encoders); "
+                    + checkpoint + " has one encoder");
+        if (!lab) return of(EncoderFiles.load(checkpoint, family, backend));
+        LabEncoders.Choice choice = view == null ? LabEncoders.Choice.BOTH : LabEncoders.Choice.parse(view);
+        return of(LabEncoders.load(checkpoint, family, backend), choice);
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -94,19 +151,17 @@ final class EmbedCommand implements Callable<Integer> {
         Safetensors.Tensor images = tensors ? readImagesTensor() : null;
         ImageFolderIndex files = tensors ? null : ImageFolderIndex.ofImages(input);
         Embedding e;
-        try (Backend backend = Backends.create(device)) {
-            Encoder encoder = EncoderFiles.load(checkpoint, family, backend);
-            try {
-                e = tensors ? embedTensor(encoder, images) : embedFiles(encoder, files);
-            } finally {
-                encoder.arena().close();
-            }
+        String embeddedView;
+        try (Backend backend = Backends.create(device); Model model = load(family, backend)) {
+            e = tensors ? embedTensor(model, images) : embedFiles(model, files);
+            embeddedView = model.view();
         }
         Map<String, Safetensors.Tensor> result = new LinkedHashMap<>();
         result.put("features", Safetensors.Tensor.of(e.features(), e.n(), e.featureDim()));
         result.put("projections", Safetensors.Tensor.of(e.projections(), e.n(), e.dim()));
         Map<String, String> metadata = new LinkedHashMap<>(Map.of("format", FORMAT, "source", checkpoint.toString(),
                 "arch", family));
+        if (embeddedView != null) metadata.put("view", embeddedView);
         if (!e.files().isEmpty()) metadata.put("files", e.files().stream().map(f -> Json.quote(f.toString()))
                 .collect(Collectors.joining(",", "[", "]")));
         Safetensors.write(output, result, metadata);
@@ -132,43 +187,44 @@ final class EmbedCommand implements Callable<Integer> {
         return images;
     }
 
-    private Embedding embedTensor(Encoder encoder, Safetensors.Tensor images) {
+    private Embedding embedTensor(Model model, Safetensors.Tensor images) {
         long[] shape = images.shape();
         int n = (int) shape[0];  // the reader bounds every tensor to one Java array
         int[] sample = {(int) shape[1], (int) shape[2], (int) shape[3]};
         int length = sample[0] * sample[1] * sample[2];
-        if (sample[0] != encoder.architecture().inChannels())
+        if (sample[0] != model.channels())
             throw new IllegalArgumentException(input + ": tensor 'images' has " + sample[0] + " channels, the "
-                    + "encoder of " + checkpoint + " takes " + encoder.architecture().inChannels());
-        Embedding e = allocate(encoder, n, List.of());
+                    + "encoder of " + checkpoint + " takes " + model.channels()
+                    + (model.colorSpace() == ColorSpace.LAB ? " (Lab: L and ab, normalised as in training)" : ""));
+        Embedding e = allocate(model, n, List.of());
         for (int from = 0; from < n; from += CHUNK) {
             int count = Math.min(CHUNK, n - from);
-            store(e, from, Features.embed(encoder, Arrays.copyOfRange(images.data(), from * length,
-                    (from + count) * length), new int[] {count, sample[0], sample[1], sample[2]}));
+            store(e, from, model.embed(Arrays.copyOfRange(images.data(), from * length, (from + count) * length),
+                    new int[] {count, sample[0], sample[1], sample[2]}));
         }
         return e;
     }
 
     /** Decodes the files on the loader's threads, a chunk at a time, into their evaluation views. */
-    private Embedding embedFiles(Encoder encoder, ImageFolderIndex files) throws IOException {
+    private Embedding embedFiles(Model model, ImageFolderIndex files) throws IOException {
         int size = imageSize != null ? imageSize : EncoderFiles.recordedImageSize(checkpoint);
         if (size < 0 || size > MAX_SIDE)
             throw new IllegalArgumentException("--image-size must be in [0, " + MAX_SIDE + "], got " + size);
-        int channels = encoder.architecture().inChannels();
+        int channels = model.channels();
         Dataset data = Dataset.ofFiles(files.name(), files.files(), files.labels(), channels, size, 1,
                 inputNormalization().forChannels(channels), List.of());
         if (data.height() > MAX_SIDE || data.width() > MAX_SIDE)
             throw new IllegalArgumentException(data.file(0) + ": " + data.width() + " x " + data.height()
                     + " pixels, more than the " + MAX_SIDE + " a side that embed takes: give --image-size");
-        Embedding e = allocate(encoder, data.size(), files.files());
-        Loader.Builder b = Loader.builder(data).batchSize(Math.min(CHUNK, data.size()));
+        Embedding e = allocate(model, data.size(), files.files());
+        Loader.Builder b = Loader.builder(data).batchSize(Math.min(CHUNK, data.size())).colorSpace(model.colorSpace());
         if (workers > 0) b.threads(workers);
         try (Loader loader = b.build(); Loader.Epoch epoch = loader.epoch(0)) {
             int from = 0;
             while (epoch.hasNext()) {
                 try (Batch batch = epoch.next()) {
                     int count = batch.size();
-                    store(e, from, Features.embed(encoder, Arrays.copyOf(batch.view(0), count * loader.sampleLength()),
+                    store(e, from, model.embed(Arrays.copyOf(batch.view(0), count * loader.sampleLength()),
                             new int[] {count, channels, loader.viewHeight(), loader.viewWidth()}));
                     from += count;
                 }
@@ -193,8 +249,8 @@ final class EmbedCommand implements Callable<Integer> {
         }
     }
 
-    private Embedding allocate(Encoder encoder, int n, List<Path> files) {
-        int featureDim = encoder.featureDim(), dim = encoder.architecture().outputDim();
+    private Embedding allocate(Model model, int n, List<Path> files) {
+        int featureDim = model.featureDim(), dim = model.dim();
         long outputs = (long) n * Math.max(featureDim, dim);
         if (outputs > Integer.MAX_VALUE - 8)
             throw new IllegalArgumentException(input + ": " + n + " images give " + outputs + " output values, "

@@ -99,6 +99,10 @@ final class EvalCommand implements Callable<Integer> {
     String device;
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0", description = "Loader threads (0: one per core).")
     int workers;
+    @Option(names = "--view", paramLabel = "l|ab|both", description = {"A checkpoint of --views lab (CMC): the "
+            + "features of its L encoder, its ab encoder, or both concatenated [L | ab] (default: both; finetune: "
+            + "l or ab, required)."})
+    String view;
     @Option(names = "--out", paramLabel = "FILE", description = "Where to write the JSON result "
             + "(default: CHECKPOINT-NAME.eval-PROTOCOL.json beside the checkpoint; pixels: not written).")
     Path out;
@@ -141,14 +145,15 @@ final class EvalCommand implements Callable<Integer> {
         FineTune.Settings tuning = new FineTune.Settings(epochs, batch, lr, backboneLrScale, 0.9f, weightDecay, seed);
         CheckpointEvaluation.Outcome outcome = new CheckpointEvaluation(protocol, checkpoint, arch, dataset, dir, size,
                 limitTrain, limitTest, knnK, knnT, epochs, lr, probe, device, workers, labelFraction, seed, tuning,
-                labelSubset)
+                labelSubset, view)
                 .evaluate(line -> {
                     spec.commandLine().getErr().println("jmoco: eval " + protocol + ": " + line);
                     spec.commandLine().getErr().flush();
                 });
         Map<String, Object> result = outcome.result();
         double fraction = outcome.subset() != null ? outcome.subset().fraction() : labelFraction;
-        String suffix = ".eval-" + protocol + (fraction < 1 ? "-labels" + fraction : "") + ".json";
+        String suffix = ".eval-" + protocol + (view != null && !view.equalsIgnoreCase("both") ? "-" + view.toLowerCase(Locale.ROOT) : "")
+                + (fraction < 1 ? "-labels" + fraction : "") + ".json";
         Path file = out != null ? out : beside(checkpoint, suffix);
         if (checkpoint != null && Files.exists(file) && Files.isSameFile(file, checkpoint))
             throw new IllegalArgumentException("--out " + file + " is the checkpoint: choose another file");

@@ -79,7 +79,9 @@ final class TrainCommand implements Callable<Integer> {
             }
             err.printf(Locale.ROOT, "jmoco: %s %s on %s (%s), %d images, %d steps/epoch, device %s, %sout %s%n",
                     resume != null ? "resuming at epoch " + (trainer.epochsDone() + 1) + ":" : "training",
-                    trainer.architecture(), config.dataset(), config.dataDir(), trainer.stepsPerEpoch() * config.batch(),
+                    trainer.abEncoder() == null ? trainer.architecture() : "Lab views (CMC): " + trainer.architecture()
+                            + " on L and " + trainer.abEncoder().architecture() + " on ab",
+                    config.dataset(), config.dataDir(), trainer.stepsPerEpoch() * config.batch(),
                     trainer.stepsPerEpoch(), config.device(), job.distributed() ? job.size() + " ranks over "
                             + job.name() + " (batch " + config.batch() / job.size() + " each), " : "", outDir);
             ProgressBar bar = new ProgressBar(err, config.epochs(), config.batch(), config.knnEvery() > 0);

@@ -45,6 +45,9 @@ final class TrainOptions implements CommandLine.IModelTransformer {
     /** Sets on {@code b} every setting given on the command line of {@code spec}. */
     static void apply(CommandSpec spec, TrainConfig.Builder b) {
         for (Setting<?> s : TrainSettings.all()) apply(spec, s, b);
+        // CMC's recipe is the only one lab views take (TrainConfig says why), so it need not be typed
+        if ("lab".equals(given(spec, TrainSettings.VIEWS)) && given(spec, TrainSettings.AUGMENTATION) == null)
+            b.augmentation("cmc");
     }
 
     private static <T> void apply(CommandSpec spec, Setting<T> s, TrainConfig.Builder b) {

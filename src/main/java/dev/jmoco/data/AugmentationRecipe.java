@@ -61,6 +61,14 @@ public record AugmentationRecipe(String name, int cropSize, boolean randomCrop, 
                 0.4, 0.4, 0.4, 0.1, 0.8, 0.2, false, 0.5, 0.1, 2, false);
     }
 
+    /**
+     * Contrastive Multiview Coding's (HobbitLong/CMC): crop (0.2, 1) and flip, nothing that changes colour, so
+     * that the L and ab views split from it keep what relates them.
+     */
+    public static AugmentationRecipe cmc(int cropSize) {
+        return v2(cropSize).withJitterP(0).withGrayscaleP(0).withBlurP(0).withName("cmc");
+    }
+
     /** Evaluation: the image as it is, normalized. */
     public static AugmentationRecipe none() {
         return new AugmentationRecipe("none", 0, false, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, false, 0, 0.1, 2, false);
@@ -78,14 +86,15 @@ public record AugmentationRecipe(String name, int cropSize, boolean randomCrop, 
     /** The shorter side before the centre crop of {@link #evaluation}: round(size x 256 / 224). */
     public static int resizeBeforeCrop(int size) { return (int) Math.round(size * 256.0 / 224); }
 
-    /** "v1", "v2" or "none" (case-insensitive). */
+    /** "v1", "v2", "cmc" or "none" (case-insensitive). */
     public static AugmentationRecipe named(String name, int cropSize) {
         return switch (name.toLowerCase(java.util.Locale.ROOT)) {
             case "v1" -> v1(cropSize);
             case "v2" -> v2(cropSize);
+            case "cmc" -> cmc(cropSize);
             case "none" -> none();
             default -> throw new IllegalArgumentException("unknown augmentation recipe '" + name
-                    + "' (expected v1, v2 or none)");
+                    + "' (expected v1, v2, cmc or none)");
         };
     }
 

@@ -9,7 +9,8 @@ import java.util.SplittableRandom;
  *
  * <p>The random draws, in this order, all from the caller's generator: crop (torchvision's get_params), flip,
  * then grayscale / jitter (jitter: apply?, the order of its four parts, then the factors brightness,
- * contrast, saturation, hue as torchvision draws them) in the recipe's order, then blur (apply?, sigma).
+ * contrast, saturation, hue as torchvision draws them) in the recipe's order, then blur (apply?, sigma). Lab
+ * views ({@link ColorSpace#LAB}) draw nothing more: the conversion comes last, before the normalisation.
  */
 public final class Augmenter {
     private static final float BYTE_TO_UNIT = 1f / 255;
@@ -22,10 +23,16 @@ public final class Augmenter {
     private final int blurSize;
     private final float[] work;
     private final int[] jitterOrder = new int[4];
+    private final boolean lab;
     private float[] resizeTmp = new float[0];
 
     /** An augmenter for images of channels x height x width ending with {@code normalization}. */
     public Augmenter(AugmentationRecipe recipe, int channels, int height, int width, Normalization normalization) {
+        this(recipe, channels, height, width, normalization, false);
+    }
+
+    private Augmenter(AugmentationRecipe recipe, int channels, int height, int width, Normalization normalization,
+                      boolean lab) {
         if (normalization.channels() != channels)
             throw new IllegalArgumentException("a " + normalization.channels() + "-channel normalisation for "
                     + channels + "-channel images");
@@ -43,11 +50,27 @@ public final class Augmenter {
         }
         this.blurSize = GaussianBlur.kernelSize(Math.min(outH, outW));
         this.work = new float[channels * outH * outW];
+        this.lab = lab;
     }
 
     /** An augmenter for the images of {@code data}, with its normalisation. */
     public Augmenter(AugmentationRecipe recipe, Dataset data) {
-        this(recipe, data.channels(), data.height(), data.width(), data.normalization());
+        this(recipe, data, ColorSpace.RGB);
+    }
+
+    /**
+     * An augmenter for the images of {@code data} whose views are in {@code space}: RGB with the data set's
+     * normalisation, or Lab, converted after every other step (so the augmentation comes before CMC's split)
+     * and normalised with {@link LabColor#NORMALIZATION}.
+     */
+    public Augmenter(AugmentationRecipe recipe, Dataset data, ColorSpace space) {
+        this(recipe, data.channels(), data.height(), data.width(), space == ColorSpace.LAB ? LabColor.NORMALIZATION
+                : data.normalization(), fits(space, data) == ColorSpace.LAB);
+    }
+
+    private static ColorSpace fits(ColorSpace space, Dataset data) {
+        space.requireFits(data);
+        return space;
     }
 
     /** Floats per output view: channels x outputHeight x outputWidth. */
@@ -101,6 +124,7 @@ public final class Augmenter {
             blur.setKernel(blurSize, RandomResizedCrop.uniform(rng, recipe.blurSigmaMin(), recipe.blurSigmaMax()));
             blur.apply(work, 0, channels, outH, outW);
         }
+        if (lab) LabColor.fromRgb(work, 0, plane, work, 0);
         for (int c = 0; c < channels; c++) {
             float a = invStd[c], b = offset[c];
             for (int p = c * plane, d = dstOff + p, end = p + plane; p < end; p++, d++) dst[d] = work[p] * a + b;

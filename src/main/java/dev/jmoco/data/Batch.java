@@ -3,7 +3,7 @@ package dev.jmoco.data;
 /**
  * One batch delivered by a {@link Loader}: {@link #size()} samples, each with its augmented views (float CHW,
  * normalized), its label and its index in the data set. The arrays are the loader's reusable buffers and may
- * be longer than the batch (the last batch of an epoch can be short): only the first size x sampleLength
+ * be longer than the batch (the last batch of an epoch can be short): only the first size x viewLength
  * floats of a view and the first size labels and indices are valid. {@link #close()} hands the buffers back
  * for reuse; a batch must not be read after that.
  */
@@ -19,9 +19,11 @@ public final class Batch implements AutoCloseable {
     private Throwable failure;
     private boolean released;
 
-    Batch(Loader owner, int views, int capacity, int sampleLength) {
+    /** Buffers of {@code capacity} samples; view v holds {@code viewLengths[v]} floats per sample. */
+    Batch(Loader owner, int[] viewLengths, int capacity) {
         this.owner = owner;
-        this.views = new float[views][capacity * sampleLength];
+        this.views = new float[viewLengths.length][];
+        for (int v = 0; v < views.length; v++) views[v] = new float[capacity * viewLengths[v]];
         this.labels = new int[capacity];
         this.indices = new int[capacity];
     }

@@ -8,6 +8,15 @@ package dev.jmoco.data;
  * an image into its L view and its ab view this way. Planar (CHW) like the loader's views.
  */
 public final class LabColor {
+    /**
+     * CMC's normalisation of Lab values (HobbitLong/CMC, train_CMC.py): each channel's range [lo, hi] mapped to
+     * [-1, 1], mean (lo + hi) / 2 and std (hi - lo) / 2, with L in [0, 100], a in [-86.183, 98.233] and b in
+     * [-107.857, 94.478] (the extremes over the sRGB gamut).
+     */
+    public static final Normalization NORMALIZATION = Normalization.of(
+            new double[] {50, (-86.183 + 98.233) / 2, (-107.857 + 94.478) / 2},
+            new double[] {50, (86.183 + 98.233) / 2, (107.857 + 94.478) / 2});
+
     /** skimage.color's xyz_from_rgb (sRGB primaries, D65). */
     private static final double[] RGB_TO_XYZ = {
             0.412453, 0.357580, 0.180423,

@@ -22,6 +22,10 @@ import java.util.function.IntConsumer;
  * process with a batch of N x {@code batchSize}, and rank r's share of each is its samples r, r + N, r + 2N, ...
  * (what PyTorch's DistributedSampler gives rank r of the same permutation), with the same augmentations.
  *
+ * <p>Lab views ({@link Builder#colorSpace}): every view converted to Lab after its augmentation. Lab parts
+ * ({@link Builder#labSplit}, CMC's training input; {@link Builder#labChannels}): one augmentation per sample
+ * (with the generator of view 0), in Lab, cut into views of its channels: L in view 0 and ab in view 1.
+ *
  * <p>Flow: {@link #epoch} returns an iterator that keeps {@code depth} batches in preparation beyond the one
  * the consumer holds. Each batch is split into chunks of samples that the workers take in FIFO order, so the
  * earliest batch is finished first. Buffers are recycled: a batch's {@link Batch#close()} returns it to a
@@ -43,11 +47,15 @@ public final class Loader implements AutoCloseable {
     private final AugmentationRecipe recipe;
     private final int viewCount, batchSize, threads, depth, rank, ranks;
     private final boolean dropLast, shuffle;
+    /** Lab views cut from one augmentation: view v holds channels [parts[v][0], + parts[v][1]); else null. */
+    private final int[][] labParts;
+    private final ColorSpace colorSpace;
     private final long seed;
     private final int outH, outW, sampleLength;
     private final ExecutorService pool;
     private final String threadPrefix;
     private final ThreadLocal<Augmenter> augmenters;
+    private final ThreadLocal<float[]> partScratch; // one augmentation's three Lab planes, before they part
     private final IntConsumer sampleCheck;
     private final boolean skipUndecodable;
     private final AtomicLong skipped = new AtomicLong();
@@ -70,10 +78,14 @@ public final class Loader implements AutoCloseable {
         this.seed = b.seed;
         this.sampleCheck = b.sampleCheck;
         this.skipUndecodable = b.skipUndecodable;
+        this.labParts = b.labParts;
+        this.colorSpace = b.labParts != null ? ColorSpace.LAB : b.colorSpace;
         this.outH = recipe.outputHeight(data.height());
         this.outW = recipe.outputWidth(data.width());
         this.sampleLength = data.channels() * outH * outW;
-        this.augmenters = ThreadLocal.withInitial(() -> new Augmenter(recipe, data));
+        this.colorSpace.requireFits(data);
+        this.augmenters = ThreadLocal.withInitial(() -> new Augmenter(recipe, data, colorSpace));
+        this.partScratch = ThreadLocal.withInitial(() -> new float[sampleLength]);
         this.threadPrefix = "jmoco-loader-" + POOLS.incrementAndGet() + "-";
         AtomicInteger threadId = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -102,13 +114,22 @@ public final class Loader implements AutoCloseable {
 
     public int channels() { return data.channels(); }
 
+    /** Channels of view {@code v}: the data set's, or those of its Lab part (L 1, ab 2). */
+    public int viewChannels(int v) { return labParts != null ? labParts[v][1] : data.channels(); }
+
+    /** Floats per sample of view {@code v}: viewChannels(v) x viewHeight x viewWidth. */
+    public int viewLength(int v) { return viewChannels(v) * outH * outW; }
+
+    /** What the views hold (RGB: the data set's channels; LAB: Lab, whole or split). */
+    public ColorSpace colorSpace() { return colorSpace; }
+
     /** Height of the views. */
     public int viewHeight() { return outH; }
 
     /** Width of the views. */
     public int viewWidth() { return outW; }
 
-    /** Floats per sample per view: channels x viewHeight x viewWidth. */
+    /** Floats per augmented sample: channels x viewHeight x viewWidth (of every view, unless split). */
     public int sampleLength() { return sampleLength; }
 
     /** The order in which epoch {@code epoch} visits the data set. */
@@ -163,7 +184,9 @@ public final class Loader implements AutoCloseable {
         Batch b = free.poll();
         if (b != null) return b;
         buffersAllocated++;
-        return new Batch(this, viewCount, batchSize, sampleLength);
+        int[] lengths = new int[viewCount];
+        for (int v = 0; v < viewCount; v++) lengths[v] = viewLength(v);
+        return new Batch(this, lengths, batchSize);
     }
 
     private synchronized void recordWait(long nanos) {
@@ -193,6 +216,17 @@ public final class Loader implements AutoCloseable {
             }
             batch.labels()[s] = data.label(idx);
             batch.indices()[s] = idx;
+            if (labParts != null) {
+                float[] lab = partScratch.get();
+                aug.augment(src.pixels(), src.offset(), src.height(), src.width(),
+                        SampleRandom.forView(seed, batch.epoch(), idx, 0), lab, 0);
+                int plane = outH * outW;
+                for (int v = 0; v < viewCount; v++) {
+                    int length = labParts[v][1] * plane;
+                    System.arraycopy(lab, labParts[v][0] * plane, batch.view(v), s * length, length);
+                }
+                continue;
+            }
             for (int v = 0; v < viewCount; v++)
                 aug.augment(src.pixels(), src.offset(), src.height(), src.width(),
                         SampleRandom.forView(seed, batch.epoch(), idx, v), batch.view(v), s * sampleLength);
@@ -331,6 +365,8 @@ public final class Loader implements AutoCloseable {
         private long seed;
         private IntConsumer sampleCheck = index -> {};
         private boolean skipUndecodable;
+        private int[][] labParts;
+        private ColorSpace colorSpace = ColorSpace.RGB;
 
         private Builder(Dataset data) {
             this.data = data;
@@ -338,6 +374,29 @@ public final class Loader implements AutoCloseable {
 
         /** The views' recipe (default: the data set's {@link Dataset#evaluationRecipe()}). */
         public Builder recipe(AugmentationRecipe recipe) { this.recipe = recipe; return this; }
+
+        /** What the views hold (default RGB: the data set's channels; LAB needs colour images). */
+        public Builder colorSpace(ColorSpace space) { this.colorSpace = space; return this; }
+
+        /**
+         * CMC's training input: two views per sample split from one Lab augmentation, L (view 0, one channel) and
+         * ab (view 1, two channels).
+         */
+        public Builder labSplit() {
+            this.labParts = new int[][] {{0, 1}, {1, 2}};
+            return views(2);
+        }
+
+        /**
+         * One view per sample of Lab channels [first, first + count) (L: 0, 1; ab: 1, 2): what one of CMC's two
+         * encoders sees, to fine-tune it alone.
+         */
+        public Builder labChannels(int first, int count) {
+            if (first < 0 || count < 1 || first + count > 3)
+                throw new IllegalArgumentException("Lab channels [" + first + ", " + (first + count) + ") are not in [0, 3)");
+            this.labParts = new int[][] {{first, count}};
+            return views(1);
+        }
 
         /** Views per sample: 2 for MoCo's query and key, 1 for evaluation. */
         public Builder views(int views) { this.views = views; return this; }
@@ -384,6 +443,8 @@ public final class Loader implements AutoCloseable {
 
         public Loader build() {
             if (views < 1) throw new IllegalArgumentException("views must be >= 1: " + views);
+            if (labParts != null && views != labParts.length)
+                throw new IllegalArgumentException("Lab parts give " + labParts.length + " view(s), not " + views);
             if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1: " + batchSize);
             if (ranks < 1 || rank < 0 || rank >= ranks)
                 throw new IllegalArgumentException("shard: rank " + rank + " is not one of " + ranks + " ranks");

@@ -162,7 +162,7 @@ public final class FineTune {
         float[] weight = LinearProbe.initialWeight(new SplittableRandom(s.seed()), classes, featureDim);
         int steps = train.batchesPerEpoch(), n = train.dataset().size();
         LearningRateSchedule schedule = CosineSchedule.perStep(s.lr(), s.epochs());
-        int[] shape = {train.batchSize(), train.channels(), train.viewHeight(), train.viewWidth()};
+        int[] shape = {train.batchSize(), train.viewChannels(0), train.viewHeight(), train.viewWidth()};
         List<EpochStats> history = new ArrayList<>();
         try (Step step = new Step(backbone, params, featureDim, classes, s, weight, new float[classes]);
              Tensor x = Tensor.allocate(backend, shape)) {
@@ -175,7 +175,7 @@ public final class FineTune {
                             int[] small = shape.clone();
                             small[0] = rows;
                             Tensor xb = rows == shape[0] ? x
-                                    : Tensor.wrap(x.data().slice(0, (long) rows * train.sampleLength()), small);
+                                    : Tensor.wrap(x.data().slice(0, (long) rows * train.viewLength(0)), small);
                             backend.upload(b.view(0), 0, xb.data());
                             int[] labels = java.util.Arrays.copyOf(b.labels(), rows);
                             lr = schedule.lr(epoch, i, steps);

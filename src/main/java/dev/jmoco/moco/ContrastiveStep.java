@@ -38,7 +38,7 @@ import java.util.List;
  * key encoder's batch across ranks ({@link MocoStep}). Rank r's BN group s (of S per rank) holds the global
  * batch's samples i with i mod NS = r + N s: N ranks with S BN splits are one process with N x S splits.
  */
-public abstract sealed class ContrastiveStep implements AutoCloseable
+public abstract sealed class ContrastiveStep implements TrainingStep
         permits MocoStep, EndToEndStep, MemoryBankStep {
     final MocoConfig config;
     final MocoEncoder encoder;
@@ -81,6 +81,7 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
      *         {@link LossOutOfRangeException} if it is outside {@link #lossBound}; the step's updates have
      *         been applied then, so the caller stops and keeps its last good checkpoint
      */
+    @Override
     public final Loss.Stats step(Tensor viewQ, Tensor viewK, int[] indices) {
         if (!Arrays.equals(viewQ.shape(), viewK.shape()))
             throw new IllegalArgumentException("moco: the two views differ in shape (" + Arrays.toString(viewQ.shape())
@@ -90,12 +91,15 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
             throw new IllegalArgumentException("moco: batch of " + n + " is not a multiple of the " + config.bnSplits()
                     + " BN splits");
         Loss.Stats stats = averagedOverRanks(run(viewQ, viewK, indices, steps));
-        double bound = lossBound(n);
-        // float rounding of the fused sums: a little slack on both ends
-        if (stats.loss() < -1e-3 || stats.loss() > bound * (1 + 1e-4) + 1e-3)
-            throw new LossOutOfRangeException(stats.loss(), bound);
+        requireInRange(stats, lossBound(n));
         steps++;
         return stats;
+    }
+
+    /** Refuses a loss outside [0, bound], with a little slack on both ends for the fused sums' float rounding. */
+    static void requireInRange(Loss.Stats stats, double bound) {
+        if (stats.loss() < -1e-3 || stats.loss() > bound * (1 + 1e-4) + 1e-3)
+            throw new LossOutOfRangeException(stats.loss(), bound);
     }
 
     /**
@@ -108,11 +112,9 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
         return (config.symmetric() ? 2 : 1) * (Math.log1p(negatives) + 2.0 / config.temperature());
     }
 
-    /** Steps run so far (the number of the next step). */
-    public long steps() { return steps; }
+    @Override public long steps() { return steps; }
 
-    /** Continues a run after {@code steps} steps (restored from a checkpoint). */
-    public void resumeAt(long steps) {
+    @Override public void resumeAt(long steps) {
         if (steps < 0) throw new IllegalArgumentException("moco: step count must be >= 0, got " + steps);
         this.steps = steps;
     }
@@ -225,7 +227,6 @@ public abstract sealed class ContrastiveStep implements AutoCloseable
         return new Loss.Stats(loss, acc1, acc5);
     }
 
-    /** Releases the mechanism's dictionary (the arenas and the Sgd belong to the caller). */
     @Override
     public abstract void close();
 }

@@ -27,7 +27,7 @@ import dev.jmoco.trace.Trace;
  * The random choices depend on (seed, step) only, so {@link #resumeAt} continues a run exactly. Matched
  * against PyTorch by {@code tools/golden/make_cmc_fixtures.py}.
  */
-public final class TwoViewMocoStep implements AutoCloseable {
+public final class TwoViewMocoStep implements TrainingStep {
 
     /** One view's parts: its encoder over f_q's (trainable) and f_k's arenas, f_q's SGD, and its queue. */
     public static final class View implements AutoCloseable {
@@ -52,6 +52,15 @@ public final class TwoViewMocoStep implements AutoCloseable {
         /** The view's dictionary (for checkpoints and inspection). */
         public KeyQueue queue() { return queue; }
 
+        /** f_q's arena (trainable). */
+        public ParameterArena query() { return query; }
+
+        /** f_k's arena (the momentum copy). */
+        public ParameterArena key() { return key; }
+
+        /** f_q's optimizer. */
+        public Sgd sgd() { return sgd; }
+
         @Override public void close() { queue.close(); }
     }
 
@@ -71,14 +80,35 @@ public final class TwoViewMocoStep implements AutoCloseable {
     /** Replaces the source of random choices (tests replaying PyTorch's). */
     public void useRandom(StepRandom random) { this.random = random; }
 
-    /** Continues a run after {@code steps} steps. */
-    public void resumeAt(long steps) { this.steps = steps; }
+    @Override public void resumeAt(long steps) {
+        if (steps < 0) throw new IllegalArgumentException("moco: step count must be >= 0, got " + steps);
+        this.steps = steps;
+    }
 
-    public long steps() { return steps; }
+    @Override public long steps() { return steps; }
+
+    /** The first view's (L's) parts. */
+    public View first() { return first; }
+
+    /** The second view's (ab's) parts. */
+    public View second() { return second; }
+
+    /** {@link #step(Tensor, Tensor)}; the data set indices are not needed. */
+    @Override
+    public Loss.Stats step(Tensor x1, Tensor x2, int[] indices) { return step(x1, x2); }
+
+    /**
+     * The largest loss a step can give: two InfoNCE terms of K negatives each, every logit in [-1/t, 1/t], so
+     * 2 (log(1 + K) + 2 / t).
+     */
+    public double lossBound() { return 2 * (Math.log1p(config.queueSize()) + 2.0 / config.temperature()); }
 
     /**
      * One step on the two views [n, c_1, h, w] and [n, c_2, h, w] of the same n images; returns the summed loss
      * and the mean accuracies of the two terms.
+     *
+     * @throws dev.jmoco.autograd.NonFiniteLossException if the loss is not finite, and
+     *         {@link LossOutOfRangeException} if it is outside {@link #lossBound}; the updates have been applied
      */
     public Loss.Stats step(Tensor x1, Tensor x2) {
         int n = x1.dim(0);
@@ -106,8 +136,10 @@ public final class TwoViewMocoStep implements AutoCloseable {
             second.sgd.step();
             first.queue.enqueue(k1);
             second.queue.enqueue(k2);
+            Loss.Stats stats = ContrastiveStep.combine(loss12, loss21);
+            ContrastiveStep.requireInRange(stats, lossBound());
             steps++;
-            return ContrastiveStep.combine(loss12, loss21);
+            return stats;
         }
     }
 

@@ -28,7 +28,8 @@ import java.util.Map;
  *       every parameter and batch-norm running statistic (torchvision names, as the reference MoCo
  *       checkpoints); {@code optimizer.momentum.<name>}, SGD's velocity of each parameter; for MoCo
  *       {@code queue} [K, dim] (one key per row) and {@code queue_ptr} (I64 [1]); for the memory bank
- *       {@code memory_bank} [N, dim]. Its metadata holds the state needed to resume: architecture id,
+ *       {@code memory_bank} [N, dim]; for lab views (CMC) these are the L view's, and the ab view's are the same
+ *       names after {@code ab.} ({@code ab.encoder_q.<name>}, ..., {@code ab.queue}). Its metadata holds the state needed to resume: architecture id,
  *       epochs done, global step, the epoch in progress ({@link EpochProgress}), seed, training wall time
  *       and every setting ({@code config.<key>}), so this
  *       one file is self-contained and resume never reads two files that a crash could have left out of step.
@@ -45,18 +46,21 @@ final class Checkpoint {
     static final String FORMAT = "format", FORMAT_VALUE = "jmoco-checkpoint-1", ARCHITECTURE = "architecture",
             EPOCH = "epoch", GLOBAL_STEP = "global_step", SEED = "seed", WALL = "wall_s", CONFIG = "config.",
             HISTORY = "history", CLASSES = "classes", NORMALIZATION = "normalization",
-            RANKS = "ranks";
+            RANKS = "ranks", AB = "ab.";
     static final String Q = "encoder_q.", K = "encoder_k.", MOMENTUM = "optimizer.momentum.", QUEUE = "queue",
             QUEUE_PTR = "queue_ptr", BANK = "memory_bank";
 
     /**
      * The run state after {@code epoch} whole epochs and {@code progress.steps()} steps of the next one (0 at
-     * an epoch end). {@code key}, {@code queue} and {@code bank} are null where unused.
+     * an epoch end). {@code key}, {@code queue}, {@code bank} and {@code ab} are null where unused.
      */
     record State(TrainConfig config, String architecture, int epoch, long globalStep, double wallSeconds,
                  EpochProgress progress, ParameterArena query, ParameterArena key, Sgd sgd, KeyQueue queue,
                  MemoryBank bank, List<EpochResult> history, List<String> classes, Normalization normalization,
-                 int ranks) {}
+                 int ranks, AbState ab) {}
+
+    /** The ab view's part of a lab run's state: its architecture id, f_q, f_k, f_q's Sgd and its queue. */
+    record AbState(String architecture, ParameterArena query, ParameterArena key, Sgd sgd, KeyQueue queue) {}
 
     /**
      * How far the epoch in progress got: its steps, the sums of their loss and accuracies (for the epoch's
@@ -90,19 +94,15 @@ final class Checkpoint {
     static void write(Path dir, State s) throws IOException {
         Files.createDirectories(dir);
         Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
-        putArena(tensors, Q, s.query());
-        if (s.key() != null) putArena(tensors, K, s.key());
-        putVelocity(tensors, s.query(), s.sgd());
-        if (s.queue() != null) {
-            tensors.put(QUEUE, Safetensors.Tensor.of(s.queue().toArray(), s.queue().capacity(), s.queue().dim()));
-            tensors.put(QUEUE_PTR, Safetensors.Tensor.ofLongs(new long[] {s.queue().pointer()}, 1));
-        }
+        putView(tensors, "", s.query(), s.key(), s.sgd(), s.queue());
+        if (s.ab() != null) putView(tensors, AB, s.ab().query(), s.ab().key(), s.ab().sgd(), s.ab().queue());
         if (s.bank() != null)
             tensors.put(BANK, Safetensors.Tensor.of(s.bank().toArray(), s.bank().size(), s.bank().dim()));
         requireFinite(tensors);
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put(FORMAT, FORMAT_VALUE);
         metadata.put(ARCHITECTURE, s.architecture());
+        if (s.ab() != null) metadata.put(AB + ARCHITECTURE, s.ab().architecture());
         metadata.put(EPOCH, Integer.toString(s.epoch()));
         metadata.put(GLOBAL_STEP, Long.toString(s.globalStep()));
         metadata.put(SEED, Long.toString(s.config().seed()));
@@ -119,6 +119,7 @@ final class Checkpoint {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put(FORMAT, FORMAT_VALUE);
         json.put(ARCHITECTURE, s.architecture());
+        if (s.ab() != null) json.put(AB + ARCHITECTURE, s.ab().architecture());
         json.put(EPOCH, s.epoch());
         json.put(GLOBAL_STEP, s.globalStep());
         json.put(EpochProgress.STEPS, s.progress().steps());
@@ -319,17 +320,23 @@ final class Checkpoint {
         }
     }
 
-    /** Restores f_q (and f_k when given) and SGD's velocity from {@code c}. */
-    static void restoreEncoders(Path file, Safetensors.Contents c, ParameterArena query, ParameterArena key, Sgd sgd) {
-        EncoderFiles.load(file, c.tensors(), query, List.of(Q));
-        if (key != null) EncoderFiles.load(file, c.tensors(), key, List.of(K));
+    /**
+     * Restores one view's f_q (and f_k, the queue when given) and SGD's velocity from {@code c}, its tensors named
+     * after {@code prefix} ("" or {@link #AB}).
+     */
+    static void restoreView(Path file, Safetensors.Contents c, String prefix, ParameterArena query, ParameterArena key,
+                            Sgd sgd, KeyQueue queue) {
+        EncoderFiles.load(file, c.tensors(), query, List.of(prefix + Q));
+        if (key != null) EncoderFiles.load(file, c.tensors(), key, List.of(prefix + K));
         float[] velocity = new float[Math.toIntExact(sgd.velocity().size())];
         for (ParameterArena.Entry e : query.entries()) {
             if (e.kind() == ParameterArena.Kind.STATE) continue;
-            float[] v = floats(file, c, MOMENTUM + e.name(), e.size());
+            float[] v = floats(file, c, prefix + MOMENTUM + e.name(), e.size());
             System.arraycopy(v, 0, velocity, Math.toIntExact(e.offset()), v.length);
         }
         query.backend().upload(velocity, 0, sgd.velocity());
+        if (queue != null) queue.load(floats(file, c, prefix + QUEUE, (long) queue.capacity() * queue.dim()),
+                queuePointer(file, c, prefix + QUEUE_PTR));
     }
 
     /** The F32 tensor {@code name} of exactly {@code size} values. */
@@ -342,14 +349,14 @@ final class Checkpoint {
         return t.data();
     }
 
-    /** The queue pointer stored as I64 or I32 [1]. */
-    static int queuePointer(Path file, Safetensors.Contents c) {
-        Safetensors.Tensor t = c.tensors().get(QUEUE_PTR);
+    /** The queue pointer {@code name} stored as I64 or I32 [1]. */
+    static int queuePointer(Path file, Safetensors.Contents c, String name) {
+        Safetensors.Tensor t = c.tensors().get(name);
         if (t == null || t.ints() == null || t.elements() != 1)
-            throw new IllegalArgumentException(file + ": checkpoint has no integer " + QUEUE_PTR + " [1]");
+            throw new IllegalArgumentException(file + ": checkpoint has no integer " + name + " [1]");
         long p = t.ints()[0];
         if (p < 0 || p > Integer.MAX_VALUE)
-            throw new IllegalArgumentException(file + ": checkpoint tensor " + QUEUE_PTR + " = " + p + " is out of range");
+            throw new IllegalArgumentException(file + ": checkpoint tensor " + name + " = " + p + " is out of range");
         return (int) p;
     }
 
@@ -368,19 +375,31 @@ final class Checkpoint {
         }
     }
 
+    /** One view's tensors, named after {@code prefix}: f_q, f_k and the queue where given, SGD's velocity. */
+    private static void putView(Map<String, Safetensors.Tensor> out, String prefix, ParameterArena query,
+                                ParameterArena key, Sgd sgd, KeyQueue queue) {
+        putArena(out, prefix + Q, query);
+        if (key != null) putArena(out, prefix + K, key);
+        putVelocity(out, prefix, query, sgd);
+        if (queue != null) {
+            out.put(prefix + QUEUE, Safetensors.Tensor.of(queue.toArray(), queue.capacity(), queue.dim()));
+            out.put(prefix + QUEUE_PTR, Safetensors.Tensor.ofLongs(new long[] {queue.pointer()}, 1));
+        }
+    }
+
     private static void putArena(Map<String, Safetensors.Tensor> out, String prefix, ParameterArena arena) {
         for (ParameterArena.Entry e : arena.entries())
             out.put(prefix + e.name(), Safetensors.Tensor.of(arena.export(e.name()), shape(e.shape())));
     }
 
-    private static void putVelocity(Map<String, Safetensors.Tensor> out, ParameterArena arena, Sgd sgd) {
+    private static void putVelocity(Map<String, Safetensors.Tensor> out, String prefix, ParameterArena arena, Sgd sgd) {
         Buffer v = sgd.velocity();
         float[] all = new float[Math.toIntExact(v.size())];
         arena.backend().download(v, all, 0);
         for (ParameterArena.Entry e : arena.entries()) {
             if (e.kind() == ParameterArena.Kind.STATE) continue;
             int from = Math.toIntExact(e.offset());
-            out.put(MOMENTUM + e.name(),
+            out.put(prefix + MOMENTUM + e.name(),
                     Safetensors.Tensor.of(Arrays.copyOfRange(all, from, from + (int) e.size()), shape(e.shape())));
         }
     }

@@ -4,6 +4,7 @@ import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Backends;
 import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.data.AugmentationRecipe;
+import dev.jmoco.data.ColorSpace;
 import dev.jmoco.data.Dataset;
 import dev.jmoco.data.Datasets;
 import dev.jmoco.data.LabelSubset;
@@ -61,11 +62,13 @@ import java.util.function.Consumer;
  * @param fineTune    finetune: its settings ({@code epochs} and {@code lr} above are the linear protocol's)
  * @param labelSubset a label subset written by an earlier evaluation, to train on instead of drawing one
  *                    (null: draw {@code labelFraction} with {@code seed})
+ * @param view        a lab (CMC) checkpoint's features: "l", "ab" or "both" ([L | ab] concatenated; null: both,
+ *                    for finetune required, l or ab: it tunes one encoder); must be null for other checkpoints
  */
 public record CheckpointEvaluation(String protocol, Path checkpoint, String arch, String dataset, Path dataDir,
                                    int imageSize, int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
                                    String probe, String device, int workers, double labelFraction, long seed,
-                                   FineTune.Settings fineTune, Path labelSubset) {
+                                   FineTune.Settings fineTune, Path labelSubset, String view) {
 
     public CheckpointEvaluation {
         if (!"knn".equals(protocol) && !"linear".equals(protocol) && !"finetune".equals(protocol))
@@ -78,6 +81,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
             throw new IllegalArgumentException("eval " + protocol + " needs a checkpoint");
         if (checkpoint == null && arch == null)
             throw new IllegalArgumentException("eval finetune from scratch needs --arch");
+        if (view != null) LabEncoders.Choice.parse(view);
     }
 
     /** The same evaluation before label fractions and fine-tuning: all labels, seed 0. */
@@ -85,7 +89,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
                                 int imageSize, int limitTrain, int limitTest, int knnK, float knnT, int epochs, double lr,
                                 String probe, String device, int workers) {
         this(protocol, checkpoint, arch, dataset, dataDir, imageSize, limitTrain, limitTest, knnK, knnT, epochs, lr,
-                probe, device, workers, 1, 0, FineTune.Settings.defaults(), null);
+                probe, device, workers, 1, 0, FineTune.Settings.defaults(), null, null);
     }
 
     /** What an evaluation gives: the JSON result, and the labelled subset it trained on (null: all labels). */
@@ -115,11 +119,13 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
             throw new IllegalArgumentException("knn k " + knnK + " exceeds the " + train.size() + " labelled training "
                     + "images of the bank; lower --knn-k");
         Dataset test = limit(Datasets.openTest(dataset, dataDir, fullTrain), limitTest);
+        LabEncoders.Choice choice = labChoice();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("protocol", protocol);
+        if (choice != null) out.put("view", choice.cliName());
         try (Backend backend = Backends.create(device)) {
-            if (protocol.equals("finetune")) fineTune(backend, train, test, out, progress);
-            else frozen(backend, train, test, out, progress);
+            if (protocol.equals("finetune")) fineTune(backend, train, test, out, progress, choice);
+            else frozen(backend, train, test, out, progress, choice);
         }
         out.put("checkpoint", checkpoint == null ? "none (random initialisation)" : checkpoint.toString());
         out.put("dataset", dataset);
@@ -131,15 +137,38 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
         return new Outcome(out, subset);
     }
 
-    /** kNN or the linear protocol on the frozen backbone's features. */
+    /**
+     * Which features of a lab checkpoint ({@code view}, both by default; fine-tuning needs one), or null for a
+     * checkpoint of two augmentations (which refuses a view).
+     */
+    private LabEncoders.Choice labChoice() throws IOException {
+        boolean lab = checkpoint != null && EncoderFiles.recordedLabViews(checkpoint);
+        if (!lab) {
+            if (view != null)
+                throw new IllegalArgumentException("--view is for checkpoints of --views lab (CMC's L and ab encoders); "
+                        + (checkpoint == null ? "fine-tuning from scratch has none" : checkpoint + " has one encoder"));
+            return null;
+        }
+        LabEncoders.Choice c = view == null ? LabEncoders.Choice.BOTH : LabEncoders.Choice.parse(view);
+        if (protocol.equals("finetune") && c == LabEncoders.Choice.BOTH)
+            throw new IllegalArgumentException("eval finetune tunes one encoder: " + checkpoint + " holds L's and ab's "
+                    + "(--views lab): choose --view l or --view ab");
+        return c;
+    }
+
+    /** kNN or the linear protocol on the frozen backbone's features (of a lab checkpoint: {@code choice}'s). */
     private void frozen(Backend backend, Dataset train, Dataset test, Map<String, Object> out,
-                        Consumer<String> progress) throws IOException {
+                        Consumer<String> progress, LabEncoders.Choice choice) throws IOException {
         String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);
-        Encoder encoder = EncoderFiles.load(checkpoint, family, backend);
+        if (choice != null) ColorSpace.LAB.requireFits(train);
+        Encoder encoder = choice == null ? EncoderFiles.load(checkpoint, family, backend) : null;
+        LabEncoders lab = choice == null ? null : LabEncoders.load(checkpoint, family, backend);
+        ColorSpace space = choice == null ? ColorSpace.RGB : ColorSpace.LAB;
         try {
-            FeatureExtractor f = Features.backbone(encoder, train.channels(), train.height(), train.width());
-            FeatureSet trainFeatures = encode(train, "training", f, progress);
-            FeatureSet testFeatures = encode(test, "test", f, progress);
+            FeatureExtractor f = choice == null ? Features.backbone(encoder, train.channels(), train.height(), train.width())
+                    : lab.backbone(choice, train.height(), train.width());
+            FeatureSet trainFeatures = encode(train, "training", f, space, progress);
+            FeatureSet testFeatures = encode(test, "test", f, space, progress);
             if (protocol.equals("knn")) {
                 try (KnnMonitor knn = KnnMonitor.build(backend, trainFeatures, train.numClasses(),
                         new KnnMonitor.Settings(knnK, knnT, 0))) {
@@ -164,23 +193,27 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
                 out.put("lr", paper ? s.schedule().lr(0, 0, 1) : lr);
                 out.put("probe", probe);
             }
-            out.put("architecture", encoder.id());
+            out.put("architecture", choice == null ? encoder.id() : lab.id(choice));
         } finally {
-            encoder.arena().close();
+            if (encoder != null) encoder.arena().close();
+            if (lab != null) lab.close();
         }
     }
 
     /**
-     * Fine-tuning: the checkpoint's backbone (or a random one of {@code arch}) in a trainable arena, trained
-     * with a new classifier on crops and flips of the labelled images, then the test split in eval mode.
+     * Fine-tuning: the checkpoint's backbone (or a random one of {@code arch}; of a lab checkpoint, {@code choice}'s
+     * on its Lab channels) in a trainable arena, trained with a new classifier on crops and flips of the labelled
+     * images, then the test split in eval mode.
      */
     private void fineTune(Backend backend, Dataset train, Dataset test, Map<String, Object> out,
-                          Consumer<String> progress) throws IOException {
+                          Consumer<String> progress, LabEncoders.Choice choice) throws IOException {
         Architecture architecture;
         ParameterArena params;
+        if (choice != null) ColorSpace.LAB.requireFits(train);
         if (checkpoint != null) {
-            Encoder saved = EncoderFiles.load(checkpoint, arch != null ? arch : EncoderFiles.recordedFamily(checkpoint),
-                    backend);
+            String family = arch != null ? arch : EncoderFiles.recordedFamily(checkpoint);
+            Encoder saved = choice == LabEncoders.Choice.AB ? EncoderFiles.loadAb(checkpoint, family, backend)
+                    : EncoderFiles.load(checkpoint, family, backend);
             architecture = saved.architecture();
             try {
                 params = saved.arena().newLike(true);
@@ -198,17 +231,22 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
         try (params) {
             Encoder encoder = architecture.bind(params);
             // crops of half the image or more and flips: what the supervised baseline gets too
-            AugmentationRecipe recipe = AugmentationRecipe.v2(imageSize).withJitterP(0).withGrayscaleP(0).withBlurP(0)
-                    .withCropScaleMin(0.5).withName("crop+flip");
+            AugmentationRecipe recipe = AugmentationRecipe.cmc(imageSize).withCropScaleMin(0.5).withName("crop+flip");
             Loader.Builder lb = Loader.builder(train).recipe(recipe).views(1).shuffle(true).dropLast(false)
                     .seed(seed).batchSize(Math.min(s.batchSize(), train.size()));
+            if (choice != null) lb.labChannels(choice == LabEncoders.Choice.L ? 0 : 1, choice == LabEncoders.Choice.L ? 1 : 2);
+            int channels = architecture.inChannels();
+            FeatureExtractor testFeatures = Features.backbone(encoder, channels, test.height(), test.width());
+            FeatureExtractor onTest = choice == null ? testFeatures
+                    : LabEncoders.onPart(testFeatures, choice, test.height(), test.width());
+            ColorSpace space = choice == null ? ColorSpace.RGB : ColorSpace.LAB;
             if (workers > 0) lb.threads(workers);
             long start = System.nanoTime();
             FineTune.Result r;
             try (Loader loader = lb.build()) {
                 r = FineTune.run((x, training) -> encoder.features(x, training ? Mode.train(1) : Mode.EVAL), params,
-                        architecture.featureDim(), train.numClasses(), loader, () -> encode(test, "test",
-                                Features.backbone(encoder, test.channels(), test.height(), test.width()), progress),
+                        architecture.featureDim(), train.numClasses(), loader, () -> encode(test, "test", onTest, space,
+                                progress),
                         s, e -> progress.accept(String.format(Locale.ROOT, "fine-tune epoch %d/%d: loss %.4f, train "
                                 + "accuracy %.4f, lr %.4f (%.1f s)", e.epoch() + 1, s.epochs(), e.loss(),
                                 e.trainAccuracy(), e.learningRate(), (System.nanoTime() - start) / 1e9)));
@@ -227,10 +265,10 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
         }
     }
 
-    private FeatureSet encode(Dataset d, String split, FeatureExtractor f, Consumer<String> progress) {
+    private FeatureSet encode(Dataset d, String split, FeatureExtractor f, ColorSpace space, Consumer<String> progress) {
         progress.accept("encoding " + d.size() + " " + split + " images...");
         long start = System.nanoTime();
-        FeatureSet s = Features.collect(d, f, workers);
+        FeatureSet s = Features.collect(d, f, workers, space);
         progress.accept(String.format(Locale.ROOT, "encoded %d %s images in %.1f s", d.size(), split,
                 (System.nanoTime() - start) / 1e9));
         return s;

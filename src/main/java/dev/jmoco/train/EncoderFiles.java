@@ -38,20 +38,38 @@ public final class EncoderFiles {
      *                                  the file and the missing or mismatched tensor)
      */
     public static Encoder load(Path file, String arch, Backend backend) throws IOException {
+        return load(file, arch, backend, PREFIXES, Checkpoint.ARCHITECTURE);
+    }
+
+    /**
+     * Loads the ab view's f_q of a lab (CMC) checkpoint ({@code ab.encoder_q.*}; {@link #load} gives L's) as
+     * {@link #load} does.
+     */
+    public static Encoder loadAb(Path file, String arch, Backend backend) throws IOException {
+        return load(file, arch, backend, List.of(Checkpoint.AB + Checkpoint.Q), Checkpoint.AB + Checkpoint.ARCHITECTURE);
+    }
+
+    private static Encoder load(Path file, String arch, Backend backend, List<String> prefixes, String architectureKey)
+            throws IOException {
         Safetensors.Contents contents = Safetensors.read(file);
-        Architecture architecture = architectureOf(file, contents.tensors(), arch);
-        String recorded = contents.metadata().get(Checkpoint.ARCHITECTURE);
+        Architecture architecture = architectureOf(file, contents.tensors(), arch, prefixes);
+        String recorded = contents.metadata().get(architectureKey);
         if (recorded != null && !recorded.equals(architecture.id()))
             throw new IllegalArgumentException(file + ": checkpoint of architecture " + recorded
                     + ", requested " + architecture.id());
         ParameterArena arena = architecture.arenaLayout().build(backend, false);
         try {
-            load(file, contents.tensors(), arena, PREFIXES);
+            load(file, contents.tensors(), arena, prefixes);
             return architecture.bind(arena);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /** Whether a jmoco checkpoint was trained with {@code --views lab} (CMC: an L and an ab encoder). */
+    public static boolean recordedLabViews(Path checkpoint) throws IOException {
+        return "lab".equals(Safetensors.readMetadata(checkpoint).get(Checkpoint.CONFIG + TrainSettings.VIEWS.key()));
     }
 
     /**
@@ -106,14 +124,15 @@ public final class EncoderFiles {
     }
 
     /** The architecture of family {@code arch} whose shapes the file's tensors have. */
-    static Architecture architectureOf(Path file, Map<String, Safetensors.Tensor> tensors, String arch) {
-        Safetensors.Tensor conv1 = find(tensors, PREFIXES, "conv1.weight");
+    private static Architecture architectureOf(Path file, Map<String, Safetensors.Tensor> tensors, String arch,
+                                               List<String> prefixes) {
+        Safetensors.Tensor conv1 = find(tensors, prefixes, "conv1.weight");
         if (conv1 == null || conv1.shape().length != 4)
-            throw new IllegalArgumentException(file + ": no 4-d conv1.weight (nor encoder_q.conv1.weight): not an "
-                    + "encoder state dict");
+            throw new IllegalArgumentException(file + ": no 4-d conv1.weight (nor " + prefixes.getFirst()
+                    + "conv1.weight): not an encoder state dict");
         int channels = (int) conv1.shape()[1];
         Stem stem = conv1.shape()[2] == 7 ? Stem.IMAGENET : Stem.CIFAR;
-        Safetensors.Tensor v1 = find(tensors, PREFIXES, "fc.weight"), v2 = find(tensors, PREFIXES, "fc.2.weight");
+        Safetensors.Tensor v1 = find(tensors, prefixes, "fc.weight"), v2 = find(tensors, prefixes, "fc.2.weight");
         if (v1 == null && v2 == null)
             throw new IllegalArgumentException(file + ": no head (fc.weight or fc.2.weight) found");
         HeadKind head = v2 != null ? HeadKind.V2 : HeadKind.V1;

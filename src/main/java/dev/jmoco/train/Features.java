@@ -4,6 +4,7 @@ import dev.jmoco.autograd.Ops;
 import dev.jmoco.autograd.Tape;
 import dev.jmoco.autograd.Tensor;
 import dev.jmoco.data.Batch;
+import dev.jmoco.data.ColorSpace;
 import dev.jmoco.data.Dataset;
 import dev.jmoco.data.Loader;
 import dev.jmoco.eval.FeatureExtractor;
@@ -51,7 +52,12 @@ public final class Features {
 
     /** The features of every image of {@code data} (normalised, unaugmented), with the labels. */
     public static FeatureSet collect(Dataset data, FeatureExtractor extractor, int workers) {
-        Loader.Builder b = Loader.builder(data).batchSize(Math.min(EVAL_BATCH, data.size()));
+        return collect(data, extractor, workers, ColorSpace.RGB);
+    }
+
+    /** {@link #collect(Dataset, FeatureExtractor, int)} of the images in {@code space} (Lab: a lab run's encoders). */
+    public static FeatureSet collect(Dataset data, FeatureExtractor extractor, int workers, ColorSpace space) {
+        Loader.Builder b = Loader.builder(data).batchSize(Math.min(EVAL_BATCH, data.size())).colorSpace(space);
         if (workers > 0) b.threads(workers);
         try (Loader loader = b.build(); Loader.Epoch epoch = loader.epoch(0)) {
             int length = loader.sampleLength();

@@ -28,6 +28,8 @@ final class RunRestore {
         Path file = dir.resolve(Checkpoint.FILE);
         TrainConfig config = run.config;
         Checkpoint.Saved saved = Checkpoint.Saved.parse(file, c.metadata(), dir);
+        TrainConfig was = saved.config();
+        same(file, "views", was.views(), config.views()); // first: it decides the architectures' input channels
         if (!run.architecture.id().equals(saved.architecture()))
             throw new IllegalArgumentException("cannot resume " + file + ": it holds architecture "
                     + saved.architecture() + ", this run is configured for " + run.architecture.id());
@@ -36,7 +38,6 @@ final class RunRestore {
                     + (saved.ranks() == 1 ? " process" : " ranks") + ", this one has " + run.ranks() + "; resume it on "
                     + (saved.ranks() == 1 ? "one process (without mpirun)" : saved.ranks() + " ranks (mpirun -np "
                     + saved.ranks() + ")") + ", so that it continues exactly");
-        TrainConfig was = saved.config();
         same(file, "mechanism", was.mechanism().cliName(), config.mechanism().cliName());
         same(file, "batch", was.batch(), config.batch());
         same(file, "queue", was.queue(), config.queue());
@@ -66,9 +67,11 @@ final class RunRestore {
             throw new IllegalArgumentException("cannot resume " + file + ": " + e.getMessage()
                     + "; resuming it would diverge at once: start again or from an earlier copy");
         }
-        Checkpoint.restoreEncoders(file, c, run.query, run.key, run.sgd);
-        if (run.queue() != null) run.queue().load(Checkpoint.floats(file, c, Checkpoint.QUEUE,
-                (long) run.queue().capacity() * run.queue().dim()), Checkpoint.queuePointer(file, c));
+        Checkpoint.restoreView(file, c, "", run.query, run.key, run.sgd, run.queue());
+        if (run.ab != null) {
+            var ab = run.ab.parts();
+            Checkpoint.restoreView(file, c, Checkpoint.AB, ab.query(), ab.key(), ab.sgd(), ab.queue());
+        }
         if (run.bank() != null)
             run.bank().load(Checkpoint.floats(file, c, Checkpoint.BANK, (long) run.bank().size() * run.bank().dim()));
         run.step.resumeAt(step);

@@ -37,6 +37,15 @@ public final class TrainConfig {
                 + "); use a queue of at least " + keysPerStep);
         require(!symmetric() || mechanism() == Mechanism.MOCO, "the symmetric loss needs mechanism moco, not "
                 + mechanism().cliName());
+        if (labViews()) {
+            require(mechanism() == Mechanism.MOCO, "--views lab runs on the moco mechanism (CMC's MoCo variant), not "
+                    + mechanism().cliName());
+            require(!symmetric(), "--views lab already contrasts both ways (L queries with ab keys, ab queries with L "
+                    + "keys): drop --symmetric");
+            require(augmentation().equals("cmc"), "--views lab splits each augmented image into L and ab, and the "
+                    + augmentation() + " recipe's random grayscale would leave its ab view blank: use --aug cmc (crop "
+                    + "and flip, as CMC)");
+        }
         require(warmupEpochs() >= 0 && warmupEpochs() <= epochs(), "warm-up epochs " + warmupEpochs()
                 + " must lie in [0, epochs " + epochs() + "]");
     }
@@ -83,6 +92,10 @@ public final class TrainConfig {
     public boolean symmetric() { return get(SYMMETRIC); }
     public float bankMomentum() { return get(BANK_MOMENTUM); }
     public String augmentation() { return get(AUGMENTATION); }
+    /** "augment" (MoCo's two augmentations) or "lab" (CMC's L and ab views). */
+    public String views() { return get(VIEWS); }
+    /** Whether the run contrasts Lab's L and ab views (CMC) rather than two augmentations. */
+    public boolean labViews() { return views().equals("lab"); }
     /** The recipe's smallest crop area fraction overridden, or NaN: the recipe's. */
     public double cropScaleMin() { return get(CROP_SCALE_MIN); }
     /** The recipe's blur probability overridden, or NaN: the recipe's. */
@@ -215,6 +228,8 @@ public final class TrainConfig {
         public Builder symmetric(boolean v) { return set(SYMMETRIC, v); }
         public Builder bankMomentum(float v) { return set(BANK_MOMENTUM, v); }
         public Builder augmentation(String v) { return set(AUGMENTATION, v); }
+        /** The views; "lab" also needs {@code augmentation("cmc")}. */
+        public Builder views(String v) { return set(VIEWS, v); }
         public Builder cropScaleMin(double v) { return set(CROP_SCALE_MIN, v); }
         public Builder blurP(double v) { return set(BLUR_P, v); }
         public Builder knnEvery(int v) { return set(KNN_EVERY, v); }

@@ -101,8 +101,12 @@ public final class TrainSettings {
     public static final Setting<Float> BANK_MOMENTUM = add(floating("bank_momentum", "--bank-momentum", "M", 0.5f,
             "Memory bank: v = m v + (1 - m) q per update (Wu et al.).",
             v -> v >= 0 && v <= 1 ? null : "bank momentum must be in [0, 1], got " + v));
-    public static final Setting<String> AUGMENTATION = add(string("augmentation", "--aug", "v1|v2", "v2",
-            "Augmentation recipe.", oneOf("augmentation", "v1", "v2")));
+    public static final Setting<String> VIEWS = add(string("views", "--views", "augment|lab", "augment",
+            "What is contrasted: augment (two augmentations of each\nimage, MoCo) or lab (the L and ab channels of one,\n"
+                    + "an encoder pair and a queue each: CMC; colour\nimages; --aug then defaults to cmc).",
+            oneOf("views", "augment", "lab")));
+    public static final Setting<String> AUGMENTATION = add(string("augmentation", "--aug", "v1|v2|cmc", "v2",
+            "Augmentation recipe (cmc: crop and flip only).", oneOf("augmentation", "v1", "v2", "cmc")));
     public static final Setting<Double> CROP_SCALE_MIN = add(override("crop_scale_min", "--crop-min", "S", Double.NaN,
             "Smallest crop area fraction (recipe: 0.2).",
             v -> v > 0 && v <= 1 ? null : "crop scale min must be in (0, 1], got " + v));

@@ -182,14 +182,20 @@ public final class Trainer implements AutoCloseable {
 
     public Architecture architecture() { return run.architecture; }
 
-    /** The query encoder f_q (the one to keep: its backbone is the learned representation). */
+    /** The query encoder f_q (the one to keep: its backbone is the learned representation; lab views: L's). */
     public Encoder encoder() { return run.encoder; }
+
+    /** The ab view's query encoder of a {@code --views lab} run, or null. */
+    public Encoder abEncoder() { return run.ab == null ? null : run.ab.encoder(); }
 
     /** The key encoder's arena (MoCo), or null. */
     public ParameterArena keyArena() { return run.key; }
 
-    /** The MoCo queue, or null for the other mechanisms. */
+    /** The MoCo queue (lab views: L's), or null for the other mechanisms. */
     public KeyQueue queue() { return run.queue(); }
+
+    /** The ab view's queue of a {@code --views lab} run, or null. */
+    public KeyQueue abQueue() { return run.ab == null ? null : run.ab.parts().queue(); }
 
     /** The memory bank, or null for the other mechanisms. */
     public MemoryBank bank() { return run.bank(); }
@@ -282,7 +288,7 @@ public final class Trainer implements AutoCloseable {
         if (current == null) beginEpoch();
         int steps = stepsPerEpoch();
         double lr = run.schedule.lr(epochsDone, current.steps(), steps);
-        run.sgd.setLearningRate((float) lr);
+        for (var sgd : run.sgds()) sgd.setLearningRate((float) lr);
         long t0 = System.nanoTime();
         Loss.Stats stats;
         Batch next;
@@ -346,7 +352,9 @@ public final class Trainer implements AutoCloseable {
         try {
             Checkpoint.write(config.outDir(), new Checkpoint.State(config, run.architecture.id(), epochsDone,
                     globalStep(), wallSeconds(), progress, run.query, run.key, run.sgd, queue(), bank(), history,
-                    run.train.classNames(), run.train.normalization(), run.ranks()));
+                    run.train.classNames(), run.inputNormalization(), run.ranks(), run.ab == null ? null
+                    : new Checkpoint.AbState(run.ab.architecture().id(), run.ab.parts().query(), run.ab.parts().key(),
+                            run.ab.parts().sgd(), run.ab.parts().queue())));
         } catch (NonFiniteStateException e) {
             throw diverged("the state became non-finite (" + e.getMessage() + ")", e);
         }

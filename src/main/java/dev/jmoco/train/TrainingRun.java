@@ -6,8 +6,11 @@ import dev.jmoco.autograd.Tensor;
 import dev.jmoco.backend.Backend;
 import dev.jmoco.backend.Backends;
 import dev.jmoco.data.AugmentationRecipe;
+import dev.jmoco.data.ColorSpace;
 import dev.jmoco.data.Dataset;
 import dev.jmoco.data.Datasets;
+import dev.jmoco.data.LabColor;
+import dev.jmoco.data.Normalization;
 import dev.jmoco.data.Loader;
 import dev.jmoco.dist.Collective;
 import dev.jmoco.dist.Collectives;
@@ -20,6 +23,8 @@ import dev.jmoco.moco.Mechanism;
 import dev.jmoco.moco.MemoryBank;
 import dev.jmoco.moco.MemoryBankStep;
 import dev.jmoco.moco.MocoStep;
+import dev.jmoco.moco.TrainingStep;
+import dev.jmoco.moco.TwoViewMocoStep;
 import dev.jmoco.nn.Architecture;
 import dev.jmoco.nn.Encoder;
 import dev.jmoco.nn.Encoders;
@@ -30,6 +35,7 @@ import dev.jmoco.optim.StepSchedule;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 
 /**
  * The parts of a training run, assembled from its {@link TrainConfig}: the backend ({@code Backends.create(device)}),
@@ -42,6 +48,11 @@ import java.io.UncheckedIOException;
  * split evenly, this rank loading its share of each; the step averages over {@link #collective} (NCCL on the
  * GPUs when the job asks for it or may use it, else the job's own); each rank takes the GPU of its local rank
  * when the device names none.
+ *
+ * <p>With {@code --views lab} (CMC): the loader splits each augmented image, in Lab, into its L channel (view
+ * 0) and its ab channels (view 1); f_q, f_k, the Sgd and the encoder above are L's (one input channel, seeded by
+ * the seed), {@link #ab} holds ab's (two input channels, seeded by seed + 1), and the step is a
+ * {@link TwoViewMocoStep}. One process only.
  */
 final class TrainingRun implements AutoCloseable {
     final TrainConfig config;
@@ -51,7 +62,9 @@ final class TrainingRun implements AutoCloseable {
     final ParameterArena query, key;
     final Encoder encoder;
     final Sgd sgd;
-    final ContrastiveStep step;
+    final TrainingStep step;
+    /** The ab view's encoder and parts ({@code --views lab}), else null. */
+    final AbView ab;
     final Loader loader;
     final LearningRateSchedule schedule;
     final Tensor viewQ, viewK;
@@ -59,6 +72,9 @@ final class TrainingRun implements AutoCloseable {
     final Collective job, collective;
     private final Collective ownCollective; // opened here (NCCL over the job), closed here; else null
     private Dataset test; // opened once, when the kNN monitor first needs it
+
+    /** CMC's second view: its architecture (two input channels), f_q bound to it, and its arenas, Sgd and queue. */
+    record AbView(Architecture architecture, Encoder encoder, TwoViewMocoStep.View parts) {}
 
     /**
      * Checks the settings against the data set and builds every part (what can fail on bad settings, before
@@ -79,44 +95,68 @@ final class TrainingRun implements AutoCloseable {
         if (config.knnEvery() > 0 && config.knnK() > train.size())
             throw new IllegalArgumentException("knn k " + config.knnK() + " exceeds the " + train.size()
                     + " training images of its bank");
+        if (config.labViews()) {
+            ColorSpace.LAB.requireFits(train);
+            if (job.distributed())
+                throw new IllegalArgumentException("--views lab runs in one process (its two queues are not shared "
+                        + "across ranks): start it without mpirun");
+        }
         if (config.knnEvery() > 0) test = openTest(); // fail before training, not after the first epoch
         Stem stem = switch (config.stem()) {
             case "cifar" -> Stem.CIFAR;
             case "imagenet" -> Stem.IMAGENET;
             default -> Stem.forImages(train.height(), train.width());
         };
-        this.architecture = Encoders.create(config.arch(), stem, train.channels(), config.head(), config.dim(),
-                config.decay());
+        this.architecture = Encoders.create(config.arch(), stem, config.labViews() ? 1 : train.channels(),
+                config.head(), config.dim(), config.decay());
+        Architecture abArchitecture = config.labViews()
+                ? Encoders.create(config.arch(), stem, 2, config.head(), config.dim(), config.decay()) : null;
         this.backend = Backends.create(job.distributed() ? Launch.current().device(Backends.resolve(config.device()))
                 : config.device());
         Collective own = null;
         ParameterArena q = null, k = null;
-        Sgd s = null;
-        ContrastiveStep c = null;
+        ParameterArena q2 = null, k2 = null;
+        Sgd s = null, s2 = null;
+        TrainingStep c = null;
+        TwoViewMocoStep.View first = null, second = null;
         Loader l = null;
         Tensor vq = null, vk = null;
         try {
             q = architecture.arenaLayout().build(backend, true);
             architecture.initialize(q, config.seed());
-            if (config.mechanism() == Mechanism.MOCO) {
-                k = q.newLike(false);
-                k.copyFrom(q);
+            if (config.mechanism() == Mechanism.MOCO) k = momentumCopy(q);
+            s = sgd(q, config);
+            if (abArchitecture != null) {
+                q2 = abArchitecture.arenaLayout().build(backend, true);
+                abArchitecture.initialize(q2, config.seed() + 1);
+                k2 = momentumCopy(q2);
+                s2 = sgd(q2, config);
+                first = new TwoViewMocoStep.View(architecture::trainingForward, q, k, s, config.mocoConfig(0),
+                        config.seed());
+                second = new TwoViewMocoStep.View(abArchitecture::trainingForward, q2, k2, s2, config.mocoConfig(0),
+                        config.seed() + 1);
+                c = new TwoViewMocoStep(config.mocoConfig(0), first, second);
+            } else {
+                int bankSize = config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0;
+                ContrastiveStep cs = ContrastiveStep.create(config.mocoConfig(bankSize), architecture::trainingForward,
+                        q, k, s);
+                c = cs;
+                if (job.distributed()) own = Collectives.onDevice(job, backend, config.collective(), System.err);
+                cs.distributeOver(own != null ? own : job);
             }
-            s = new Sgd(q, (float) config.scaledLr(), (float) config.sgdMomentum(), (float) config.weightDecay());
-            int bankSize = config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0;
-            c = ContrastiveStep.create(config.mocoConfig(bankSize), architecture::trainingForward, q, k, s);
-            if (job.distributed()) own = Collectives.onDevice(job, backend, config.collective(), System.err);
-            c.distributeOver(own != null ? own : job);
             int share = config.batch() / job.size();
             Loader.Builder lb = Loader.builder(train).training(recipe(config), config.seed()).batchSize(share)
                     .shard(job.rank(), job.size()).skipUndecodable(config.skipBadImages());
+            if (config.labViews()) lb.labSplit();
             if (config.workers() > 0) lb.threads(config.workers());
             l = lb.build();
-            int[] shape = {share, train.channels(), l.viewHeight(), l.viewWidth()};
-            vq = Tensor.allocate(backend, shape);
-            vk = Tensor.allocate(backend, shape);
+            vq = Tensor.allocate(backend, share, l.viewChannels(0), l.viewHeight(), l.viewWidth());
+            vk = Tensor.allocate(backend, share, l.viewChannels(1), l.viewHeight(), l.viewWidth());
         } catch (RuntimeException e) {
-            for (AutoCloseable r : new AutoCloseable[] {vk, vq, l, c, own, s, k, q, backend})
+            if (c == null) // the step owns the views' queues once it exists
+                for (AutoCloseable r : new AutoCloseable[] {second, first})
+                    if (r != null) try { r.close(); } catch (Exception suppressed) { e.addSuppressed(suppressed); }
+            for (AutoCloseable r : new AutoCloseable[] {vk, vq, l, c, own, s2, k2, q2, s, k, q, backend})
                 if (r != null) try { r.close(); } catch (Exception suppressed) { e.addSuppressed(suppressed); }
             throw e;
         }
@@ -125,6 +165,7 @@ final class TrainingRun implements AutoCloseable {
         this.encoder = architecture.bind(q);
         this.sgd = s;
         this.step = c;
+        this.ab = abArchitecture == null ? null : new AbView(abArchitecture, abArchitecture.bind(q2), second);
         this.loader = l;
         this.viewQ = vq;
         this.viewK = vk;
@@ -133,30 +174,54 @@ final class TrainingRun implements AutoCloseable {
         this.schedule = schedule(config);
     }
 
+    /** f_k: f_q's layout, not trainable, a copy of f_q to start with. */
+    private static ParameterArena momentumCopy(ParameterArena query) {
+        ParameterArena k = query.newLike(false);
+        k.copyFrom(query);
+        return k;
+    }
+
+    private static Sgd sgd(ParameterArena query, TrainConfig config) {
+        return new Sgd(query, (float) config.scaledLr(), (float) config.sgdMomentum(), (float) config.weightDecay());
+    }
+
+    /** What the encoders' inputs are normalised with: the data set's statistics, or CMC's of Lab values. */
+    Normalization inputNormalization() { return ab == null ? train.normalization() : LabColor.NORMALIZATION; }
+
+    /** Every optimizer of the run (two with lab views), to set the scheduled learning rate on. */
+    List<Sgd> sgds() { return ab == null ? List.of(sgd) : List.of(sgd, ab.parts().sgd()); }
+
     /** The number of ranks of the job (1 for a single process). */
     int ranks() { return job.size(); }
 
     /** Whether this rank writes the run's files and runs the kNN monitor (rank 0). */
     boolean leads() { return job.rank() == 0; }
 
-    /** The MoCo queue, or null for the other mechanisms. */
-    KeyQueue queue() { return step instanceof MocoStep m ? m.queue() : null; }
+    /** The MoCo queue (lab views: L's), or null for the other mechanisms. */
+    KeyQueue queue() {
+        return step instanceof MocoStep m ? m.queue() : step instanceof TwoViewMocoStep t ? t.first().queue() : null;
+    }
 
     /** The memory bank, or null for the other mechanisms. */
     MemoryBank bank() { return step instanceof MemoryBankStep m ? m.bank() : null; }
 
-    /** kNN top-1 accuracy of f_q's backbone features now: training split as the bank, test split as queries. */
+    /**
+     * kNN top-1 accuracy of f_q's backbone features now (lab views: L's and ab's concatenated, as CMC evaluates):
+     * training split as the bank, test split as queries.
+     */
     double knnAccuracy() {
         try {
             if (test == null) test = openTest();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        FeatureExtractor f = Features.backbone(encoder, train.channels(), train.height(), train.width());
+        FeatureExtractor f = ab == null ? Features.backbone(encoder, train.channels(), train.height(), train.width())
+                : LabEncoders.of(encoder, ab.encoder()).backbone(LabEncoders.Choice.BOTH, train.height(), train.width());
+        ColorSpace space = ab == null ? ColorSpace.RGB : ColorSpace.LAB;
         KnnMonitor.Settings settings = new KnnMonitor.Settings(config.knnK(), config.knnT(), 0);
-        try (KnnMonitor knn = KnnMonitor.build(backend, Features.collect(train, f, config.workers()),
+        try (KnnMonitor knn = KnnMonitor.build(backend, Features.collect(train, f, config.workers(), space),
                 train.numClasses(), settings)) {
-            return knn.evaluate(Features.collect(test, f, config.workers())).accuracy();
+            return knn.evaluate(Features.collect(test, f, config.workers(), space)).accuracy();
         }
     }
 
@@ -190,6 +255,11 @@ final class TrainingRun implements AutoCloseable {
         viewK.close();
         step.close();
         if (ownCollective != null) ownCollective.close();
+        if (ab != null) {
+            ab.parts().sgd().close();
+            ab.parts().key().close();
+            ab.parts().query().close();
+        }
         sgd.close();
         if (key != null) key.close();
         query.close();
