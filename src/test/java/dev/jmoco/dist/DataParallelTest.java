@@ -35,9 +35,13 @@ class DataParallelTest {
      * alone (measured 1.7e-7, against up to 2e-3 that the step moved it); the steps that follow amplify it, as any
      * change of summation order does in a ReLU network whose inputs hold large constant areas (Fashion-MNIST's
      * black background: a whole area crosses a ReLU kink or not): after 4 steps measured 6.8e-5 in f_q,
-     * 7.8e-5 in its running statistics, 4.7e-6 in the queue, 2.4e-7 relative in the loss.
+     * 7.8e-5 in its running statistics, 4.7e-6 in the queue, 2.4e-7 relative in the loss (AVX2, Zen 3). With
+     * 512-bit vectors (Zen 4, AVX-512) the kernels' blocking and so the rounding differ more: 4.0e-6 after one
+     * step, 6.6e-5 relative in the loss after 4. The tolerances sit above both; a missing all-reduce, a wrong
+     * shard or a wrong shuffle moves f_q by about the step itself (measured 2.1e-3 to 4.1e-3, checked to exceed
+     * 100 x the first-step tolerance) and the loss by percents.
      */
-    private static final double FIRST_STEP_TOLERANCE = 1e-6, LOSS_TOLERANCE = 1e-5, STATE_TOLERANCE = 1e-3;
+    private static final double FIRST_STEP_TOLERANCE = 1e-5, LOSS_TOLERANCE = 5e-4, STATE_TOLERANCE = 1e-3;
 
     @ParameterizedTest(name = "symmetric {0}")
     @ValueSource(booleans = {false, true})
@@ -68,7 +72,7 @@ class DataParallelTest {
         DataParallelSteps.State none = DataParallelSteps.run(new SingleProcess(), 4, 0, symmetric);
         double moved = maxDifference(none.query(), one.firstQuery());
         System.out.printf("f_q moved up to %.3g in the first step%n", moved);
-        assertTrue(moved > 1000 * FIRST_STEP_TOLERANCE, "the first step moved f_q by " + moved + " only");
+        assertTrue(moved > 100 * FIRST_STEP_TOLERANCE, "the first step moved f_q by " + moved + " only");
     }
 
     @Test
