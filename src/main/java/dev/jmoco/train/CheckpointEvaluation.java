@@ -234,7 +234,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
             AugmentationRecipe recipe = AugmentationRecipe.cmc(imageSize).withCropScaleMin(0.5).withName("crop+flip");
             Loader.Builder lb = Loader.builder(train).recipe(recipe).views(1).shuffle(true).dropLast(false)
                     .seed(seed).batchSize(Math.min(s.batchSize(), train.size()));
-            if (choice != null) lb.labChannels(choice == LabEncoders.Choice.L ? 0 : 1, choice == LabEncoders.Choice.L ? 1 : 2);
+            if (choice != null) lb.labChannels(choice.firstChannel(), choice.channels());
             int channels = architecture.inChannels();
             FeatureExtractor testFeatures = Features.backbone(encoder, channels, test.height(), test.width());
             FeatureExtractor onTest = choice == null ? testFeatures

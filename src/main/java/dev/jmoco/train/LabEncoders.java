@@ -31,6 +31,12 @@ public final class LabEncoders implements AutoCloseable {
 
         /** As the command line spells it. */
         public String cliName() { return name().toLowerCase(Locale.ROOT); }
+
+        /** The first Lab channel this view reads (L 0, ab 1, both 0). */
+        public int firstChannel() { return this == AB ? 1 : 0; }
+
+        /** The Lab channels this view reads (L 1, ab 2, both 3). */
+        public int channels() { return this == L ? 1 : this == AB ? 2 : 3; }
     }
 
     private final Encoder l, ab;
@@ -106,7 +112,12 @@ public final class LabEncoders implements AutoCloseable {
     /** {@code f}, an extractor of L's or of ab's channels ({@code part}), applied to Lab images of height x width. */
     public static FeatureExtractor onPart(FeatureExtractor f, Choice part, int height, int width) {
         if (part == Choice.BOTH) throw new IllegalArgumentException("one part, L or ab, not both");
-        return (images, count) -> f.extract(split(images, count, height * width)[part == Choice.L ? 0 : 1], count);
+        int plane = height * width, from = part.firstChannel() * plane, length = part.channels() * plane;
+        return (images, count) -> {
+            float[] channels = new float[count * length];
+            for (int i = 0; i < count; i++) System.arraycopy(images, i * 3 * plane + from, channels, i * length, length);
+            return f.extract(channels, count);
+        };
     }
 
     /** {@link Features#embed}'s features and projections of {@code choice} for Lab images [n, 3, h, w]. */

@@ -131,11 +131,10 @@ final class TrainingRun implements AutoCloseable {
                 abArchitecture.initialize(q2, config.seed() + 1);
                 k2 = momentumCopy(q2);
                 s2 = sgd(q2, config);
-                first = new TwoViewMocoStep.View(architecture::trainingForward, q, k, s, config.mocoConfig(0),
-                        config.seed());
-                second = new TwoViewMocoStep.View(abArchitecture::trainingForward, q2, k2, s2, config.mocoConfig(0),
-                        config.seed() + 1);
-                c = new TwoViewMocoStep(config.mocoConfig(0), first, second);
+                var moco = config.mocoConfig(0);
+                first = new TwoViewMocoStep.View(architecture::trainingForward, q, k, s, moco, config.seed());
+                second = new TwoViewMocoStep.View(abArchitecture::trainingForward, q2, k2, s2, moco, config.seed() + 1);
+                c = new TwoViewMocoStep(moco, first, second);
             } else {
                 int bankSize = config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0;
                 ContrastiveStep cs = ContrastiveStep.create(config.mocoConfig(bankSize), architecture::trainingForward,
