@@ -29,7 +29,7 @@ import java.util.concurrent.Callable;
                 + "backbone lr x --backbone-lr-scale, crops and flips; --scratch: from a random initialisation, the "
                 + "supervised baseline); or pixels "
                 + "(the same kNN on raw pixels, unit-normalised and standardised: the baselines, no checkpoint).",
-                "--label-fraction F: only a seeded, class-balanced fraction F of the training labels (1% and 10% as "
+                "--label-fraction F: only a seeded, class-balanced fraction F of the training labels (1%% and 10%% as "
                         + "in CPC v2 and SimCLR); the subset is written beside the result (.subset.json).",
                 "Prints the test accuracy and writes it as JSON beside the checkpoint (or to --out; pixels: only to "
                         + "--out). Progress (encoding passes, linear epochs) goes to stderr."})

@@ -13,7 +13,7 @@ public final class Encoders {
 
     /**
      * An encoder architecture: a backbone ("small" ignores {@code stem}; the ResNets use it) on images of
-     * {@code inChannels} channels, followed by a v1 or v2 head of output width {@code dim}.
+     * {@code inChannels} channels, followed by a v1, v2 or bn head of output width {@code dim}.
      *
      * @throws IllegalArgumentException for an unknown architecture or a non-positive channel count or dim
      */

@@ -9,7 +9,7 @@
  *       {@link dev.jmoco.nn.MaxPool2d}, {@link dev.jmoco.nn.GlobalAvgPool}, {@link dev.jmoco.nn.Sequential},
  *       {@link dev.jmoco.nn.ResidualBlock} (BasicBlock, Bottleneck).</li>
  *   <li>{@link dev.jmoco.nn.Encoders#create} builds an {@link dev.jmoco.nn.Architecture} (small CNN, ResNet-18,
- *       ResNet-50; CIFAR or ImageNet stem; v1 or v2 head); {@link dev.jmoco.nn.Architecture#bind} gives the
+ *       ResNet-50; CIFAR or ImageNet stem; v1, v2 or bn head); {@link dev.jmoco.nn.Architecture#bind} gives the
  *       {@link dev.jmoco.nn.Encoder} on one arena, so f_q and f_k share one tree.</li>
  *   <li>{@link dev.jmoco.nn.Mode}: training (per-group batch statistics, running statistics updated) or eval.</li>
  * </ul>

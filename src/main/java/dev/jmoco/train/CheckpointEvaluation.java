@@ -175,7 +175,7 @@ public record CheckpointEvaluation(String protocol, Path checkpoint, String arch
                     out.put("accuracy", knn.evaluate(testFeatures).accuracy());
                 }
                 out.put("k", knnK);
-                out.put("t", (double) knnT);
+                out.put("t", knnT);
             } else {
                 boolean paper = probe.equals("paper");
                 LinearProbe.Settings s = (paper ? LinearProbe.Settings.mocoDefaults()

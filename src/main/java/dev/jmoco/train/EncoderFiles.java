@@ -132,11 +132,12 @@ public final class EncoderFiles {
                     + "conv1.weight): not an encoder state dict");
         int channels = (int) conv1.shape()[1];
         Stem stem = conv1.shape()[2] == 7 ? Stem.IMAGENET : Stem.CIFAR;
-        Safetensors.Tensor v1 = find(tensors, prefixes, "fc.weight"), v2 = find(tensors, prefixes, "fc.2.weight");
-        if (v1 == null && v2 == null)
-            throw new IllegalArgumentException(file + ": no head (fc.weight or fc.2.weight) found");
-        HeadKind head = v2 != null ? HeadKind.V2 : HeadKind.V1;
-        int dim = (int) (v2 != null ? v2 : v1).shape()[0];
+        Safetensors.Tensor v1 = find(tensors, prefixes, "fc.weight"), v2 = find(tensors, prefixes, "fc.2.weight"),
+                bn = find(tensors, prefixes, "fc.3.weight");
+        if (v1 == null && v2 == null && bn == null)
+            throw new IllegalArgumentException(file + ": no head (fc.weight, fc.2.weight or fc.3.weight) found");
+        HeadKind head = bn != null ? HeadKind.BN : v2 != null ? HeadKind.V2 : HeadKind.V1;
+        int dim = (int) (bn != null ? bn : v2 != null ? v2 : v1).shape()[0];
         return Encoders.create(arch, stem, channels, head, dim);
     }
 

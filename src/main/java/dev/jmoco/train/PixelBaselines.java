@@ -41,7 +41,7 @@ public final class PixelBaselines {
                     train.numClasses(), settings).accuracy());
         }
         out.put("k", knnK);
-        out.put("t", (double) knnT);
+        out.put("t", knnT);
         out.put("train_images", train.size());
         out.put("test_images", test.size());
         return out;

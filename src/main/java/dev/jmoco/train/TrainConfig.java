@@ -228,7 +228,7 @@ public final class TrainConfig {
         public Builder symmetric(boolean v) { return set(SYMMETRIC, v); }
         public Builder bankMomentum(float v) { return set(BANK_MOMENTUM, v); }
         public Builder augmentation(String v) { return set(AUGMENTATION, v); }
-        /** The views; "lab" also needs {@code augmentation("cmc")}. */
+        /** The views; "lab" also needs {@code augmentation("cmc")}, and learns with {@code head(HeadKind.BN)}. */
         public Builder views(String v) { return set(VIEWS, v); }
         public Builder cropScaleMin(double v) { return set(CROP_SCALE_MIN, v); }
         public Builder blurP(double v) { return set(BLUR_P, v); }

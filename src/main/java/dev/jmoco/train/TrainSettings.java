@@ -59,8 +59,9 @@ public final class TrainSettings {
             oneOf("arch", "small", "resnet18", "resnet50")));
     public static final Setting<String> STEM = add(string("stem", "--stem", "S", "auto",
             "ResNet stem: auto (CIFAR stem up to 64 px), cifar, imagenet", oneOf("stem", "auto", "cifar", "imagenet")));
-    public static final Setting<HeadKind> HEAD = add(new Setting<>(HeadKind.class, "head", "--head", "v1|v2",
-            HeadKind.V2, "Projection head: v1 linear, v2 MLP.", TrainSettings::headKind,
+    public static final Setting<HeadKind> HEAD = add(new Setting<>(HeadKind.class, "head", "--head", "v1|v2|bn",
+            HeadKind.V2, "Projection head: v1 linear, v2 MLP, bn MLP with\nbatch norm (the default with --views lab).",
+            TrainSettings::headKind,
             h -> h.name().toLowerCase(Locale.ROOT), v -> null));
     public static final Setting<Integer> DIM = add(integer("dim", "--dim", "C", 128, "Feature dimension.",
             v -> v >= 1 ? null : "dim must be >= 1, got " + v));
@@ -176,7 +177,8 @@ public final class TrainSettings {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "v1" -> HeadKind.V1;
             case "v2" -> HeadKind.V2;
-            default -> throw new IllegalArgumentException("unknown head '" + name + "' (v1, v2)");
+            case "bn" -> HeadKind.BN;
+            default -> throw new IllegalArgumentException("unknown head '" + name + "' (v1, v2, bn)");
         };
     }
 

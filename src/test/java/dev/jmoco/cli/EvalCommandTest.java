@@ -40,6 +40,7 @@ class EvalCommandTest {
         double trained = (Double) JsonFiles.parse(dir.resolve("summary.json")).get("knn_accuracy");
         assertEquals(trained, accuracy, 0.0);
         assertEquals(256L, result.get("test_images"));
+        assertEquals(0.1, result.get("t"), "the temperature as given, not its float widened (0.10000000149...)");
         assertTrue(r.out().startsWith(String.format(java.util.Locale.ROOT, "knn accuracy %.4f", accuracy)), r.out());
         assertTrue(r.err().contains("jmoco: eval knn: encoding 256 training images...")
                 && r.err().contains("encoded 256 test images in "), "progress on stderr: " + r.err());

@@ -146,17 +146,18 @@ class LabCheckpointCommandsTest {
     }
 
     @Test
-    void trainWithLabViewsTakesCmcsRecipeUnasked() throws IOException {
+    void trainWithLabViewsTakesCmcsRecipeAndTheBnHeadUnasked() throws IOException {
         Path out = dir.resolve("cli-lab");
         CliRun r = CliRun.of("train", "--dataset", "folder", "--data-dir", data.toString(), "--views", "lab", "--epochs",
                 "1", "--batch", "16", "--queue", "64", "--bn-splits", "4", "--knn-every", "0", "--device", "cpu",
                 "--workers", "1", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("Lab views (CMC): small-c1-v2-d128") && r.err().contains("small-c2-v2-d128"
+        assertTrue(r.err().contains("Lab views (CMC): small-c1-bn-d128") && r.err().contains("small-c2-bn-d128"
                 + " (") && r.err().contains(" on ab"), r.err());
         Map<?, ?> config = (Map<?, ?>) JsonFiles.parse(out.resolve("checkpoint.json")).get("config");
         assertEquals("lab", config.get("views"));
         assertEquals("cmc", config.get("augmentation"));
+        assertEquals("bn", config.get("head"));
         CliRun grey = CliRun.of("train", "--views", "lab", "--limit-train", "64", "--batch", "16", "--epochs", "1", "--knn-every", "0",
                 "--device", "cpu", "--out", dir.resolve("grey").toString());
         assertEquals(1, grey.code());

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,6 +41,9 @@ class MainTest {
             CliRun r = CliRun.of(args);
             assertEquals(0, r.code(), String.join(" ", args));
             assertTrue(r.out().contains("Usage:"), r.out());
+            // a lone % in a description is a format specifier to picocli: it warns and prints the raw text
+            assertFalse(r.err().contains("picocli WARN") || r.out().contains("%n"), String.join(" ", args) + ": "
+                    + r.err());
         }
         String train = CliRun.of("train", "--help").out();
         for (String option : new String[] {"--dataset", "--data-dir", "--arch", "--epochs", "--batch", "--queue",

@@ -63,7 +63,7 @@ class TrainOptionsTest {
     void badValuesOfParsedSettingsFailWithTheirMessage() {
         CliRun r = CliRun.of("train", "--head", "v3", "--epochs", "1");
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("unknown head 'v3' (v1, v2)"), r.err());
+        assertTrue(r.err().contains("unknown head 'v3' (v1, v2, bn)"), r.err());
         r = CliRun.of("train", "--decay", "some", "--epochs", "1");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("unknown decay 'some' (weights, all)"), r.err());
