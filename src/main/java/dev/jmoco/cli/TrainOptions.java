@@ -1,6 +1,5 @@
 package dev.jmoco.cli;
 
-import dev.jmoco.nn.HeadKind;
 import dev.jmoco.train.Setting;
 import dev.jmoco.train.TrainConfig;
 import dev.jmoco.train.TrainSettings;
@@ -46,12 +45,6 @@ final class TrainOptions implements CommandLine.IModelTransformer {
     /** Sets on {@code b} every setting given on the command line of {@code spec}. */
     static void apply(CommandSpec spec, TrainConfig.Builder b) {
         for (Setting<?> s : TrainSettings.all()) apply(spec, s, b);
-        if ("lab".equals(given(spec, TrainSettings.VIEWS))) {
-            // CMC's recipe is the only one lab views take (TrainConfig says why), so it need not be typed
-            if (given(spec, TrainSettings.AUGMENTATION) == null) b.augmentation("cmc");
-            // with the v2 head the two unrelated encoders collapse to one output (HeadKind.BN, README)
-            if (given(spec, TrainSettings.HEAD) == null) b.head(HeadKind.BN);
-        }
     }
 
     private static <T> void apply(CommandSpec spec, Setting<T> s, TrainConfig.Builder b) {

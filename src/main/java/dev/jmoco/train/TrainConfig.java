@@ -10,9 +10,11 @@ import dev.jmoco.optim.LinearScaling;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 import static dev.jmoco.train.TrainSettings.*;
 
@@ -176,16 +178,20 @@ public final class TrainConfig {
     /** Collects settings, starting from the defaults; {@link #build} validates them. */
     public static final class Builder {
         private final Map<Setting<?>, Object> values = new LinkedHashMap<>();
+        /** The settings given (set, or carried over from a built configuration); the rest hold defaults. */
+        private final Set<Setting<?>> given = new HashSet<>();
         private Path outDir;
 
         private Builder(Map<Setting<?>, Object> from, Path outDir) {
             for (Setting<?> s : all()) values.put(s, from.getOrDefault(s, s.defaultValue()));
+            given.addAll(from.keySet());
             this.outDir = outDir;
         }
 
         /** Sets {@code s} (checked by {@link #build}). */
         public <T> Builder set(Setting<T> s, T v) {
             values.put(s, v instanceof int[] a ? a.clone() : v);
+            given.add(s);
             return this;
         }
 
@@ -228,7 +234,7 @@ public final class TrainConfig {
         public Builder symmetric(boolean v) { return set(SYMMETRIC, v); }
         public Builder bankMomentum(float v) { return set(BANK_MOMENTUM, v); }
         public Builder augmentation(String v) { return set(AUGMENTATION, v); }
-        /** The views; "lab" also needs {@code augmentation("cmc")}, and learns with {@code head(HeadKind.BN)}. */
+        /** The views; "lab" takes {@code augmentation("cmc")} and {@code head(HeadKind.BN)} unless told otherwise. */
         public Builder views(String v) { return set(VIEWS, v); }
         public Builder cropScaleMin(double v) { return set(CROP_SCALE_MIN, v); }
         public Builder blurP(double v) { return set(BLUR_P, v); }
@@ -244,6 +250,18 @@ public final class TrainConfig {
         public Builder checkpointMinutes(double v) { return set(CHECKPOINT_MINUTES, v); }
         public Builder outDir(Path v) { outDir = v; return this; }
 
-        public TrainConfig build() { return new TrainConfig(values, outDir); }
+        /**
+         * The configuration, checked. With lab views, an augmentation and a head not given take the ones lab
+         * views need: CMC's recipe (the only one they accept) and the bn head (with v2 the two encoders collapse
+         * to one output: {@link HeadKind#BN}).
+         */
+        public TrainConfig build() {
+            Map<Setting<?>, Object> v = new LinkedHashMap<>(values);
+            if ("lab".equals(v.get(VIEWS))) {
+                if (!given.contains(AUGMENTATION)) v.put(AUGMENTATION, "cmc");
+                if (!given.contains(HEAD)) v.put(HEAD, HeadKind.BN);
+            }
+            return new TrainConfig(v, outDir);
+        }
     }
 }

@@ -68,14 +68,14 @@ class LabCheckpointCommandsTest {
         assertEquals(0, r.code(), r.err());
         Map<String, Object> result = JsonFiles.parse(dir.resolve("lab/checkpoint.eval-knn.json"));
         assertEquals("both", result.get("view"));
-        assertEquals("small-c1-v2-d128 + small-c2-v2-d128", result.get("architecture"));
+        assertEquals("small-c1-bn-d128 + small-c2-bn-d128", result.get("architecture"));
         double trained = (Double) JsonFiles.parse(dir.resolve("lab/summary.json")).get("knn_accuracy");
         assertEquals(trained, (Double) result.get("accuracy"), 0.0, "the same [L | ab] features as in training");
         CliRun l = eval("knn", checkpoint, "--view", "l");
         assertEquals(0, l.code(), l.err());
         Map<String, Object> lResult = JsonFiles.parse(dir.resolve("lab/checkpoint.eval-knn-l.json"));
         assertEquals("l", lResult.get("view"));
-        assertEquals("small-c1-v2-d128", lResult.get("architecture"));
+        assertEquals("small-c1-bn-d128", lResult.get("architecture"));
     }
 
     @Test
@@ -140,7 +140,7 @@ class LabCheckpointCommandsTest {
         assertEquals(0, r.code(), r.err());
         Map<String, Object> result = JsonFiles.parse(out);
         assertEquals("ab", result.get("view"));
-        assertEquals("small-c2-v2-d128", result.get("architecture"));
+        assertEquals("small-c2-bn-d128", result.get("architecture"));
         double top1 = (Double) result.get("accuracy");
         assertTrue(top1 >= 0 && top1 <= 1, "accuracy " + top1);
     }

@@ -99,8 +99,21 @@ class LabViewsTrainingTest {
         assertTrue(message(lab.mechanism(Mechanism.END_TO_END)).contains("moco mechanism"));
         lab = TrainConfig.builder().views("lab").augmentation("cmc");
         assertTrue(message(lab.symmetric(true)).contains("drop --symmetric"));
-        assertTrue(message(TrainConfig.builder().views("lab")).contains("use --aug cmc"));
+        assertTrue(message(TrainConfig.builder().views("lab").augmentation("v2")).contains("use --aug cmc"));
         assertTrue(message(TrainConfig.builder().views("cmc")).contains("unknown views 'cmc' (augment, lab)"));
+    }
+
+    @Test
+    void labViewsTakeCmcsRecipeAndTheBnHeadUnlessTold() {
+        TrainConfig plain = TrainConfig.builder().views("lab").build();
+        assertEquals("cmc", plain.augmentation());
+        assertEquals(HeadKind.BN, plain.head());
+        assertEquals(HeadKind.V2, TrainConfig.builder().views("lab").head(HeadKind.V2).build().head(), "as told");
+        assertEquals(HeadKind.V2, plain.toBuilder().head(HeadKind.V2).build().head());
+        assertEquals(HeadKind.BN, plain.toBuilder().epochs(3).build().head(), "a built config keeps its head");
+        TrainConfig augment = TrainConfig.builder().build();
+        assertEquals("v2", augment.augmentation());
+        assertEquals(HeadKind.V2, augment.head(), "the augment views keep MoCo v2's defaults");
     }
 
     /**
