@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden"))
-from make_fixtures import SplitBatchNorm  # noqa: E402  (MoCo's CIFAR demo's split BN, verbatim)
+from make_fixtures import RowBatchNorm, SplitBatchNorm  # noqa: E402  (the CIFAR demo's split BN, verbatim)
 
 # CMC's normalisation (data/LabColor.java): each channel's sRGB-gamut range mapped to [-1, 1].
 LAB_MEAN = torch.tensor([50.0, (-86.183 + 98.233) / 2, (-107.857 + 94.478) / 2]).view(1, 3, 1, 1)
@@ -85,16 +85,6 @@ def random_crop_flip(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3)):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-class Flat(torch.nn.Module):
-    """A 2d BN over [N, C] as [N, C, 1, 1] (SplitBatchNorm is 2d)."""
-
-    def __init__(self, bn):
-        super().__init__()
-        self.bn = bn
-
-    def forward(self, x):
-        return self.bn(x[:, :, None, None])[:, :, 0, 0]
-
 
 class SmallCnn(torch.nn.Module):
     """nn/Backbones.small: three conv3x3-BN-ReLU (32, 64 stride 2, 128 stride 2), 2x2 grid max pool, then
@@ -113,9 +103,9 @@ class SmallCnn(torch.nn.Module):
         elif head == "v2":
             self.fc = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, dim))
         else:
-            self.fc = torch.nn.Sequential(torch.nn.Linear(512, 512, bias=False), Flat(SplitBatchNorm(512, bn_splits)),
-                                          torch.nn.ReLU(), torch.nn.Linear(512, dim, bias=False),
-                                          Flat(SplitBatchNorm(dim, bn_splits)))
+            self.fc = torch.nn.Sequential(
+                torch.nn.Linear(512, 512, bias=False), RowBatchNorm(SplitBatchNorm(512, bn_splits)), torch.nn.ReLU(),
+                torch.nn.Linear(512, dim, bias=False), RowBatchNorm(SplitBatchNorm(dim, bn_splits)))
 
     def backbone(self, x):
         x = F.relu(self.bn1(self.conv1(x)))

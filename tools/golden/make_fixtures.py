@@ -164,6 +164,17 @@ class SplitBatchNorm(torch.nn.BatchNorm2d):
                             self.weight, self.bias, False, self.momentum, self.eps)
 
 
+class RowBatchNorm(torch.nn.Module):
+    """A 2d batch norm (SplitBatchNorm, say) over rows [N, C], seen as [N, C, 1, 1]: a projection head's BN."""
+
+    def __init__(self, bn):
+        super().__init__()
+        self.bn = bn
+
+    def forward(self, x):
+        return self.bn(x[:, :, None, None])[:, :, 0, 0]
+
+
 def batchnorm_train_cases():
     n, c, h, w, momentum, eps = 8, 3, 5, 4, 0.1, 1e-5
     for seed, groups in enumerate([1, 2]):

@@ -17,25 +17,17 @@ import os
 
 import torch
 
-from make_fixtures import Case, SplitBatchNorm, save_all
+from make_fixtures import Case, RowBatchNorm, SplitBatchNorm, save_all
 
 N, FEATURES, DIM, SPLITS = 8, 16, 8, 2
 
-
-class Flat(torch.nn.Module):
-    def __init__(self, bn):
-        super().__init__()
-        self.bn = bn
-
-    def forward(self, x):
-        return self.bn(x[:, :, None, None])[:, :, 0, 0]
 
 
 def head_case():
     case = Case("head_bn", "head", 2400, head="bn", features=FEATURES, dim=DIM, bn_splits=SPLITS, batch=N)
     layers = [torch.nn.Linear(FEATURES, FEATURES, bias=False), SplitBatchNorm(FEATURES, SPLITS), torch.nn.ReLU(),
               torch.nn.Linear(FEATURES, DIM, bias=False), SplitBatchNorm(DIM, SPLITS)]
-    head = torch.nn.Sequential(*[Flat(m) if isinstance(m, SplitBatchNorm) else m for m in layers]).double()
+    head = torch.nn.Sequential(*[RowBatchNorm(m) if isinstance(m, SplitBatchNorm) else m for m in layers]).double()
     state = {}
     for i, m in enumerate(layers):
         if isinstance(m, torch.nn.Linear):
