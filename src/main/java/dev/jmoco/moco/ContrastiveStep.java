@@ -90,7 +90,7 @@ public abstract sealed class ContrastiveStep implements TrainingStep
         if (n % config.bnSplits() != 0)
             throw new IllegalArgumentException("moco: batch of " + n + " is not a multiple of the " + config.bnSplits()
                     + " BN splits");
-        Loss.Stats stats = averagedOverRanks(run(viewQ, viewK, indices, steps));
+        Loss.Stats stats = averagedOverRanks(collective, run(viewQ, viewK, indices, steps));
         requireInRange(stats, lossBound(n));
         steps++;
         return stats;
@@ -208,7 +208,7 @@ public abstract sealed class ContrastiveStep implements TrainingStep
     }
 
     /** The step's statistics as the mean over the ranks (each rank's are the mean over its equal share). */
-    private Loss.Stats averagedOverRanks(Loss.Stats local) {
+    static Loss.Stats averagedOverRanks(Collective collective, Loss.Stats local) {
         if (!collective.distributed()) return local;
         double[] sums = collective.sum(new double[] {local.loss(), local.acc1(), local.acc5()});
         int n = collective.size();

@@ -7,8 +7,6 @@ import dev.jmoco.optim.Sgd;
 import dev.jmoco.autograd.Tape;
 import dev.jmoco.autograd.Tensor;
 import dev.jmoco.backend.Buffer;
-import dev.jmoco.dist.Collective;
-import dev.jmoco.trace.Trace;
 
 import java.util.List;
 
@@ -75,8 +73,8 @@ public final class MocoStep extends ContrastiveStep {
             // Keys first, each in a scope that frees the key encoder's activations on return: the query
             // encoder's forward and backward then never share memory with them (the result is the same in
             // either order: f_k has no gradient and every random choice depends on the step number only).
-            Keys k2 = keys(viewK, random().permutation(step, 0, n));
-            Keys k1 = config.symmetric() ? keys(viewQ, random().permutation(step, 1, n)) : null;
+            ShuffledKeys.Keys k2 = keys(viewK, random().permutation(step, 0, n));
+            ShuffledKeys.Keys k1 = config.symmetric() ? keys(viewQ, random().permutation(step, 1, n)) : null;
             Tensor q1 = embed(query, viewQ);
             Loss loss12 = Ops.infoNce(q1, k2.own(), queue.keys(), t);
             if (!config.symmetric()) {
@@ -93,50 +91,10 @@ public final class MocoStep extends ContrastiveStep {
         }
     }
 
-    /** A step's keys: those of this rank's samples (for its loss) and of the global batch (for the queue). */
-    private record Keys(Tensor own, Tensor all) {}
-
-    /**
-     * normalize(f_k(x)) with shuffle-BN (across the ranks when there are several) by {@code permutation} of the
-     * global batch, computed without keeping f_k's activations.
-     */
-    private Keys keys(Tensor x, int[] permutation) {
-        Collective c = collective();
-        if (!c.distributed()) {
-            Tensor k = Tape.detached(() -> embedShuffled(key, x, permutation));
-            return new Keys(k, k);
-        }
-        Tensor all = Tape.detached(() -> embedShuffledAcrossRanks(x, permutation, c));
-        int[] own = new int[x.dim(0)];
-        for (int j = 0; j < own.length; j++) own[j] = c.rank() + c.size() * j;
-        return new Keys(Ops.gatherRows(all, own), all);
+    /** normalize(f_k(x)) with shuffle-BN (across the ranks when there are several) by {@code permutation}. */
+    private ShuffledKeys.Keys keys(Tensor x, int[] permutation) {
+        return ShuffledKeys.of(collective(), rows -> encode(key, rows), x, permutation);
     }
-
-    /**
-     * The keys [B, dim] of the global batch in its order, rank r having encoded the shuffled rows r, r + N, ...
-     * Gathered buffers hold rank r's row j at r n + j, the global batch's row r + N j.
-     */
-    private Tensor embedShuffledAcrossRanks(Tensor x, int[] permutation, Collective c) {
-        int ranks = c.size(), n = x.dim(0);
-        int[] shape = x.shape();
-        shape[0] = n * ranks;
-        try (Trace.Scope phase = Trace.scope("key encoder forward", "phase");
-             Tensor gathered = Tensor.allocate(x.backend(), shape)) {
-            c.allGather(x.data(), gathered.data());
-            int[] mine = new int[n];
-            for (int j = 0; j < n; j++) mine[j] = gatheredRow(permutation[c.rank() + ranks * j], ranks, n);
-            Tensor k = encode(key, Ops.gatherRows(gathered, mine));
-            try (Tensor keys = Tensor.allocate(x.backend(), n * ranks, k.dim(1))) {
-                c.allGather(k.data(), keys.data());
-                int[] inverse = StepRandom.inverse(permutation), inOrder = new int[n * ranks];
-                for (int i = 0; i < inOrder.length; i++) inOrder[i] = gatheredRow(inverse[i], ranks, n);
-                return Ops.gatherRows(keys, inOrder);
-            }
-        }
-    }
-
-    /** Where row {@code i} of the global batch sits in an all-gather of N ranks' n rows each. */
-    private static int gatheredRow(int i, int ranks, int n) { return (i % ranks) * n + i / ranks; }
 
     @Override
     List<Buffer> averagedBuffers() {

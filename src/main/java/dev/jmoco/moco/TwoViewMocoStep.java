@@ -5,8 +5,14 @@ import dev.jmoco.autograd.Ops;
 import dev.jmoco.autograd.ParameterArena;
 import dev.jmoco.autograd.Tape;
 import dev.jmoco.autograd.Tensor;
+import dev.jmoco.backend.Buffer;
+import dev.jmoco.dist.Collective;
+import dev.jmoco.dist.SingleProcess;
 import dev.jmoco.optim.Sgd;
 import dev.jmoco.trace.Trace;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * MoCo as the dictionary of Contrastive Multiview Coding (Tian et al. 2019): two views of each image (Lab's L
@@ -24,8 +30,10 @@ import dev.jmoco.trace.Trace;
  *   <li>Both query encoders' gradients zeroed, backward, SGD on each.</li>
  *   <li>k_1 into queue_1, k_2 into queue_2.</li>
  * </ol>
- * The random choices depend on (seed, step) only, so {@link #resumeAt} continues a run exactly. Matched
- * against PyTorch by {@code tools/golden/make_cmc_fixtures.py}.
+ * On N ranks ({@link #distributeOver}) each rank holds a share of the batch, the keys are shuffled across the
+ * ranks and every rank enqueues the whole batch's keys, and the gradients are averaged before SGD: N ranks with
+ * S BN splits each step as one process with N x S. The random choices depend on (seed, step) only, so
+ * {@link #resumeAt} continues a run exactly. Matched against PyTorch by {@code tools/golden/make_cmc_fixtures.py}.
  */
 public final class TwoViewMocoStep implements TrainingStep {
 
@@ -67,6 +75,7 @@ public final class TwoViewMocoStep implements TrainingStep {
     private final MocoConfig config;
     private final View first, second;
     private StepRandom random;
+    private Collective collective = new SingleProcess();
     private long steps;
 
     /** A step over views {@code first} (L) and {@code second} (ab); the views' arenas and Sgds stay the caller's. */
@@ -79,6 +88,13 @@ public final class TwoViewMocoStep implements TrainingStep {
 
     /** Replaces the source of random choices (tests replaying PyTorch's). */
     public void useRandom(StepRandom random) { this.random = random; }
+
+    /**
+     * Steps as one rank of a data-parallel job over {@code collective} (default: one process), as {@link MocoStep}
+     * does: each view's keys shuffled across the ranks, every rank enqueueing the global batch's keys, and both
+     * query encoders' gradients and all four encoders' running statistics averaged in one all-reduce.
+     */
+    public void distributeOver(Collective collective) { this.collective = collective; }
 
     @Override public void resumeAt(long steps) {
         if (steps < 0) throw new IllegalArgumentException("moco: step count must be >= 0, got " + steps);
@@ -111,41 +127,56 @@ public final class TwoViewMocoStep implements TrainingStep {
      *         {@link LossOutOfRangeException} if it is outside {@link #lossBound}; the updates have been applied
      */
     public Loss.Stats step(Tensor x1, Tensor x2) {
-        int n = x1.dim(0);
-        if (x2.dim(0) != n)
-            throw new IllegalArgumentException("moco: the two views hold " + n + " and " + x2.dim(0) + " images");
-        if (n % config.bnSplits() != 0)
-            throw new IllegalArgumentException("moco: batch of " + n + " is not a multiple of the " + config.bnSplits()
-                    + " BN splits");
+        int local = x1.dim(0), n = local * collective.size();
+        if (x2.dim(0) != local)
+            throw new IllegalArgumentException("moco: the two views hold " + local + " and " + x2.dim(0) + " images");
+        if (local % config.bnSplits() != 0)
+            throw new IllegalArgumentException("moco: batch of " + local + " is not a multiple of the "
+                    + config.bnSplits() + " BN splits");
         if (n > first.queue.capacity())
             throw new IllegalArgumentException("moco: " + n + " keys per step exceed the queue size " + first.queue.capacity());
         first.key.ema(config.momentum(), first.query);
         second.key.ema(config.momentum(), second.query);
         try (Tape tape = Tape.record()) {
-            Tensor k1 = keys(first, x1, random.permutation(steps, 0, n));
-            Tensor k2 = keys(second, x2, random.permutation(steps, 1, n));
+            ShuffledKeys.Keys k1 = keys(first, x1, random.permutation(steps, 0, n));
+            ShuffledKeys.Keys k2 = keys(second, x2, random.permutation(steps, 1, n));
             Tensor q1 = embed(first, first.query, x1), q2 = embed(second, second.query, x2);
             float t = config.temperature();
-            Loss loss12 = Ops.infoNce(q1, k2, second.queue.keys(), t), loss21 = Ops.infoNce(q2, k1, first.queue.keys(), t);
+            Loss loss12 = Ops.infoNce(q1, k2.own(), second.queue.keys(), t);
+            Loss loss21 = Ops.infoNce(q2, k1.own(), first.queue.keys(), t);
             first.query.zeroGrad();
             second.query.zeroGrad();
             try (Trace.Scope phase = Trace.scope("backward", "phase")) {
                 tape.backward(loss12.value(), loss21.value());
             }
+            if (collective.distributed())
+                try (Trace.Scope phase = Trace.scope("gradient all-reduce", "phase")) {
+                    collective.allReduceMean(averagedBuffers());
+                }
             first.sgd.step();
             second.sgd.step();
-            first.queue.enqueue(k1);
-            second.queue.enqueue(k2);
-            Loss.Stats stats = ContrastiveStep.combine(loss12, loss21);
+            first.queue.enqueue(k1.all());
+            second.queue.enqueue(k2.all());
+            Loss.Stats stats = ContrastiveStep.averagedOverRanks(collective, ContrastiveStep.combine(loss12, loss21));
             ContrastiveStep.requireInRange(stats, lossBound());
             steps++;
             return stats;
         }
     }
 
-    /** A view's keys: normalize(f_k(x)) in the order {@code permutation}, back in the batch's, no activations kept. */
-    private Tensor keys(View v, Tensor x, int[] permutation) {
-        return Tape.detached(() -> ContrastiveStep.unshuffled(embed(v, v.key, Ops.gatherRows(x, permutation)), permutation));
+    /** Both f_q's gradients and the running statistics of all four encoders, for the ranks to average. */
+    private List<Buffer> averagedBuffers() {
+        List<Buffer> b = new ArrayList<>();
+        for (View v : List.of(first, second)) {
+            b.add(v.query.grad());
+            for (ParameterArena a : List.of(v.query, v.key)) if (a.state() != null) b.add(a.state());
+        }
+        return b;
+    }
+
+    /** A view's keys: normalize(f_k(x)) with shuffle-BN by {@code permutation}, no activations kept. */
+    private ShuffledKeys.Keys keys(View v, Tensor x, int[] permutation) {
+        return ShuffledKeys.of(collective, rows -> embed(v, v.key, rows), x, permutation);
     }
 
     private Tensor embed(View v, ParameterArena params, Tensor x) {

@@ -188,8 +188,11 @@ public final class Trainer implements AutoCloseable {
     /** The ab view's query encoder of a {@code --views lab} run, or null. */
     public Encoder abEncoder() { return run.ab == null ? null : run.ab.encoder(); }
 
-    /** The key encoder's arena (MoCo), or null. */
+    /** The key encoder's arena (MoCo; lab views: L's), or null. */
     public ParameterArena keyArena() { return run.key; }
+
+    /** The ab view's key encoder's arena of a {@code --views lab} run, or null. */
+    public ParameterArena abKeyArena() { return run.ab == null ? null : run.ab.parts().key(); }
 
     /** The MoCo queue (lab views: L's), or null for the other mechanisms. */
     public KeyQueue queue() { return run.queue(); }

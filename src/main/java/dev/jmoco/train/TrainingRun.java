@@ -52,7 +52,7 @@ import java.util.List;
  * <p>With {@code --views lab} (CMC): the loader splits each augmented image, in Lab, into its L channel (view
  * 0) and its ab channels (view 1); f_q, f_k, the Sgd and the encoder above are L's (one input channel, seeded by
  * the seed), {@link #ab} holds ab's (two input channels, seeded by seed + 1), and the step is a
- * {@link TwoViewMocoStep}. One process only.
+ * {@link TwoViewMocoStep}, data-parallel as MoCo is.
  */
 final class TrainingRun implements AutoCloseable {
     final TrainConfig config;
@@ -95,12 +95,7 @@ final class TrainingRun implements AutoCloseable {
         if (config.knnEvery() > 0 && config.knnK() > train.size())
             throw new IllegalArgumentException("knn k " + config.knnK() + " exceeds the " + train.size()
                     + " training images of its bank");
-        if (config.labViews()) {
-            ColorSpace.LAB.requireFits(train);
-            if (job.distributed())
-                throw new IllegalArgumentException("--views lab runs in one process (its two queues are not shared "
-                        + "across ranks): start it without mpirun");
-        }
+        if (config.labViews()) ColorSpace.LAB.requireFits(train);
         if (config.knnEvery() > 0) test = openTest(); // fail before training, not after the first epoch
         Stem stem = switch (config.stem()) {
             case "cifar" -> Stem.CIFAR;
@@ -126,6 +121,7 @@ final class TrainingRun implements AutoCloseable {
             architecture.initialize(q, config.seed());
             if (config.mechanism() == Mechanism.MOCO) k = momentumCopy(q);
             s = sgd(q, config);
+            if (job.distributed()) own = Collectives.onDevice(job, backend, config.collective(), System.err);
             if (abArchitecture != null) {
                 q2 = abArchitecture.arenaLayout().build(backend, true);
                 abArchitecture.initialize(q2, config.seed() + 1);
@@ -134,13 +130,14 @@ final class TrainingRun implements AutoCloseable {
                 var moco = config.mocoConfig(0);
                 first = new TwoViewMocoStep.View(architecture::trainingForward, q, k, s, moco, config.seed());
                 second = new TwoViewMocoStep.View(abArchitecture::trainingForward, q2, k2, s2, moco, config.seed() + 1);
-                c = new TwoViewMocoStep(moco, first, second);
+                TwoViewMocoStep two = new TwoViewMocoStep(moco, first, second);
+                c = two;
+                two.distributeOver(own != null ? own : job);
             } else {
                 int bankSize = config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0;
                 ContrastiveStep cs = ContrastiveStep.create(config.mocoConfig(bankSize), architecture::trainingForward,
                         q, k, s);
                 c = cs;
-                if (job.distributed()) own = Collectives.onDevice(job, backend, config.collective(), System.err);
                 cs.distributeOver(own != null ? own : job);
             }
             int share = config.batch() / job.size();

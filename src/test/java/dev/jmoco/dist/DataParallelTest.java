@@ -2,15 +2,17 @@ package dev.jmoco.dist;
 
 import dev.jmoco.cli.Main;
 import dev.jmoco.testing.ChildJvm;
+import dev.jmoco.testing.ColourFolder;
 import dev.jmoco.train.Trainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -43,11 +45,17 @@ class DataParallelTest {
      */
     private static final double FIRST_STEP_TOLERANCE = 1e-5, LOSS_TOLERANCE = 5e-4, STATE_TOLERANCE = 1e-3;
 
-    @ParameterizedTest(name = "symmetric {0}")
-    @ValueSource(booleans = {false, true})
-    void twoRanksWithTwoSplitsEachAreOneProcessWithFour(boolean symmetric, @TempDir Path dir) throws Exception {
+    @ParameterizedTest(name = "symmetric {0}, lab views {1}")
+    @CsvSource({"false, false", "true, false", "false, true"})
+    void twoRanksWithTwoSplitsEachAreOneProcessWithFour(boolean symmetric, boolean lab, @TempDir Path dir)
+            throws Exception {
+        // lab: CMC's two encoders and queues, each state array L's and ab's together (DataParallelSteps)
+        Path labData = lab ? ColourFolder.write(dir.resolve("colour"), 172, 3) : null; // 516 training images
+        List<String> args = new ArrayList<>(List.of(dir.toString(), "2", Integer.toString(STEPS),
+                Boolean.toString(symmetric)));
+        if (lab) args.add(labData.toString());
         ChildJvm.Result r = MpiJob.run(2, dir.resolve("job.log"), 180, DataParallelSteps.class.getName(),
-                dir.toString(), "2", Integer.toString(STEPS), Boolean.toString(symmetric));
+                args.toArray(String[]::new));
         assertEquals(0, r.code(), r.output());
         DataParallelSteps.State rank0 = DataParallelSteps.State.read(dir.resolve("rank-0.bin"));
         DataParallelSteps.State rank1 = DataParallelSteps.State.read(dir.resolve("rank-1.bin"));
@@ -59,7 +67,7 @@ class DataParallelTest {
         assertArrayEquals(rank0.queryState(), rank1.queryState(), "the ranks' BN running statistics differ");
         assertArrayEquals(rank0.losses(), rank1.losses(), "the ranks report different losses");
 
-        DataParallelSteps.State one = DataParallelSteps.run(new SingleProcess(), 4, STEPS, symmetric);
+        DataParallelSteps.State one = DataParallelSteps.run(new SingleProcess(), 4, STEPS, symmetric, labData);
         for (int i = 0; i < STEPS; i++)
             assertEquals(one.losses()[i], rank0.losses()[i], LOSS_TOLERANCE * one.losses()[i], "loss of step " + (i + 1));
         assertClose("f_q after one step", one.firstQuery(), rank0.firstQuery(), FIRST_STEP_TOLERANCE);
@@ -69,7 +77,7 @@ class DataParallelTest {
         assertClose("f_k's BN running statistics", one.keyState(), rank0.keyState());
         assertClose("queue", one.queue(), rank0.queue());
         // and the first step did move f_q, far more than the two runs differ: alike because they stepped alike
-        DataParallelSteps.State none = DataParallelSteps.run(new SingleProcess(), 4, 0, symmetric);
+        DataParallelSteps.State none = DataParallelSteps.run(new SingleProcess(), 4, 0, symmetric, labData);
         double moved = maxDifference(none.query(), one.firstQuery());
         System.out.printf("f_q moved up to %.3g in the first step%n", moved);
         assertTrue(moved > 100 * FIRST_STEP_TOLERANCE, "the first step moved f_q by " + moved + " only");
