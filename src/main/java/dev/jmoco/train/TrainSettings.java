@@ -104,7 +104,7 @@ public final class TrainSettings {
             v -> v >= 0 && v <= 1 ? null : "bank momentum must be in [0, 1], got " + v));
     public static final Setting<String> VIEWS = add(string("views", "--views", "augment|lab", "augment",
             "What is contrasted: augment (two augmentations of each\nimage, MoCo) or lab (the L and ab channels of one,\n"
-                    + "an encoder pair and a queue each: CMC; colour\nimages; --aug then defaults to cmc).",
+                    + "an encoder pair and a queue each: CMC; colour\nimages; --aug then defaults to cmc, --head to bn).",
             oneOf("views", "augment", "lab")));
     public static final Setting<String> AUGMENTATION = add(string("augmentation", "--aug", "v1|v2|cmc", "v2",
             "Augmentation recipe (cmc: crop and flip only).", oneOf("augmentation", "v1", "v2", "cmc")));
