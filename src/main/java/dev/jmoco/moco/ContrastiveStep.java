@@ -15,6 +15,7 @@ import dev.jmoco.trace.Work;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * One training step of a contrastive mechanism: forward of both views, InfoNCE, backward, SGD on f_q, and the
@@ -168,8 +169,13 @@ public abstract sealed class ContrastiveStep implements TrainingStep
      * samples differently than the query pass does, and returns the keys in x's order again.
      */
     final Tensor embedShuffled(ParameterArena params, Tensor x, int[] permutation) {
+        return embedShuffled(rows -> encode(params, rows), x, permutation);
+    }
+
+    /** {@link #embedShuffled(ParameterArena, Tensor, int[])} with {@code encode} (rows to normalised keys). */
+    static Tensor embedShuffled(UnaryOperator<Tensor> encode, Tensor x, int[] permutation) {
         try (Trace.Scope phase = Trace.scope("key encoder forward", "phase")) {
-            return unshuffled(encode(params, Ops.gatherRows(x, permutation)), permutation);
+            return unshuffled(encode.apply(Ops.gatherRows(x, permutation)), permutation);
         }
     }
 

@@ -27,11 +27,7 @@ final class ShuffledKeys {
      */
     static Keys of(Collective c, UnaryOperator<Tensor> encode, Tensor x, int[] permutation) {
         if (!c.distributed()) {
-            Tensor k = Tape.detached(() -> {
-                try (Trace.Scope phase = Trace.scope("key encoder forward", "phase")) {
-                    return ContrastiveStep.unshuffled(encode.apply(Ops.gatherRows(x, permutation)), permutation);
-                }
-            });
+            Tensor k = Tape.detached(() -> ContrastiveStep.embedShuffled(encode, x, permutation));
             return new Keys(k, k);
         }
         Tensor all = Tape.detached(() -> acrossRanks(c, encode, x, permutation));

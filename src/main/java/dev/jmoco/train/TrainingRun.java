@@ -122,6 +122,7 @@ final class TrainingRun implements AutoCloseable {
             if (config.mechanism() == Mechanism.MOCO) k = momentumCopy(q);
             s = sgd(q, config);
             if (job.distributed()) own = Collectives.onDevice(job, backend, config.collective(), System.err);
+            Collective stepCollective = own != null ? own : job;
             if (abArchitecture != null) {
                 q2 = abArchitecture.arenaLayout().build(backend, true);
                 abArchitecture.initialize(q2, config.seed() + 1);
@@ -132,13 +133,13 @@ final class TrainingRun implements AutoCloseable {
                 second = new TwoViewMocoStep.View(abArchitecture::trainingForward, q2, k2, s2, moco, config.seed() + 1);
                 TwoViewMocoStep two = new TwoViewMocoStep(moco, first, second);
                 c = two;
-                two.distributeOver(own != null ? own : job);
+                two.distributeOver(stepCollective);
             } else {
                 int bankSize = config.mechanism() == Mechanism.MEMORY_BANK ? train.size() : 0;
                 ContrastiveStep cs = ContrastiveStep.create(config.mocoConfig(bankSize), architecture::trainingForward,
                         q, k, s);
                 c = cs;
-                cs.distributeOver(own != null ? own : job);
+                cs.distributeOver(stepCollective);
             }
             int share = config.batch() / job.size();
             Loader.Builder lb = Loader.builder(train).training(recipe(config), config.seed()).batchSize(share)
